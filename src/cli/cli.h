@@ -1,0 +1,64 @@
+/*
+ * cli/cli.h — the flowlens command: subcommand table and option parsing.
+ *
+ * Private to src/cli. Every subcommand declares its options in a table;
+ * the parser turns argv into (option, value) pairs and positional
+ * arguments, prints `--help` from the same table, and rejects anything
+ * unknown with one line and exit code 2 — so help, parsing and errors can
+ * never disagree.
+ */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include "core/core.h"
+
+#define CLI_MAX_ARGS 128
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+typedef struct cli_opt {
+    const char *lng;      /* long name without "--", NULL ends the table */
+    char shrt;            /* short letter, 0 if none */
+    const char *arg;      /* argument name, NULL for a flag */
+    const char *help;
+} cli_opt;
+
+typedef struct cli_args {
+    int n;
+    struct {
+        const cli_opt *opt;
+        const char *val; /* NULL for flags */
+    } v[CLI_MAX_ARGS];
+    int npos;
+    const char *pos[CLI_MAX_ARGS];
+} cli_args;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage;      /* after "flowlens NAME " */
+    const cli_opt *opts;
+    int (*run)(const struct cli_cmd *cmd, const cli_args *args);
+} cli_cmd;
+
+/*
+ * Parse argv (after the subcommand name). Returns CLI_EXIT_OK with *args
+ * filled, CLI_EXIT_USAGE after printing a one-line error, or -1 after
+ * printing help (the caller exits 0).
+ */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *args);
+void cli_print_help(const cli_cmd *cmd);
+/* Last value of option `lng`, or NULL. */
+const char *cli_get(const cli_args *a, const char *lng);
+int cli_has(const cli_args *a, const char *lng);
+/* One-line usage error for cmd, exit code 2. */
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Subcommand entry points (cmd_*.c). */
+int cmd_not_built(const cli_cmd *cmd, const cli_args *args);
+int cmd_serve(const cli_cmd *cmd, const cli_args *args);
+
+extern const cli_cmd cli_commands[];
+
+#endif
