@@ -18,7 +18,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wwrite-strings -Wimplicit-fallthrough -Wcast-qual
 STD     := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc
-LIBS    := -lzstd -llz4 -lm -lpthread
+LIBS    := -lzstd -llz4 -llzo2 -lbz2 -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
