@@ -58,6 +58,12 @@ static const cli_opt gen_opts[] = {
     {"rate", 0, "N", "flows per second (0 = as fast as possible)"},
     {"count", 0, "N", "stop after N flows"},
     {"seed", 0, "N", "random seed (default 1)"},
+    {"exporters", 0, "N", "simulated exporters (default 4)"},
+    {"start", 0, "TIME", "start of the flows' time window (default: an hour ago)"},
+    {"window", 0, "DURATION", "length of the time window (default 1h)"},
+    {"sampling", 0, "N", "announce 1-in-N packet sampling (default 1)"},
+    {"ipv6", 0, "PERCENT", "share of IPv6 flows (default 20)"},
+    {"dump", 0, "FILE", "also write the flows sent as CSV (for tests)"},
     OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt store_only_opts[] = {OPT_STORE, OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
@@ -93,7 +99,7 @@ const cli_cmd cli_commands[] = {
     {"import", "Import nfcapd files into the store.", "SRC... [--into DIR]", import_opts,
      cmd_not_built},
     {"gen", "Send simulated flow exports to a collector.",
-     "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_not_built},
+     "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_gen},
     {"exporters", "List the exporters the store knows.", "[--store DIR]", store_only_opts,
      cmd_not_built},
     {"verify", "Check a store's segments and checksums.", "[--store DIR] [--deep]", verify_opts,
