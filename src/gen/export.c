@@ -116,20 +116,24 @@ void exp_note_ifs(fl_gen_exporter *x, const fl_batch *b, const uint32_t *rows, u
     }
 }
 
-void exp_if_name(uint32_t ifindex, char name[16])
+void exp_if_name(uint32_t ifindex, char name[16], char desc[16])
 {
-    char tmp[32];
+    char tmp[16];
     int k = 0;
     uint32_t v = ifindex;
 
     memset(name, 0, 16);
+    memset(desc, 0, 16);
     memcpy(name, "ge-0/0/", 7);
+    memcpy(desc, "port ", 5);
     do {
         tmp[k++] = (char)('0' + v % 10);
         v /= 10;
     } while (v && k < 8);
-    for (int i = 0; i < k; i++)
+    for (int i = 0; i < k; i++) {
         name[7 + i] = tmp[k - 1 - i];
+        desc[5 + i] = tmp[k - 1 - i];
+    }
 }
 
 size_t exp_template_len(const exp_field *f, size_t n)
@@ -185,6 +189,10 @@ void exp_put_field(exp_w *w, const fl_gen_exporter *x, const fl_batch *b, uint32
     case 58: v = FL_U16(b, FL_COL_SRC_VLAN)[r]; break;
     case 59: v = FL_U16(b, FL_COL_DST_VLAN)[r]; break;
     case 61: v = FL_U8(b, FL_COL_DIRECTION)[r]; break;
+    case 32: case 139: /* ICMP type << 8 | code, kept in the destination port */
+        if (FL_U8(b, FL_COL_PROTO)[r] == 1 || FL_U8(b, FL_COL_PROTO)[r] == 58)
+            v = FL_U16(b, FL_COL_DST_PORT)[r];
+        break;
     case 21: v = (uint64_t)(FL_TIMES(b, FL_COL_TIME_LAST)[r] - x->cfg.boot); break;
     case 22: v = (uint64_t)(FL_TIMES(b, FL_COL_TIME_FIRST)[r] - x->cfg.boot); break;
     case 152: v = (uint64_t)FL_TIMES(b, FL_COL_TIME_FIRST)[r]; break;

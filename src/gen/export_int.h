@@ -106,8 +106,9 @@ void exp_clock_advance(fl_gen_exporter *x, const fl_batch *b, const uint32_t *ro
 void exp_note_ifs(fl_gen_exporter *x, const fl_batch *b, const uint32_t *rows, uint32_t n);
 /* 1-in-N sampling to announce: the config's, else 1. */
 uint32_t exp_sampling(const fl_gen_exporter *x);
-/* Interface name written in v9/IPFIX options: "ge-0/0/N", NUL-padded. */
-void exp_if_name(uint32_t ifindex, char name[16]);
+/* Interface name and description written in v9/IPFIX options:
+ * "ge-0/0/N" and "port N", NUL-padded. */
+void exp_if_name(uint32_t ifindex, char name[16], char desc[16]);
 
 size_t exp_v5_encode(fl_gen_exporter *x, const fl_batch *b, const uint32_t *rows, uint32_t n,
                      exp_w *w, uint32_t *consumed);

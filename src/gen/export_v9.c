@@ -20,27 +20,33 @@ enum { TPL_V4 = 256, TPL_V6 = 257, TPL_SAMPLING = 258, TPL_IFNAME = 259 };
 #define V9_HDR 20
 #define IPFIX_HDR 16
 
-/* The data templates: v9 and IPFIX share every element but the times. */
+/* The data templates: v9 and IPFIX share every element but the times and
+ * IPFIX's separate ICMPv6 type/code (139); ICMP type/code (type << 8 |
+ * code) also stays in the destination port as routers send it. */
 #define COMMON_FIELDS                                                             \
     {1, 8}, {2, 8}, {4, 1}, {5, 1}, {6, 1}, {7, 2}, {11, 2}, {10, 4}, {14, 4},     \
     {16, 4}, {17, 4}, {55, 1}, {58, 2}, {59, 2}, {61, 1}
-static const exp_field v9_v4[] = {COMMON_FIELDS, {8, 4}, {12, 4}, {9, 1}, {13, 1},
+static const exp_field v9_v4[] = {COMMON_FIELDS, {32, 2}, {8, 4}, {12, 4}, {9, 1}, {13, 1},
                                   {15, 4}, {18, 4}, {22, 4}, {21, 4}};
-static const exp_field v9_v6[] = {COMMON_FIELDS, {27, 16}, {28, 16}, {29, 1}, {30, 1},
+static const exp_field v9_v6[] = {COMMON_FIELDS, {32, 2}, {27, 16}, {28, 16}, {29, 1}, {30, 1},
                                   {62, 16}, {63, 16}, {22, 4}, {21, 4}};
-static const exp_field ipfix_v4[] = {COMMON_FIELDS, {8, 4}, {12, 4}, {9, 1}, {13, 1},
+static const exp_field ipfix_v4[] = {COMMON_FIELDS, {32, 2}, {8, 4}, {12, 4}, {9, 1}, {13, 1},
                                      {15, 4}, {18, 4}, {152, 8}, {153, 8}};
-static const exp_field ipfix_v6[] = {COMMON_FIELDS, {27, 16}, {28, 16}, {29, 1}, {30, 1},
+static const exp_field ipfix_v6[] = {COMMON_FIELDS, {139, 2}, {27, 16}, {28, 16}, {29, 1}, {30, 1},
                                      {62, 16}, {63, 16}, {152, 8}, {153, 8}};
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* Options: scope element then option elements. v9 scope types are its
- * own (1 System, 2 Interface); IPFIX scopes are information elements
- * (149 observationDomainId, 10 ingressInterface). */
-static const exp_field v9_samp[] = {{1, 4}, {34, 4}, {35, 1}};
-static const exp_field v9_ifn[] = {{2, 4}, {82, 16}};
+ * own (1 System); IPFIX scopes are information elements (149
+ * observationDomainId, 10 ingressInterface). The v9 sampling record
+ * carries SAMPLING_INTERVAL alone: nfcapd 1.7.1 ignores a sampling options
+ * template that also has SAMPLING_ALGORITHM (35). Interface records carry
+ * the ifIndex, the name and a description (nfcapd reads 10 + 83), the way
+ * Cisco's interface table does. */
+static const exp_field v9_samp[] = {{1, 4}, {34, 4}};
+static const exp_field v9_ifn[] = {{1, 4}, {10, 4}, {82, 16}, {83, 16}};
 static const exp_field ipfix_samp[] = {{149, 4}, {34, 4}, {35, 1}, {50, 4}};
-static const exp_field ipfix_ifn[] = {{10, 4}, {82, 16}};
+static const exp_field ipfix_ifn[] = {{10, 4}, {82, 16}, {83, 16}};
 
 typedef struct tpl_set {
     const exp_field *v4, *v6, *samp, *ifn;
@@ -115,9 +121,10 @@ static uint32_t put_templates(fl_gen_exporter *x, const tpl_set *t, int ipfix, e
     exp_u16(w, 0);
     exp_u32(w, x->cfg.exporter); /* scope: system / observation domain */
     exp_u32(w, exp_sampling(x));
-    exp_u8(w, exp_sampling(x) > 1 ? (ipfix ? 2 : 1) : 0); /* deterministic / random n-of-N */
-    if (ipfix)
+    if (ipfix) {
+        exp_u8(w, exp_sampling(x) > 1 ? 2 : 0); /* random n-out-of-N */
         exp_u32(w, exp_sampling(x));
+    }
     pad4(w, s);
     exp_patch16(w, s + 2, w->len - s);
     recs++;
@@ -129,10 +136,13 @@ static uint32_t put_templates(fl_gen_exporter *x, const tpl_set *t, int ipfix, e
         exp_u16(w, TPL_IFNAME);
         exp_u16(w, 0);
         for (uint32_t i = 0; i < x->nifs; i++) {
-            char name[16];
-            exp_if_name(x->ifs[i], name);
+            char name[16], desc[16];
+            exp_if_name(x->ifs[i], name, desc);
+            if (!ipfix)
+                exp_u32(w, x->cfg.exporter); /* scope: system */
             exp_u32(w, x->ifs[i]);
             exp_bytes(w, name, 16);
+            exp_bytes(w, desc, 16);
             recs++;
             (*odata)++;
         }
