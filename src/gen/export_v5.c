@@ -2,7 +2,7 @@
  * gen/export_v5.c — NetFlow v5 datagrams.
  *
  * A 24-byte header (sysUptime, unix secs/nsecs, flow sequence = flows
- * this exporter sent before, engine type 0 and engine id = exporter id,
+ * this exporter sent before, engine type/id = exporter id's high/low byte,
  * sampling mode 1 with the interval) and up to 30 fixed 48-byte records.
  * v5 carries IPv4 only: IPv6 rows are skipped and counted. Fields wider
  * than v5's are narrowed the way routers do: AS numbers above 65535 become
@@ -49,7 +49,7 @@ size_t exp_v5_encode(fl_gen_exporter *x, const fl_batch *b, const uint32_t *rows
     exp_u32(w, (uint64_t)(x->clock / 1000));
     exp_u32(w, (uint64_t)(x->clock % 1000) * 1000000u);
     exp_u32(w, x->seq);
-    exp_u8(w, 0);                   /* engine type */
+    exp_u8(w, x->cfg.exporter >> 8);   /* engine type: 0 below exporter 256 */
     exp_u8(w, x->cfg.exporter & 0xff); /* engine id */
     exp_u16(w, sampling > 1 ? (1u << 14) | (sampling & 0x3fff) : 0);
 

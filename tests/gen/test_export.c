@@ -90,7 +90,8 @@ TEST(v5_decodes_back)
         CHECK(cnt >= 1 && cnt <= 30);
         CHECK_EQ_INT(len, 24 + 48 * cnt);
         CHECK_EQ_INT(g32(buf + 16), seq); /* flows sent before */
-        CHECK_EQ_INT(buf[21], 7);         /* engine id = exporter */
+        CHECK_EQ_INT(buf[20], 0);         /* engine type: exporter >> 8 */
+        CHECK_EQ_INT(buf[21], 7);         /* engine id = exporter & 255 */
         {
             /* boot = unix time - uptime, exactly */
             int64_t now = (int64_t)g32(buf + 8) * 1000 + g32(buf + 12) / 1000000;
