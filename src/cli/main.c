@@ -48,6 +48,7 @@ static const cli_opt query_opts[] = {
     {"utc", 0, NULL, "read and print times in UTC instead of local time"},
     {"no-scale", 0, NULL, "report raw counters, not scaled by sampling rate"},
     {"summary", 0, NULL, "totals and per-protocol breakdown only"},
+    {"having", 0, "COND", "keep aggregated rows where e.g. bytes>1M, flows=1, bpp<100"},
     {"series", 0, "METRIC", "time series of bytes, packets, flows, bps, pps, fps or bpp"},
     {"topseries", 0, "ELEM", "time series of the top -n values of ELEM, plus Other"},
     {"metric", 0, "METRIC", "metric of --topseries (default bytes)"},

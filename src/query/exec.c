@@ -46,6 +46,12 @@ static fl_rc mem_next(void *ctx, fl_batch *b, fl_err *e)
     return FL_OK;
 }
 
+static double mem_progress(void *ctx)
+{
+    const fl_mem_source *m = ctx;
+    return m->n ? (double)m->pos / (double)m->n : 1.0;
+}
+
 fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
 {
     fl_source s;
@@ -55,6 +61,7 @@ fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
     m->pos = 0;
     s.ctx = m;
     s.next = mem_next;
+    s.progress = mem_progress;
     return s;
 }
 
@@ -369,9 +376,18 @@ static void *worker_main(void *arg)
                 w->rc = rc;
             }
         }
+        if (rc == FL_OK && w->b->n > 0 && ru->spec->on_progress && ru->src.progress)
+            ru->spec->on_progress(ru->spec->progress_ctx, ru->src.progress(ru->src.ctx));
         pthread_mutex_unlock(&ru->lock);
         if (rc != FL_OK || w->b->n == 0)
             break;
+        if (ru->spec->cancel && *ru->spec->cancel) {
+            w->rc = fl_err_set(&w->err, FL_ECANCELED, "query canceled");
+            pthread_mutex_lock(&ru->lock);
+            ru->done = ru->failed = 1;
+            pthread_mutex_unlock(&ru->lock);
+            break;
+        }
         w->scanned += w->b->n;
         rc = select_rows(w);
         if (rc == FL_OK)
@@ -462,6 +478,59 @@ static int cmp_items(const void *pa, const void *pb)
     return cmp_keys(a->row, b->row);
 }
 
+/* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted:
+ * a heap of k holding the worst of the best at its root, O(n log k). */
+static void heap_down(sort_item *h, size_t k, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        sort_item t;
+        /* max-heap by cmp_items: the root is the item that sorts last */
+        if (l < k && cmp_items(&h[l], &h[m]) > 0)
+            m = l;
+        if (r < k && cmp_items(&h[r], &h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void top_n_select(sort_item *items, size_t n, size_t k)
+{
+    if (k == 0)
+        return;
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(items, k, i);
+    for (size_t i = k; i < n; i++)
+        if (cmp_items(&items[i], &items[0]) < 0) {
+            items[0] = items[i];
+            heap_down(items, k, 0);
+        }
+    qsort(items, k, sizeof *items, cmp_items);
+}
+
+/* Drop rows failing the post-aggregation filter. */
+static void apply_having(const fl_query_spec *s, fl_qresult *res)
+{
+    size_t k = 0;
+
+    if (s->having_op == 0)
+        return;
+    for (size_t i = 0; i < res->nrows; i++) {
+        uint64_t v = fl_qrow_order_value(&res->rows[i].c, s->having_metric);
+        int keep = s->having_op == '<' ? v < s->having_value
+                   : s->having_op == '>' ? v > s->having_value
+                                          : v == s->having_value;
+        if (keep)
+            res->rows[k++] = res->rows[i];
+    }
+    res->nrows = k;
+}
+
 /* Sort rows by order (descending unless asc), ties by key; keep top. */
 static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int nk)
 {
@@ -478,12 +547,15 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
         items[i].v = fl_qrow_order_value(&res->rows[i].c, o);
         items[i].row = &res->rows[i];
     }
+    keep = top && top < n ? (size_t)top : n;
     pthread_mutex_lock(&g_sort_lock);
     g_nk = nk;
     g_asc = asc;
-    qsort(items, n, sizeof *items, cmp_items);
+    if (keep * 4 < n)
+        top_n_select(items, n, keep);
+    else
+        qsort(items, n, sizeof *items, cmp_items);
     pthread_mutex_unlock(&g_sort_lock);
-    keep = top && top < n ? (size_t)top : n;
     sorted = malloc(keep * sizeof *sorted);
     if (sorted == NULL) {
         free(items);
@@ -868,12 +940,14 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
     switch (spec->op) {
     case FL_QOP_STATS:
         rc = table_to_rows(res, &ws[0].table, 2, spec->per_proto);
+        apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
                             spec->ascending, spec->top, 2);
         break;
     case FL_QOP_AGGREGATE:
         rc = table_to_rows(res, &ws[0].table, spec->nkeys, 0);
+        apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
                             spec->ascending, spec->limit, (int)spec->nkeys);
