@@ -40,6 +40,10 @@ for p in v5 v9 ipfix sflow; do
     --start 2024-05-01T00:00:00Z --window 1d 2>"$TMP/$p.log"
   line=$(cat "$TMP/$p.log")
   flows=$(sed -E 's/.*: ([0-9]+) flows \(.*/\1/' <<<"$line")
+  skipped=$(sed -E 's/.* flows \(([0-9]+) skipped.*/\1/' <<<"$line")
+  if [ $((flows + skipped)) -ne "$N" ]; then
+    echo "bench/gen: $p sent $flows + $skipped skipped, wanted $N: $line" >&2; exit 1
+  fi
   dg=$(sed -E 's/.* in ([0-9]+) datagrams.*/\1/' <<<"$line")
   bytes=$(sed -E 's/.* datagrams, ([0-9]+) bytes.*/\1/' <<<"$line")
   secs=$(sed -E 's/.* bytes, ([0-9.]+) s,.*/\1/' <<<"$line")
@@ -60,6 +64,10 @@ sleep 0.5
 kill -TERM $NP; wait $NP 2>/dev/null || true
 FILE=$(ls "$TMP"/cap/nfcapd.2* | head -1)
 GOT=$(nfdump -r "$FILE" -q -o csv -N 2>/dev/null | grep -c '^[0-9]' || true)
+if [ "$GOT" -ne "$M" ]; then
+  echo "bench/gen: nfcapd stored $GOT of the $M flows sent at 100k flows/s (loaded machine?); nfreplay sends those" >&2
+fi
+[ "$GOT" -gt 0 ] || { echo "bench/gen: nfcapd stored nothing" >&2; exit 1; }
 echo
 echo "peer: nfreplay -d 0 of an nfcapd file holding $GOT of $M flows gen sent (IPv4 only)"
 printf "%-10s %12s %12s\n" sender flows/s "gen/nfreplay"

@@ -115,3 +115,21 @@ usage bad_window "bad --window '40d'" --to 127.0.0.1:9 --proto v5 --window 40d
 usage bad_start "bad --start 'yesterday'" --to 127.0.0.1:9 --proto v5 --start yesterday
 usage bad_sampling "bad --sampling '20000'" --to 127.0.0.1:9 --proto v5 --sampling 20000
 usage extra_arg "unexpected argument 'x'" --to 127.0.0.1:9 --proto v5 x
+
+# every flag is a config key: a [gen] section drives a run, the command line wins
+cat >"$T_TMP/gen.conf" <<CONF
+[gen]
+to = 127.0.0.1:9
+proto = ipfix
+count = 123
+seed = 5
+dump = $T_TMP/conf.csv
+CONF
+expect_rc config_drives_gen 0 "$FL_BIN" gen --config "$T_TMP/gen.conf"
+expect_out config_proto_used "^flowlens gen: ipfix to 127.0.0.1:9: 123 flows"
+[ "$(wc -l <"$T_TMP/conf.csv")" -eq 123 ] && pass config_count_used || fail config_count_used "$(wc -l <"$T_TMP/conf.csv")"
+expect_rc config_cli_wins 0 "$FL_BIN" gen --config "$T_TMP/gen.conf" --proto sflow --count 7
+expect_out config_cli_wins_message "^flowlens gen: sflow to 127.0.0.1:9: 7 flows"
+printf '[gen]\nto = 127.0.0.1:9\nproto = v10\n' >"$T_TMP/bad.conf"
+expect_rc config_bad_proto_exit_2 2 "$FL_BIN" gen --config "$T_TMP/bad.conf"
+expect_out config_bad_proto_message "unknown protocol 'v10'"
