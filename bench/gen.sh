@@ -34,7 +34,6 @@ sleep 0.3
 
 echo "gen: $N flows, seed 1, 4 exporters, 20% IPv6, to a UDP sink on 127.0.0.1:$SINK"
 printf "%-6s %10s %10s %12s %12s %8s\n" proto flows datagrams flows/s dgrams/s MB/s
-declare -A RATE
 for p in v5 v9 ipfix sflow; do
   "$BIN" gen --to 127.0.0.1:$SINK --proto $p --count "$N" --rate 0 --seed 1 \
     --start 2024-05-01T00:00:00Z --window 1d 2>"$TMP/$p.log"
@@ -46,9 +45,9 @@ for p in v5 v9 ipfix sflow; do
   fi
   dg=$(sed -E 's/.* in ([0-9]+) datagrams.*/\1/' <<<"$line")
   bytes=$(sed -E 's/.* datagrams, ([0-9]+) bytes.*/\1/' <<<"$line")
-  secs=$(sed -E 's/.* bytes, ([0-9.]+) s,.*/\1/' <<<"$line")
-  RATE[$p]=$(python3 -c "print($flows/$secs)")
-  python3 -c "print('%-6s %10d %10d %12.0f %12.0f %8.1f' % ('$p', $flows, $dg, $flows/$secs, $dg/$secs, $bytes/$secs/1e6))"
+  fps=$(sed -E 's/.* s, ([0-9]+) flows\/s.*/\1/' <<<"$line")
+  dps=$(sed -E 's/.* flows\/s, ([0-9]+) datagrams\/s.*/\1/' <<<"$line")
+  python3 -c "print('%-6s %10d %10d %12d %12d %8.1f' % ('$p', $flows, $dg, $fps, $dps, $bytes / $dg * $dps / 1e6))"
 done
 
 # the peer: nfreplay sends an nfcapd file of gen's flows

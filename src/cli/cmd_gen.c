@@ -82,7 +82,6 @@ static int parse_dest(const cli_cmd *cmd, const char *s, gen_opts *o)
 {
     const char *colon, *host = s;
     size_t hlen;
-    char hbuf[64];
     uint64_t port;
     fl_addr a;
     fl_err e;
@@ -106,7 +105,7 @@ static int parse_dest(const cli_cmd *cmd, const char *s, gen_opts *o)
     if (parse_u64(colon + 1, 65535, &port) != 0 || port == 0)
         return cli_usage_error(cmd, "bad --to '%s': port must be 1..65535", s);
     fl_err_clear(&e);
-    if (hlen == 0 || hlen >= sizeof hbuf || fl_addr_parse(host, hlen, &a, &e) != FL_OK)
+    if (hlen == 0 || hlen >= FL_ADDR_STRLEN || fl_addr_parse(host, hlen, &a, &e) != FL_OK)
         return cli_usage_error(cmd, "bad --to '%s': '%.*s' is not an IPv4 or IPv6 address", s,
                                (int)hlen, host);
     memset(&o->to, 0, sizeof o->to);
