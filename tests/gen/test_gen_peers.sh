@@ -60,6 +60,25 @@ nfcapd_run v9_sampled v9 127.0.0.1 127.0.0.1:PORT 600 100
 nfcapd_run ipfix_sampled ipfix 127.0.0.1 127.0.0.1:PORT 600 100
 nfcapd_run v9_ipv6_dest v9 ::1 '[::1]:PORT' 300 1 --exporters 2
 
+# a collector that starts late learns the templates from the next refresh
+# (every 20th datagram of an exporter): gen runs first, nfcapd joins later
+for p in v9 ipfix; do
+  d="$T_TMP/late_$p"; mkdir -p "$d"
+  port=$(udp_port)
+  "$FL_BIN" gen --to 127.0.0.1:$port --proto $p --count 600 --rate 300 --seed 9 \
+    --start $START --dump "$d/dump.csv" 2>"$d/gen.log" &
+  gp=$!
+  sleep 0.5
+  start_bg nfcapd -b 127.0.0.1 -p "$port" -w "$d" -t 3600 >"$d/nfcapd.log" 2>&1
+  np=$BG_PID
+  wait "$gp"; rc=$?
+  sleep 0.3
+  stop "$np"
+  [ "$rc" -eq 0 ] && pass "late_${p}_gen_exit_0" || fail "late_${p}_gen_exit_0" "$(cat "$d/gen.log")"
+  nfdump -r "$d"/nfcapd.2* -o json >"$d/nf.json" 2>/dev/null || echo '[]' >"$d/nf.json"
+  python3 "$HERE/nfcompare.py" "$p" "$d/dump.csv" "$d/nf.json" 1 subset
+done
+
 # nfcapd checks v5 flow and v9 packet sequence numbers per exporter (IPFIX
 # is left out: gen counts options data records too, as RFC 7011 says, and
 # nfcapd 1.7.1 counts only flow records)
