@@ -8,7 +8,11 @@
  * Ethernet and FCS), an extended switch record (VLANs), an extended router
  * record (next hop, masks) and an extended gateway record (BGP next hop,
  * source AS, destination AS as a one-hop path). The data source is the
- * input interface; its sample pool grows by the flow's packets. Every
+ * input interface; each sample stands for `rate` packets (the flow's
+ * sampling rate), so the source's sample pool grows by the rate and a
+ * collector's pool/sequence estimate equals the rate. sFlow carries no
+ * flow counters: a flow's own packet and byte counts reach the collector
+ * only as the frame length and the interface counters. Every
  * counter_every-th datagram starts with a counter sample (generic
  * interface counters) for one of the sources seen, in turn. The agent
  * address is 10.255.<id/256>.<id%256> so each exporter is its own agent.
@@ -191,7 +195,7 @@ static void put_flow_sample(exp_w *w, fl_gen_exporter *x, const fl_batch *b, uin
     if (rate == 0)
         rate = exp_sampling(x);
     s->seq++;
-    s->pool += (uint32_t)(pk > 0xffffffffu ? 0xffffffffu : pk);
+    s->pool += rate; /* the sample stands for `rate` packets of its source */
     s->packets += pk;
     s->octets += FL_U64(b, FL_COL_BYTES)[r];
 

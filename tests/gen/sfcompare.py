@@ -9,7 +9,8 @@ from agent 10.255.0.<exporter>, whose raw packet header tshark decodes to the
 flow's addresses, protocol, ports, TOS and TCP flags, whose frame length is
 the flow's mean packet size plus 18 (Ethernet + FCS), and whose extended
 router/gateway records carry next hop, masks and AS numbers. Sequence
-numbers and sample pools are checked per agent and data source. Prints one
+numbers and sample pools (rate packets per sample) are checked per agent and
+data source. Prints one
 PASS/FAIL line per check.
 """
 import csv
@@ -55,7 +56,7 @@ def main():
         agent = f"10.255.{int(exporter) >> 8}.{int(exporter) & 255}"
         exp.append((agent, int(inif), int(outif), int(samp) or 1, sa, da, pr, ports, int(tos),
                     flags, size + 18, int(sas), int(das), int(smk), int(dmk), nh))
-        pool[(agent, int(inif))] += pkt
+        pool[(agent, int(inif))] += int(samp) or 1  # each sample stands for `rate` packets
 
     got = []
     dgram_seq = defaultdict(list)

@@ -6,7 +6,8 @@
 # by nfcapd, which proves the v5 header / v9 and IPFIX sampling options
 # were understood. sFlow has no peer collector in Debian's nfdump (no
 # sfcapd), so tshark captures it on lo and decodes every sample
-# (sfcompare.py). Then the bad-usage paths.
+# (sfcompare.py), and pmacct's sfacctd collects it (sfacctcompare.py).
+# Then the bad-usage paths and config keys.
 . "$FL_ROOT/tests/lib.sh"
 HERE="$FL_ROOT/tests/gen"
 START=2024-05-01T12:00:00Z
@@ -104,6 +105,38 @@ stop "$tp"
 [ "$rc" -eq 0 ] && pass sflow_gen_exit_0 || fail sflow_gen_exit_0 "$(cat "$d/gen.log")"
 tshark -r "$d/cap.pcap" -d "udp.port==$port,sflow" -T pdml >"$d/cap.pdml" 2>/dev/null
 python3 "$HERE/sfcompare.py" "$d/dump.csv" "$d/cap.pdml"
+
+# sFlow into pmacct's sfacctd (print plugin, renormalized): every flow is
+# one sample of SAMPLING packets, with the flow's fields
+d="$T_TMP/sfacctd"; mkdir -p "$d"
+port=$(udp_port)
+cat >"$d/sfacctd.conf" <<CONF
+daemonize: false
+sfacctd_ip: 127.0.0.1
+sfacctd_port: $port
+sfacctd_renormalize: true
+plugins: print
+aggregate: peer_src_ip, in_iface, out_iface, src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, src_mask, dst_mask
+print_output: csv
+print_num_protos: true
+print_output_file: $d/out.csv
+print_refresh_time: 300
+CONF
+start_bg sfacctd -f "$d/sfacctd.conf" >"$d/sfacctd.log" 2>&1
+sp=$BG_PID
+wait_for "$d/sfacctd.log" "waiting for sFlow data" || sleep 1
+"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 20000 --seed 7 \
+  --start $START --window 20m --sampling 10 --dump "$d/dump.csv" 2>"$d/gen.log"
+rc=$?
+sleep 0.5
+kill -INT "$sp" 2>/dev/null # sfacctd flushes its print cache on SIGINT
+stop "$sp"
+[ "$rc" -eq 0 ] && pass sfacctd_gen_exit_0 || fail sfacctd_gen_exit_0 "$(cat "$d/gen.log")"
+if [ -s "$d/out.csv" ]; then
+  python3 "$HERE/sfacctcompare.py" "$d/dump.csv" "$d/out.csv" 10
+else
+  fail sfacctd_wrote_output "$(tail -5 "$d/sfacctd.log")"
+fi
 
 # the same seed gives the same flows
 "$FL_BIN" gen --to 127.0.0.1:9 --proto v9 --count 500 --seed 3 --start $START --dump "$T_TMP/a.csv" 2>/dev/null
