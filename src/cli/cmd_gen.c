@@ -311,6 +311,7 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
     if (chunk > GEN_BATCH)
         chunk = GEN_BATCH;
     burst = chunk * 2;
+    tokens = chunk; /* the first chunk goes at once */
     t0 = last = now_s();
     while (flows < o.gc.flows) {
         uint32_t want = GEN_BATCH, got;
