@@ -1,15 +1,17 @@
 /*
- * gen/export_v9.c — NetFlow v9 datagrams, and the template-based layout
- * that IPFIX (export_ipfix.c) shares.
+ * gen/export_v9.c — NetFlow v9 datagrams, and IPFIX, which shares their
+ * template-based layout.
  *
  * Both protocols send the same things in the same order: on the first
  * datagram and every template_every-th one, a template set (an IPv4 and
- * an IPv6 data template), an options template set (sampling, interface
- * names) and the two options data sets; then data sets, one per run of
- * rows of the same address family, filled until the next record would not
- * fit. What differs — header, set ids, the options template's shape, the
- * time elements and what the sequence number counts — is a branch on
- * `ipfix`. Sets are padded to four bytes.
+ * an IPv6 data template), two options template sets (sampling, interface
+ * names; one template per set, since nfcapd 1.7.1's v9 reader and pmacct
+ * 1.7.7's IPFIX reader take only the first of a set) and the two options
+ * data sets; then data sets, one per run of rows of the same address
+ * family, filled until the next record would not fit. What differs —
+ * header, set ids, the options template's shape, the time elements and
+ * what the sequence number counts — is a branch on `ipfix`. Sets are
+ * padded to four bytes.
  */
 #include "export_int.h"
 
@@ -94,13 +96,13 @@ static uint32_t put_templates(fl_gen_exporter *x, const tpl_set *t, int ipfix, e
     exp_patch16(w, s + 2, w->len - s);
     recs += 2;
 
-    /* options templates: one scope element each */
-    s = w->len;
-    exp_u16(w, ipfix ? 3 : 1);
-    exp_u16(w, 0);
+    /* options templates: one scope element each, one per set */
     for (int k = 0; k < 2; k++) {
         const exp_field *f = k ? t->ifn : t->samp;
         size_t nf = k ? t->nifn : t->nsamp;
+        s = w->len;
+        exp_u16(w, ipfix ? 3 : 1);
+        exp_u16(w, 0);
         exp_u16(w, k ? TPL_IFNAME : TPL_SAMPLING);
         if (ipfix) {
             exp_u16(w, nf); /* field count */
@@ -110,10 +112,10 @@ static uint32_t put_templates(fl_gen_exporter *x, const tpl_set *t, int ipfix, e
             exp_u16(w, 4 * (nf - 1)); /* options length in bytes */
         }
         put_fields(w, f, nf);
+        pad4(w, s);
+        exp_patch16(w, s + 2, w->len - s);
         recs++;
     }
-    pad4(w, s);
-    exp_patch16(w, s + 2, w->len - s);
 
     /* options data: the sampling record */
     s = w->len;

@@ -6,7 +6,8 @@
 # by nfcapd, which proves the v5 header / v9 and IPFIX sampling options
 # were understood. sFlow has no peer collector in Debian's nfdump (no
 # sfcapd), so tshark captures it on lo and decodes every sample
-# (sfcompare.py), and pmacct's sfacctd collects it (sfacctcompare.py).
+# (sfcompare.py), and pmacct's sfacctd collects it (sfacctcompare.py);
+# pmacct's nfacctd is a second collector for v9 and IPFIX (nfacctcompare.py).
 # Then the bad-usage paths and config keys.
 . "$FL_ROOT/tests/lib.sh"
 HERE="$FL_ROOT/tests/gen"
@@ -105,6 +106,41 @@ stop "$tp"
 [ "$rc" -eq 0 ] && pass sflow_gen_exit_0 || fail sflow_gen_exit_0 "$(cat "$d/gen.log")"
 tshark -r "$d/cap.pcap" -d "udp.port==$port,sflow" -T pdml >"$d/cap.pdml" 2>/dev/null
 python3 "$HERE/sfcompare.py" "$d/dump.csv" "$d/cap.pdml"
+
+# v9 and IPFIX into pmacct's nfacctd (print plugin): a second collector
+# implementation, flow by flow (it read only the first options template of
+# a set, which is why gen sends one per set)
+for p in v9 ipfix; do
+  d="$T_TMP/nfacctd_$p"; mkdir -p "$d"
+  port=$(udp_port)
+  cat >"$d/nfacctd.conf" <<CONF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $port
+plugins: print
+aggregate: in_iface, out_iface, src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, src_mask, dst_mask, timestamp_start, timestamp_end, tcpflags
+print_output: csv
+print_num_protos: true
+print_output_file: $d/out.csv
+print_refresh_time: 300
+timestamps_utc: true
+CONF
+  start_bg nfacctd -f "$d/nfacctd.conf" >"$d/nfacctd.log" 2>&1
+  ap=$BG_PID
+  wait_for "$d/nfacctd.log" "waiting for NetFlow" || sleep 1
+  "$FL_BIN" gen --to "127.0.0.1:$port" --proto $p --count 2000 --rate 20000 --seed 7 \
+    --start $START --window 20m --dump "$d/dump.csv" 2>"$d/gen.log"
+  rc=$?
+  sleep 0.5
+  kill -INT "$ap" 2>/dev/null # the print plugin writes its cache on SIGINT
+  stop "$ap"
+  [ "$rc" -eq 0 ] && pass "nfacctd_${p}_gen_exit_0" || fail "nfacctd_${p}_gen_exit_0" "$(cat "$d/gen.log")"
+  if [ -s "$d/out.csv" ]; then
+    python3 "$HERE/nfacctcompare.py" $p "$d/dump.csv" "$d/out.csv"
+  else
+    fail "nfacctd_${p}_wrote_output" "$(grep -v INFO "$d/nfacctd.log" | tail -5)"
+  fi
+done
 
 # sFlow into pmacct's sfacctd (print plugin, renormalized): every flow is
 # one sample of SAMPLING packets, with the flow's fields
