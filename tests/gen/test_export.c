@@ -194,7 +194,7 @@ static void tpl_protocol(fl_gen_proto proto)
 
     CHECK(b && rows && x);
     while (off < b->n) {
-        uint32_t used = 0, data = 0, odata = 0;
+        uint32_t used = 0, data = 0, odata = 0, trecs = 0;
         fl_err e;
         size_t len = fl_gen_export_next(x, b, rows + off, b->n - off, buf, sizeof buf, &used, &e);
         size_t pos = ipfix ? 16 : 20;
@@ -249,6 +249,7 @@ static void tpl_protocol(fl_gen_proto proto)
                         t.len[i] = (uint16_t)g16(buf + q + 2);
                     }
                     t.n = (uint16_t)nf;
+                    trecs++;
                     if (ntpl < 8) {
                         int j = 0;
                         while (j < ntpl && tpls[j].id != t.id)
@@ -295,6 +296,8 @@ static void tpl_protocol(fl_gen_proto proto)
         }
         CHECK_EQ_INT(pos, len);
         CHECK_EQ_INT(k, off + used); /* every consumed row was encoded */
+        if (!ipfix) /* v9 count: every record, templates included */
+            CHECK_EQ_INT(g16(buf + 2), trecs + data + odata);
         CHECK_EQ_INT(has_tpl, dg % 3 == 0);
         seq += ipfix ? data + odata : 1;
         off += used;
