@@ -89,7 +89,7 @@ const cli_cmd cli_commands[] = {
      "[--store DIR] [--listen ADDR:PORT]...", collect_opts, cmd_not_built},
     {"query", "Answer nfdump-style questions over the store or nfcapd files.",
      "[--store DIR | -r FILE | -R FILES | -M DIRS] [nfdump-style flags] [FILTER]", query_opts,
-     cmd_not_built},
+     cmd_query},
     {"import", "Import nfcapd files into the store.", "SRC... [--into DIR]", import_opts,
      cmd_not_built},
     {"gen", "Send simulated flow exports to a collector.",

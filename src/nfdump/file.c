@@ -1,0 +1,418 @@
+/*
+ * nfdump/file.c — one nfdump file: header, appendix, blocks, decompression.
+ *
+ * An nfdump file is a header, then data blocks, each a 12-byte block
+ * header (record count, payload size, type, flags) and a payload
+ * compressed as the file header says, then (layout 2) appendix blocks
+ * holding the ident and the statistics record. This file owns framing:
+ * it walks blocks by their sizes, decompresses one payload at a time into
+ * a buffer of at most FL_NFDUMP_MAX_BLOCK bytes and hands the records to
+ * decode.c. A bad payload costs that block only when the framing around
+ * it is intact; a bad block header ends the file (nothing after it can be
+ * located). Everything is read with pread so a memory image (fuzzer,
+ * tests) and a file share one code path.
+ */
+#include "nfdump_int.h"
+
+#include <bzlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <lzo/lzo1x.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define NFD_MAGIC 0xA50C
+#define V1_HEADER 140 /* magic, version, flags, NumBlocks, ident[128] */
+#define V1_STAT 136
+#define V2_HEADER 40
+#define BLOCK_HEADER 12
+
+/* read len bytes at off; FL_ETRUNCATED when the file is shorter */
+static fl_rc src_read(fl_nfdump_file *f, uint64_t off, void *buf, size_t len)
+{
+    if (off > f->size || len > f->size - off)
+        return FL_ETRUNCATED;
+    if (f->fd < 0) {
+        memcpy(buf, f->mem + off, len);
+        return FL_OK;
+    }
+    while (len > 0) {
+        ssize_t n = pread(f->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FL_EIO;
+        if (n == 0)
+            return FL_ETRUNCATED;
+        buf = (uint8_t *)buf + n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return FL_OK;
+}
+
+static fl_rc block_err(fl_nfdump_file *f, fl_err *e, fl_rc rc, uint32_t blk, uint64_t off,
+                       const char *what)
+{
+    return fl_err_at(e, rc, f->path, 0, (long long)off, "block %u: %s", blk, what);
+}
+
+/*
+ * Load block number `blk` at f->off: header, payload, decompression.
+ * On return FL_OK: f->blk.. describe its records (or it was skipped: a
+ * block type without flows). Errors leave f->off past the block when its
+ * framing allowed, else set f->done.
+ */
+static fl_rc load_block(fl_nfdump_file *f, int compressed_file, uint32_t blk, fl_err *e)
+{
+    uint8_t h[BLOCK_HEADER];
+    uint32_t nrec, size;
+    uint16_t type, flags;
+    uint64_t off = f->off;
+    unsigned comp = compressed_file ? f->info.compression : FL_NFDUMP_COMP_NONE;
+    fl_rc rc;
+    size_t out_len = 0;
+
+    f->in_block = 0;
+    rc = src_read(f, off, h, sizeof h);
+    if (rc != FL_OK) {
+        f->done = 1;
+        return block_err(f, e, rc, blk, off,
+                         rc == FL_EIO ? "read error" : "file ends inside the block header");
+    }
+    nrec = nfd_u32(f, h);
+    size = nfd_u32(f, h + 4);
+    type = nfd_u16(f, h + 8);
+    flags = nfd_u16(f, h + 10);
+    if (size == 0 || size > FL_NFDUMP_MAX_BLOCK) {
+        f->done = 1;
+        return fl_err_at(e, FL_ECORRUPT, f->path, 0, (long long)off,
+                         "block %u: bad block size %u", blk, size);
+    }
+    if (off + BLOCK_HEADER + size > f->size) {
+        f->done = 1;
+        return fl_err_at(e, FL_ETRUNCATED, f->path, 0, (long long)off,
+                         "block %u: truncated: %u payload bytes announced, %llu present", blk,
+                         size, (unsigned long long)(f->size - off - BLOCK_HEADER));
+    }
+    f->off = off + BLOCK_HEADER + size;
+    rc = src_read(f, off + BLOCK_HEADER, f->raw, size);
+    if (rc != FL_OK)
+        return block_err(f, e, rc, blk, off, "read error");
+    if (f->info.layout == 2 && (flags & 1)) /* FLAG_BLOCK_UNCOMPRESSED */
+        comp = FL_NFDUMP_COMP_NONE;
+    switch (comp) {
+    case FL_NFDUMP_COMP_NONE:
+        memcpy(f->plain, f->raw, size);
+        out_len = size;
+        break;
+    case FL_NFDUMP_COMP_LZO: {
+        lzo_uint ol = FL_NFDUMP_MAX_BLOCK;
+        if (lzo1x_decompress_safe(f->raw, size, f->plain, &ol, NULL) != LZO_E_OK)
+            return block_err(f, e, FL_ECORRUPT, blk, off, "LZO decompression failed");
+        out_len = ol;
+        break;
+    }
+    case FL_NFDUMP_COMP_LZ4: {
+        int n = LZ4_decompress_safe((const char *)f->raw, (char *)f->plain, (int)size,
+                                    (int)FL_NFDUMP_MAX_BLOCK);
+        if (n <= 0)
+            return block_err(f, e, FL_ECORRUPT, blk, off, "LZ4 decompression failed");
+        out_len = (size_t)n;
+        break;
+    }
+    case FL_NFDUMP_COMP_BZ2: {
+        unsigned int ol = FL_NFDUMP_MAX_BLOCK;
+        if (BZ2_bzBuffToBuffDecompress((char *)f->plain, &ol, (char *)f->raw, size, 0, 0) !=
+            BZ_OK)
+            return block_err(f, e, FL_ECORRUPT, blk, off, "BZ2 decompression failed");
+        out_len = ol;
+        break;
+    }
+    case FL_NFDUMP_COMP_ZSTD: {
+        size_t n = ZSTD_decompress(f->plain, FL_NFDUMP_MAX_BLOCK, f->raw, size);
+        if (ZSTD_isError(n))
+            return block_err(f, e, FL_ECORRUPT, blk, off, "ZSTD decompression failed");
+        out_len = n;
+        break;
+    }
+    default:
+        return block_err(f, e, FL_EUNSUPPORTED, blk, off, "unknown compression");
+    }
+    f->blk_no = blk;
+    f->blk_off = off;
+    if (type != 2 && type != 3)
+        return FL_OK; /* not a flow block: nothing to decode */
+    f->blk = f->plain;
+    f->blk_len = (uint32_t)out_len;
+    f->blk_pos = 0;
+    f->blk_recs = nrec;
+    f->blk_rec_i = 0;
+    f->in_block = 1;
+    return FL_OK;
+}
+
+/* Appendix (layout 2): ident and statistics records. */
+static void read_appendix(fl_nfdump_file *f, uint64_t off, unsigned nblocks)
+{
+    uint64_t save = f->off;
+    fl_err e;
+
+    f->off = off;
+    for (unsigned i = 0; i < nblocks && !f->done; i++) {
+        if (load_block(f, 1, i, &e) != FL_OK) {
+            f->info.appendix_bad = 1;
+            break;
+        }
+        /* appendix blocks are type 3 (records) */
+        const uint8_t *p = f->plain;
+        uint32_t len = f->in_block ? f->blk_len : 0, pos = 0;
+        for (uint32_t r = 0; r < f->blk_recs && len - pos >= 4; r++) {
+            uint16_t type = nfd_u16(f, p + pos), size = nfd_u16(f, p + pos + 2);
+            if (size < 4 || size > len - pos) {
+                f->info.appendix_bad = 1;
+                break;
+            }
+            if (type == 0x8001) { /* ident */
+                size_t n = size - 4u;
+                if (n >= sizeof f->info.ident)
+                    n = sizeof f->info.ident - 1;
+                memcpy(f->info.ident, p + pos + 4, n);
+                f->info.ident[n] = 0;
+                f->info.ident[strnlen(f->info.ident, n)] = 0;
+            } else if (type == 0x8002 && size >= 4 + 18 * 8) { /* stat record */
+                const uint8_t *s = p + pos + 4;
+                f->info.has_stat = 1;
+                f->info.stat_flows = nfd_u64(f, s);
+                f->info.stat_bytes = nfd_u64(f, s + 8);
+                f->info.stat_packets = nfd_u64(f, s + 16);
+                f->info.stat_first = (fl_time)nfd_u64(f, s + 15 * 8);
+                f->info.stat_last = (fl_time)nfd_u64(f, s + 16 * 8);
+                f->info.stat_seq_failures = nfd_u64(f, s + 17 * 8);
+            }
+            pos += size;
+        }
+    }
+    f->in_block = 0;
+    f->done = 0;
+    f->off = save;
+}
+
+static fl_rc parse_header(fl_nfdump_file *f, fl_err *e)
+{
+    uint8_t h[V1_HEADER + V1_STAT];
+    uint16_t magic, version;
+    fl_rc rc;
+
+    if (f->size == 0)
+        return fl_err_at(e, FL_ETRUNCATED, f->path, 0, -1, "empty file");
+    rc = src_read(f, 0, h, f->size < sizeof h ? (size_t)f->size : sizeof h);
+    if (rc != FL_OK)
+        return fl_err_at(e, rc, f->path, 0, 0, "cannot read the file header");
+    if (f->size < 4)
+        return fl_err_at(e, FL_ETRUNCATED, f->path, 0, 0, "file shorter than its header");
+    memcpy(&magic, h, 2);
+    if (magic == NFD_MAGIC)
+        f->swap = 0;
+    else if (magic == __builtin_bswap16(NFD_MAGIC))
+        f->swap = 1;
+    else
+        return fl_err_at(e, FL_ECORRUPT, f->path, 0, 0,
+                         "not an nfdump file (magic 0x%04x, expected 0xa50c)", magic);
+    f->info.big_endian = (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) ? !f->swap : f->swap;
+    version = nfd_u16(f, h + 2);
+    f->info.layout = version;
+    if (version == 1) {
+        uint32_t flags;
+        if (f->size < V1_HEADER + V1_STAT)
+            return fl_err_at(e, FL_ETRUNCATED, f->path, 0, 0,
+                             "file shorter than its layout 1 header");
+        flags = nfd_u32(f, h + 4);
+        f->info.compression = (flags & 0x1)    ? FL_NFDUMP_COMP_LZO
+                              : (flags & 0x8)  ? FL_NFDUMP_COMP_BZ2
+                              : (flags & 0x10) ? FL_NFDUMP_COMP_LZ4
+                                               : FL_NFDUMP_COMP_NONE;
+        f->info.blocks = nfd_u32(f, h + 8);
+        memcpy(f->info.ident, h + 12, 127);
+        f->info.ident[127] = 0;
+        {
+            const uint8_t *s = h + V1_HEADER;
+            f->info.has_stat = 1;
+            f->info.stat_flows = nfd_u64(f, s);
+            f->info.stat_bytes = nfd_u64(f, s + 8);
+            f->info.stat_packets = nfd_u64(f, s + 16);
+            f->info.stat_first =
+                (fl_time)nfd_u32(f, s + 120) * 1000 + nfd_u16(f, s + 128);
+            f->info.stat_last = (fl_time)nfd_u32(f, s + 124) * 1000 + nfd_u16(f, s + 130);
+            f->info.stat_seq_failures = nfd_u32(f, s + 132);
+        }
+        f->off = V1_HEADER + V1_STAT;
+        f->data_end = f->size;
+        return FL_OK;
+    }
+    if (version != 2)
+        return fl_err_at(e, FL_EVERSION, f->path, 0, 2, "unknown file layout version %u",
+                         version);
+    if (f->size < V2_HEADER)
+        return fl_err_at(e, FL_ETRUNCATED, f->path, 0, 0, "file shorter than its header");
+    f->info.nfdversion = nfd_u32(f, h + 4);
+    f->info.created = (int64_t)nfd_u64(f, h + 8);
+    f->info.compression = h[16];
+    if (h[17] != 0)
+        return fl_err_at(e, FL_EUNSUPPORTED, f->path, 0, 17, "encrypted files are not supported");
+    if (f->info.compression > FL_NFDUMP_COMP_ZSTD)
+        return fl_err_at(e, FL_EUNSUPPORTED, f->path, 0, 16, "unknown compression %u",
+                         f->info.compression);
+    {
+        uint16_t app_blocks = nfd_u16(f, h + 18);
+        uint64_t app_off = nfd_u64(f, h + 24);
+        f->info.blocks = nfd_u32(f, h + 36);
+        f->off = V2_HEADER;
+        f->data_end = f->size;
+        if (app_blocks > 0) {
+            if (app_off >= V2_HEADER && app_off < f->size) {
+                f->data_end = app_off;
+                read_appendix(f, app_off, app_blocks);
+            } else {
+                f->info.appendix_bad = 1;
+            }
+        }
+    }
+    return FL_OK;
+}
+
+static fl_rc file_new(const char *name, fl_nfdump_file **out, fl_err *e)
+{
+    fl_nfdump_file *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return fl_err_set(e, FL_ENOMEM, "out of memory opening %s", name);
+    f->fd = -1;
+    f->path = strdup(name);
+    f->raw = malloc(FL_NFDUMP_MAX_BLOCK);
+    f->plain = malloc(FL_NFDUMP_MAX_BLOCK);
+    if (f->path == NULL || f->raw == NULL || f->plain == NULL) {
+        fl_nfdump_close(f);
+        return fl_err_set(e, FL_ENOMEM, "out of memory opening %s", name);
+    }
+    *out = f;
+    return FL_OK;
+}
+
+fl_rc fl_nfdump_open(const char *path, fl_nfdump_file **out, fl_err *e)
+{
+    fl_nfdump_file *f = NULL;
+    struct stat st;
+    fl_rc rc;
+
+    *out = NULL;
+    if (lzo_init() != LZO_E_OK)
+        return fl_err_set(e, FL_EIO, "liblzo2 failed to initialise");
+    rc = file_new(path, &f, e);
+    if (rc != FL_OK)
+        return rc;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0) {
+        int err = errno;
+        fl_nfdump_close(f);
+        return fl_err_at(e, err == ENOENT ? FL_ENOTFOUND : FL_EIO, path, 0, -1, "cannot open: %s",
+                         strerror(err));
+    }
+    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fl_nfdump_close(f);
+        return fl_err_at(e, FL_EIO, path, 0, -1, "not a regular file");
+    }
+    f->size = (uint64_t)st.st_size;
+    rc = parse_header(f, e);
+    if (rc != FL_OK) {
+        fl_nfdump_close(f);
+        return rc;
+    }
+    *out = f;
+    return FL_OK;
+}
+
+fl_rc fl_nfdump_open_mem(const void *data, size_t len, const char *name, fl_nfdump_file **out,
+                         fl_err *e)
+{
+    fl_nfdump_file *f = NULL;
+    fl_rc rc;
+
+    *out = NULL;
+    if (lzo_init() != LZO_E_OK)
+        return fl_err_set(e, FL_EIO, "liblzo2 failed to initialise");
+    rc = file_new(name, &f, e);
+    if (rc != FL_OK)
+        return rc;
+    f->mem = data;
+    f->size = len;
+    rc = parse_header(f, e);
+    if (rc != FL_OK) {
+        fl_nfdump_close(f);
+        return rc;
+    }
+    *out = f;
+    return FL_OK;
+}
+
+void fl_nfdump_close(fl_nfdump_file *f)
+{
+    if (f == NULL)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->maps != NULL) {
+        for (size_t i = 0; i < NFD_MAX_MAPS; i++)
+            free(f->maps[i]);
+        free(f->maps);
+    }
+    free(f->exp);
+    free(f->smp);
+    free(f->ifn);
+    free(f->vrfn);
+    free(f->raw);
+    free(f->plain);
+    free(f->path);
+    free(f);
+}
+
+const fl_nfdump_info *fl_nfdump_file_info(const fl_nfdump_file *f)
+{
+    return &f->info;
+}
+
+const char *fl_nfdump_file_path(const fl_nfdump_file *f)
+{
+    return f->path;
+}
+
+uint64_t fl_nfdump_file_skipped(const fl_nfdump_file *f)
+{
+    return f->skipped;
+}
+
+fl_rc fl_nfdump_read(fl_nfdump_file *f, fl_batch *b, fl_err *e)
+{
+    fl_rc rc = FL_OK;
+
+    fl_batch_clear(b);
+    while (b->n < b->cap) {
+        if (!f->in_block) {
+            if (f->done || f->off >= f->data_end)
+                break;
+            /* the header announces how many data blocks follow */
+            if (f->next_block >= f->info.blocks)
+                break;
+            rc = load_block(f, 1, f->next_block++, e);
+            if (rc != FL_OK)
+                break;
+            continue;
+        }
+        rc = nfd_decode_block(f, b, e);
+        if (rc != FL_OK)
+            break;
+    }
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * nfdump/nfdump_int.h — private to src/nfdump: the open-file state shared
+ * by the block reader (file.c) and the record decoders (decode.c).
+ */
+#ifndef FL_NFDUMP_INT_H
+#define FL_NFDUMP_INT_H
+
+#include "nfdump.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* record types (nfdump id.h) */
+enum {
+    NFD_REC_EXTMAP = 2,
+    NFD_REC_EXPORTER = 7,
+    NFD_REC_EXPSTAT = 8,
+    NFD_REC_SAMPLER_V0 = 9,
+    NFD_REC_COMMON = 10,
+    NFD_REC_V3 = 11,
+    NFD_REC_NBAR = 12,
+    NFD_REC_IFNAME = 13,
+    NFD_REC_VRFNAME = 14,
+    NFD_REC_SAMPLER = 15
+};
+
+#define NFD_MAX_EXPORTERS 4096
+#define NFD_MAX_SAMPLERS 4096
+#define NFD_MAX_NAMES 65536
+#define NFD_MAX_MAPS 65536
+
+typedef struct nfd_sampler {
+    uint16_t sysid;
+    int64_t id;
+    uint32_t rate;
+} nfd_sampler;
+
+typedef struct nfd_name {
+    uint32_t key;
+    char name[64];
+} nfd_name;
+
+/* a v1 extension map: ids in order, 0-terminated */
+typedef struct nfd_map {
+    uint16_t n;
+    uint16_t ids[64];
+} nfd_map;
+
+struct fl_nfdump_file {
+    char *path;
+    int fd;                 /* -1 for a memory image */
+    const uint8_t *mem;
+    uint64_t size;          /* bytes in the file */
+    int swap;               /* file byte order differs from ours */
+    fl_nfdump_info info;
+
+    uint64_t off;           /* offset of the next block header */
+    uint64_t data_end;      /* where data blocks end (appendix or EOF) */
+    uint32_t next_block;    /* number of the next block to load */
+    int done;
+
+    uint8_t *raw;           /* compressed payload */
+    uint8_t *plain;         /* decompressed payload */
+    const uint8_t *blk;     /* records of the current block */
+    uint32_t blk_len, blk_pos, blk_recs, blk_rec_i, blk_no;
+    uint64_t blk_off;
+    int in_block;
+
+    uint64_t skipped;
+
+    fl_nfdump_exporter *exp;
+    size_t nexp, capexp;
+    nfd_sampler *smp;
+    size_t nsmp;
+    nfd_name *ifn, *vrfn;
+    size_t nifn, nvrfn;
+    nfd_map **maps;         /* v1 only, NFD_MAX_MAPS slots */
+};
+
+/* byte-order aware loads from an unaligned pointer */
+static inline uint16_t nfd_u16(const fl_nfdump_file *f, const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return f->swap ? __builtin_bswap16(v) : v;
+}
+static inline uint32_t nfd_u32(const fl_nfdump_file *f, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return f->swap ? __builtin_bswap32(v) : v;
+}
+static inline uint64_t nfd_u64(const fl_nfdump_file *f, const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return f->swap ? __builtin_bswap64(v) : v;
+}
+
+/*
+ * Decode records of the current block into b until b is full or the block
+ * ends. Returns FL_OK (block may continue: check f->in_block), or
+ * FL_ECORRUPT when the block's record framing is broken (the block is
+ * abandoned; e is filled).
+ */
+fl_rc nfd_decode_block(fl_nfdump_file *f, fl_batch *b, fl_err *e);
+
+/* exporter table helpers (decode.c) */
+fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid);
+
+#endif
