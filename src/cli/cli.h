@@ -62,4 +62,10 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 
+/* query_args.c: nfdump-style query flags into a spec (query/query.h types
+ * are passed as void to keep this header light). */
+struct fl_query_spec;
+int cli_query_spec(const cli_cmd *cmd, const cli_args *a, struct fl_query_spec *s,
+                   int *fmt, int *flags, char *filter, size_t filter_len);
+
 #endif

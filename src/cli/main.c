@@ -46,6 +46,16 @@ static const cli_opt query_opts[] = {
     {"ipv6-long", '6', NULL, "print IPv6 addresses in full"},
     {"utc", 0, NULL, "read and print times in UTC instead of local time"},
     {"no-scale", 0, NULL, "report raw counters, not scaled by sampling rate"},
+    {"summary", 0, NULL, "totals and per-protocol breakdown only"},
+    {"series", 0, "METRIC", "time series of bytes, packets, flows, bps, pps, fps or bpp"},
+    {"topseries", 0, "ELEM", "time series of the top -n values of ELEM, plus Other"},
+    {"metric", 0, "METRIC", "metric of --topseries (default bytes)"},
+    {"step", 0, "STEP", "series step: 60s, 5m (default), 1h"},
+    {"per-step", 0, NULL, "topseries: choose the top N in each step (FlowGraph)"},
+    {"linear", 0, NULL, "series: spread each flow over its duration"},
+    {"window-mode", 0, "MODE", "which flows -t keeps: inside (nfdump), start, end, overlap"},
+    {"threads", 0, "N", "scan threads (default: all cores)"},
+    {"memory", 0, "MIB", "memory budget of the query (default 1024)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt import_opts[] = {
