@@ -155,6 +155,9 @@ const char *fl_nfdump_sel_path(const fl_nfdump_sel *s, size_t i);
  * callback and skipped; only FL_ENOMEM ends the iteration early.
  */
 fl_rc fl_nfdump_sel_next(fl_nfdump_sel *s, fl_batch *b, fl_err *e);
+/* fl_nfdump_sel_next with a void * handle: plugs straight into the query
+ * engine's source, fl_source{ .ctx = sel, .next = fl_nfdump_sel_source_next }. */
+fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e);
 /* The file the last batch came from (exporter table, names), valid until
  * the next fl_nfdump_sel_next; NULL before the first batch. */
 const fl_nfdump_file *fl_nfdump_sel_file(const fl_nfdump_sel *s);

@@ -440,3 +440,8 @@ fl_rc fl_nfdump_sel_next(fl_nfdump_sel *s, fl_batch *b, fl_err *e)
         s->cur = NULL;
     }
 }
+
+fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e)
+{
+    return fl_nfdump_sel_next(sel, b, e);
+}
