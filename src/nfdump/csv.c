@@ -116,7 +116,7 @@ size_t fl_nfdump_csv_row(const fl_batch *b, uint32_t r, const fl_nfdump_file *f,
         "%s,%s,%.3f,%s,%s,%u,%u,%s,%s,%u,%u,%llu,%llu,%llu,%llu,%u,%u,%u,%u,%u,%u,%u,%u,%s,%s,"
         "%u,%u,%s,%s,%s,%s,%u-%u-%u,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,"
         "%9.3f,%9.3f,%9.3f,%s,%u/%u,%u,%s.%03llu\n",
-        ts, te, (double)(uint64_t)(last - first) / 1000.0, sa, da,
+        ts, te, (double)((uint64_t)last - (uint64_t)first) / 1000.0, sa, da,
         FL_U16(b, FL_COL_SRC_PORT)[r], FL_U16(b, FL_COL_DST_PORT)[r],
         fl_nfdump_proto_name(FL_U8(b, FL_COL_PROTO)[r], ptmp), flg,
         FL_U8(b, FL_COL_FWD_STATUS)[r], FL_U8(b, FL_COL_SRC_TOS)[r],

@@ -99,6 +99,19 @@ static fl_rc load_block(fl_nfdump_file *f, int compressed_file, uint32_t blk, fl
                          size, (unsigned long long)(f->size - off - BLOCK_HEADER));
     }
     f->off = off + BLOCK_HEADER + size;
+    if (size > f->raw_cap) {
+        /* grow to what this block needs; FL_NFDUMP_MAX_BLOCK bounds it */
+        uint8_t *n = realloc(f->raw, size);
+        if (n == NULL)
+            return block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
+        f->raw = n;
+        f->raw_cap = size;
+    }
+    if (comp != FL_NFDUMP_COMP_NONE && f->plain == NULL) {
+        f->plain = malloc(FL_NFDUMP_MAX_BLOCK);
+        if (f->plain == NULL)
+            return block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
+    }
     rc = src_read(f, off + BLOCK_HEADER, f->raw, size);
     if (rc != FL_OK)
         return block_err(f, e, rc, blk, off, "read error");
@@ -106,8 +119,7 @@ static fl_rc load_block(fl_nfdump_file *f, int compressed_file, uint32_t blk, fl
         comp = FL_NFDUMP_COMP_NONE;
     switch (comp) {
     case FL_NFDUMP_COMP_NONE:
-        memcpy(f->plain, f->raw, size);
-        out_len = size;
+        out_len = size; /* records are read in place */
         break;
     case FL_NFDUMP_COMP_LZO: {
         lzo_uint ol = FL_NFDUMP_MAX_BLOCK;
@@ -146,7 +158,7 @@ static fl_rc load_block(fl_nfdump_file *f, int compressed_file, uint32_t blk, fl
     f->blk_off = off;
     if (type != 2 && type != 3)
         return FL_OK; /* not a flow block: nothing to decode */
-    f->blk = f->plain;
+    f->blk = comp == FL_NFDUMP_COMP_NONE ? f->raw : f->plain;
     f->blk_len = (uint32_t)out_len;
     f->blk_pos = 0;
     f->blk_recs = nrec;
@@ -168,7 +180,7 @@ static void read_appendix(fl_nfdump_file *f, uint64_t off, unsigned nblocks)
             break;
         }
         /* appendix blocks are type 3 (records) */
-        const uint8_t *p = f->plain;
+        const uint8_t *p = f->blk;
         uint32_t len = f->in_block ? f->blk_len : 0, pos = 0;
         for (uint32_t r = 0; r < f->blk_recs && len - pos >= 4; r++) {
             uint16_t type = nfd_u16(f, p + pos), size = nfd_u16(f, p + pos + 2);
@@ -291,9 +303,7 @@ static fl_rc file_new(const char *name, fl_nfdump_file **out, fl_err *e)
         return fl_err_set(e, FL_ENOMEM, "out of memory opening %s", name);
     f->fd = -1;
     f->path = strdup(name);
-    f->raw = malloc(FL_NFDUMP_MAX_BLOCK);
-    f->plain = malloc(FL_NFDUMP_MAX_BLOCK);
-    if (f->path == NULL || f->raw == NULL || f->plain == NULL) {
+    if (f->path == NULL) {
         fl_nfdump_close(f);
         return fl_err_set(e, FL_ENOMEM, "out of memory opening %s", name);
     }

@@ -182,7 +182,7 @@ const char *fl_nfdump_csv_header(void);
  * NULL) supplies the exporter address for the "ra" column. Times print in
  * local time, as nfdump does. Columns flowlens does not keep (mpls2..10,
  * latencies) print as nfdump prints them when absent. Returns the length
- * written, or 0 when len is too small (512 bytes is always enough).
+ * written, or 0 when len is too small (1024 bytes is always enough).
  */
 size_t fl_nfdump_csv_row(const fl_batch *b, uint32_t r, const fl_nfdump_file *f, char *buf,
                          size_t len);

@@ -59,8 +59,9 @@ struct fl_nfdump_file {
     uint32_t next_block;    /* number of the next block to load */
     int done;
 
-    uint8_t *raw;           /* compressed payload */
-    uint8_t *plain;         /* decompressed payload */
+    uint8_t *raw;           /* payload as stored, raw_cap bytes */
+    uint32_t raw_cap;
+    uint8_t *plain;         /* decompressed payload (FL_NFDUMP_MAX_BLOCK) */
     const uint8_t *blk;     /* records of the current block */
     uint32_t blk_len, blk_pos, blk_recs, blk_rec_i, blk_no;
     uint64_t blk_off;
