@@ -48,6 +48,20 @@ const fl_nfdump_exporter *fl_nfdump_exporter_get(const fl_nfdump_file *f, uint16
     return NULL;
 }
 
+/* per-flow lookup: flows of one exporter come in runs, so remember the
+ * last hit */
+static fl_nfdump_exporter *exp_find(fl_nfdump_file *f, uint16_t sysid)
+{
+    if (f->exp_hint < f->nexp && f->exp[f->exp_hint].sysid == sysid)
+        return &f->exp[f->exp_hint];
+    for (size_t i = 0; i < f->nexp; i++)
+        if (f->exp[i].sysid == sysid) {
+            f->exp_hint = i;
+            return &f->exp[i];
+        }
+    return NULL;
+}
+
 size_t fl_nfdump_exporter_count(const fl_nfdump_file *f)
 {
     return f->nexp;
@@ -199,21 +213,16 @@ static fl_addr rd_v6(const fl_nfdump_file *f, const uint8_t *p)
 }
 
 /* remember the "received from" address as the exporter's when unknown */
-static void note_router(fl_nfdump_file *f, uint16_t sysid, fl_addr a)
+static inline void note_router(fl_nfdump_file *f, uint16_t sysid, fl_addr a)
 {
-    fl_nfdump_exporter *x = NULL;
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid) {
-            x = &f->exp[i];
-            break;
-        }
+    fl_nfdump_exporter *x = exp_find(f, sysid);
     if (x == NULL)
         x = nfd_exporter_slot(f, sysid);
     if (x != NULL && x->addr.hi == 0 && x->addr.lo == 0)
         x->addr = a;
 }
 
-static void finish_row(fl_nfdump_file *f, fl_batch *b, uint32_t r, uint16_t sysid, int sampled,
+static inline void finish_row(fl_nfdump_file *f, fl_batch *b, uint32_t r, uint16_t sysid, int sampled,
                        int has_sampler, int32_t samp_id, uint32_t samp_iv)
 {
     uint8_t proto = FL_U8(b, FL_COL_PROTO)[r];
@@ -234,7 +243,7 @@ static void finish_row(fl_nfdump_file *f, fl_batch *b, uint32_t r, uint16_t sysi
                 rate = samp_iv;
         }
         if (rate == 0) {
-            const fl_nfdump_exporter *x = fl_nfdump_exporter_get(f, sysid);
+            const fl_nfdump_exporter *x = exp_find(f, sysid);
             rate = x != NULL && x->sampling != 0 ? x->sampling : 1;
         }
     }

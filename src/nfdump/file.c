@@ -403,11 +403,26 @@ uint64_t fl_nfdump_file_skipped(const fl_nfdump_file *f)
     return f->skipped;
 }
 
+/*
+ * fl_batch_clear zeroes every column; a column no row marked present is
+ * still all zero (writers mark what they write), so only present columns
+ * need it. Flow files fill ~30 of the schema's columns, and the memset of
+ * the rest was a third of the read time.
+ */
+void nfd_batch_clear(fl_batch *b)
+{
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (fl_batch_has(b, (fl_col)c))
+            memset(b->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * b->n);
+    memset(b->present, 0, sizeof b->present);
+    b->n = 0;
+}
+
 fl_rc fl_nfdump_read(fl_nfdump_file *f, fl_batch *b, fl_err *e)
 {
     fl_rc rc = FL_OK;
 
-    fl_batch_clear(b);
+    nfd_batch_clear(b);
     while (b->n < b->cap) {
         if (!f->in_block) {
             if (f->done || f->off >= f->data_end)

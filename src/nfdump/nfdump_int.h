@@ -71,6 +71,7 @@ struct fl_nfdump_file {
 
     fl_nfdump_exporter *exp;
     size_t nexp, capexp;
+    size_t exp_hint;        /* index of the exporter found last */
     nfd_sampler *smp;
     size_t nsmp;
     nfd_name *ifn, *vrfn;
@@ -105,6 +106,10 @@ static inline uint64_t nfd_u64(const fl_nfdump_file *f, const uint8_t *p)
  * abandoned; e is filled).
  */
 fl_rc nfd_decode_block(fl_nfdump_file *f, fl_batch *b, fl_err *e);
+
+/* fl_batch_clear for batches whose writers mark what they write: zeroes
+ * only present columns (file.c) */
+void nfd_batch_clear(fl_batch *b);
 
 /* exporter table helpers (decode.c) */
 fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid);

@@ -393,7 +393,7 @@ fl_rc fl_nfdump_sel_next(fl_nfdump_sel *s, fl_batch *b, fl_err *e)
 {
     fl_err w;
 
-    fl_batch_clear(b);
+    nfd_batch_clear(b);
     if (s->last != NULL && s->last != s->cur) {
         fl_nfdump_close(s->last);
     }
