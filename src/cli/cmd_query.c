@@ -1,16 +1,19 @@
 /*
- * cli/cmd_query.c — `flowlens query` over nfcapd files: plain listings.
+ * cli/cmd_query.c — `flowlens query` over nfcapd files.
  *
- * Until the query engine lands this command lists the flows of an nfdump
- * selection (-r FILE|DIR, -R range, -M dirs) with no filter, statistics or
- * aggregation: `-o csv` prints exactly nfdump's `-o csv` rows (without
- * nfdump's trailing summary) so listings diff against nfdump; `-o json`
- * prints a JSON array of flows keyed by flowlens column names; `-o null`
- * reads and discards (nfdump's -o null, for timing). Files that
- * are missing, empty or corrupt are warned about on stderr and skipped.
+ * The nfdump reader is the backend: -r FILE|DIR, -R range, -M dirs select
+ * the files (missing, empty or corrupt ones are warned about on stderr and
+ * skipped). A plain listing streams batch by batch: `-o csv` prints exactly
+ * nfdump's `-o csv` rows (without nfdump's trailing summary) so listings
+ * diff against nfdump, `-o json` a JSON array keyed by flowlens column
+ * names, `-o null` reads and discards (timing). Everything else (-s, -A,
+ * -a, -t, -O, --summary, series, other output formats) runs through the
+ * query engine with the selection as its source. Filters and the store
+ * backend wait for their modules.
  */
 #include "cli.h"
 #include "nfdump/nfdump.h"
+#include "query/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,10 +84,66 @@ static int parse_count(const char *s, unsigned long long *out)
     return *end == 0 ? 0 : -1;
 }
 
+/* options only the query engine answers */
+static int needs_engine(const cli_args *args)
+{
+    static const char *const eng[] = {"stat",   "aggregate", "aggr",  "time",
+                                      "order",  "summary",   "series", "topseries",
+                                      "having", "window-mode"};
+    const char *fmt = cli_get(args, "output");
+    for (size_t i = 0; i < sizeof eng / sizeof eng[0]; i++)
+        if (cli_has(args, eng[i]))
+            return 1;
+    return fmt != NULL && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 &&
+           strcmp(fmt, "null") != 0;
+}
+
+static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_spec *spec)
+{
+    fl_query_spec qs;
+    fl_qresult *res = NULL;
+    fl_nfdump_sel *sel = NULL;
+    char filter[4096];
+    int fmt = 0, flags = 0, rc;
+    qwarn qw = {0};
+    fl_source src;
+    fl_err e;
+
+    rc = cli_query_spec(cmd, args, &qs, &fmt, &flags, filter, sizeof filter);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (filter[0] != 0) {
+        fprintf(stderr, "flowlens query: filters need the filter module, not built yet in this "
+                        "version\n");
+        return CLI_EXIT_FAIL;
+    }
+    fl_err_clear(&e);
+    if (fl_nfdump_select(spec, on_warn, &qw, &sel, &e) != FL_OK)
+        goto fail;
+    memset(&src, 0, sizeof src);
+    src.ctx = sel;
+    src.next = fl_nfdump_sel_source_next;
+    src.progress = fl_nfdump_sel_progress;
+    if (fl_query_run(&qs, src, &res, &e) != FL_OK)
+        goto fail;
+    if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
+        goto fail;
+    fflush(stdout);
+    fl_qresult_free(res);
+    fl_nfdump_sel_free(sel);
+    return CLI_EXIT_OK;
+fail : {
+    char buf[900];
+    fl_err_format(&e, buf, sizeof buf);
+    fprintf(stderr, "flowlens query: %s\n", buf);
+    fl_qresult_free(res);
+    fl_nfdump_sel_free(sel);
+    return CLI_EXIT_FAIL;
+}
+}
+
 int cmd_query(const cli_cmd *cmd, const cli_args *args)
 {
-    static const char *const later[] = {"stat", "aggregate", "aggr", "time", "order", "top",
-                                        "store"};
     fl_nfdump_spec spec = {cli_get(args, "read"), cli_get(args, "range"), cli_get(args, "multi")};
     const char *fmt = cli_get(args, "output");
     unsigned long long limit = 0, printed = 0;
@@ -95,23 +154,15 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
     fl_err e;
     static char obuf[1 << 16];
 
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (cli_has(args, later[i])) {
-            fprintf(stderr,
-                    "flowlens query: --%s needs the query engine, not built yet in this "
-                    "version; only flow listings of nfcapd files (-r/-R/-M) work\n",
-                    later[i]);
-            return CLI_EXIT_FAIL;
-        }
-    if (args->npos > 0) {
-        fprintf(stderr, "flowlens query: filters need the query engine, not built yet in this "
-                        "version\n");
+    if (cli_has(args, "store") || (spec.read == NULL && spec.range == NULL)) {
+        fprintf(stderr, "flowlens query: the store backend is not built yet in this version; "
+                        "query nfcapd files with -r FILE, -R RANGE or -M DIRS -R RANGE\n");
         return CLI_EXIT_FAIL;
     }
-    if (spec.read == NULL && spec.range == NULL)
-        return cli_usage_error(cmd, "give -r FILE, -R RANGE (with -M DIRS) to list nfcapd files");
     if (spec.read != NULL && spec.range != NULL)
         return cli_usage_error(cmd, "-r and -R exclude each other");
+    if (needs_engine(args) || args->npos > 0)
+        return run_engine(cmd, args, &spec);
     if (fmt == NULL)
         fmt = "csv";
     if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "null") != 0)

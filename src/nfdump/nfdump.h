@@ -158,6 +158,8 @@ fl_rc fl_nfdump_sel_next(fl_nfdump_sel *s, fl_batch *b, fl_err *e);
 /* fl_nfdump_sel_next with a void * handle: plugs straight into the query
  * engine's source, fl_source{ .ctx = sel, .next = fl_nfdump_sel_source_next }. */
 fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e);
+/* Fraction of the selection's files opened so far, 0..1 (for progress). */
+double fl_nfdump_sel_progress(void *sel);
 /* The file the last batch came from (exporter table, names), valid until
  * the next fl_nfdump_sel_next; NULL before the first batch. */
 const fl_nfdump_file *fl_nfdump_sel_file(const fl_nfdump_sel *s);

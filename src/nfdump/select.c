@@ -445,3 +445,9 @@ fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e)
 {
     return fl_nfdump_sel_next(sel, b, e);
 }
+
+double fl_nfdump_sel_progress(void *sel)
+{
+    const fl_nfdump_sel *s = sel;
+    return s->files.n == 0 ? 1.0 : (double)s->next / (double)s->files.n;
+}

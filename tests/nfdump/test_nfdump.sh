@@ -191,3 +191,12 @@ d = json.load(open(sys.argv[1]))
 assert len(d) == int(sys.argv[2]), (len(d), sys.argv[2])
 assert all("time_first" in r and "src_addr" in r and "exporter" in r for r in d)
 EOF
+
+# ---- the query engine over a selection ----------------------------------
+"$FL_BIN" query -R "$A/a" --summary -o csv >"$W/sum.csv" 2>/dev/null
+got=$(sed -n 3p "$W/sum.csv" | cut -d, -f1)
+want=$(nfdump -R "$A/a" -q -o csv 2>/dev/null | wc -l)
+[ "$got" = "$want" ] && pass "engine_summary_over_range ($got flows)" \
+  || fail engine_summary_over_range "summary says '$got', nfdump lists $want"
+expect_rc engine_stat_runs 0 "$FL_BIN" query -r "$W/netflow9.lz4" -s proto -o csv
+expect_out engine_stat_has_tcp "^[^,]*,[^,]*,[^,]*,any,TCP,"
