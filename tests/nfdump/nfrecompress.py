@@ -2,7 +2,7 @@
 """tests/nfdump/nfrecompress.py — rewrite an uncompressed layout-2 nfdump file
 with ZSTD-compressed blocks.
 
-usage: nfrecompress.py IN OUT [--raw-block N]
+usage: nfrecompress.py IN OUT [--raw-block N] [--level L]
 
 Debian's nfdump 1.7.1 cannot write ZSTD (upstream added it in 1.7.3), so
 the tests build ZSTD files per the documented layout (nffileV2.h): the same
@@ -20,12 +20,15 @@ import sys
 import tempfile
 
 
+LEVEL = "19"
+
+
 def zstd(data):
     with tempfile.NamedTemporaryFile(delete=False) as t:
         t.write(data)
         name = t.name
     try:
-        return subprocess.run(["zstd", "-q", "-c", "-19", name], check=True,
+        return subprocess.run(["zstd", "-q", "-c", "-" + LEVEL, name], check=True,
                               stdout=subprocess.PIPE).stdout
     finally:
         os.unlink(name)
@@ -33,9 +36,15 @@ def zstd(data):
 
 def main():
     src, dst = sys.argv[1], sys.argv[2]
+    global LEVEL
     raw_block = -1
-    if len(sys.argv) > 4 and sys.argv[3] == "--raw-block":
-        raw_block = int(sys.argv[4])
+    args = sys.argv[3:]
+    while len(args) >= 2:
+        if args[0] == "--raw-block":
+            raw_block = int(args[1])
+        elif args[0] == "--level":
+            LEVEL = str(int(args[1]))
+        args = args[2:]
     d = open(src, "rb").read()
     (magic, ver, nfdv, created, comp, enc, appb, creator, offapp, bsize,
      nblocks) = struct.unpack("<HHIqBBHIqII", d[:40])
