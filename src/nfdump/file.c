@@ -61,128 +61,224 @@ static fl_rc block_err(fl_nfdump_file *f, fl_err *e, fl_rc rc, uint32_t blk, uin
 }
 
 /*
- * Load block number `blk` at f->off: header, payload, decompression.
- * On return FL_OK: f->blk.. describe its records (or it was skipped: a
- * block type without flows). Errors leave f->off past the block when its
- * framing allowed, else set f->done.
+ * Load the block at f->rd_off into slot s: header, payload, decompression.
+ * s->rc says how it went (s->err why); s->recs is NULL for a block type
+ * without flows. A bad payload leaves rd_off past the block (the next one
+ * can still be read); a bad header or a short file sets rd_done.
  */
-static fl_rc load_block(fl_nfdump_file *f, int compressed_file, uint32_t blk, fl_err *e)
+static void load_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file, uint32_t blk)
 {
     uint8_t h[BLOCK_HEADER];
-    uint32_t nrec, size;
+    uint32_t size;
     uint16_t type, flags;
-    uint64_t off = f->off;
+    uint64_t off = f->rd_off;
     unsigned comp = compressed_file ? f->info.compression : FL_NFDUMP_COMP_NONE;
+    fl_err *e = &s->err;
     fl_rc rc;
     size_t out_len = 0;
 
-    f->in_block = 0;
+    s->recs = NULL;
+    s->end = 0;
+    s->no = blk;
+    s->off = off;
     rc = src_read(f, off, h, sizeof h);
     if (rc != FL_OK) {
-        f->done = 1;
-        return block_err(f, e, rc, blk, off,
-                         rc == FL_EIO ? "read error" : "file ends inside the block header");
+        f->rd_done = 1;
+        s->rc = block_err(f, e, rc, blk, off,
+                          rc == FL_EIO ? "read error" : "file ends inside the block header");
+        return;
     }
-    nrec = nfd_u32(f, h);
+    s->nrec = nfd_u32(f, h);
     size = nfd_u32(f, h + 4);
     type = nfd_u16(f, h + 8);
     flags = nfd_u16(f, h + 10);
     if (size == 0 || size > FL_NFDUMP_MAX_BLOCK) {
-        f->done = 1;
-        return fl_err_at(e, FL_ECORRUPT, f->path, 0, (long long)off,
-                         "block %u: bad block size %u", blk, size);
+        f->rd_done = 1;
+        s->rc = fl_err_at(e, FL_ECORRUPT, f->path, 0, (long long)off,
+                          "block %u: bad block size %u", blk, size);
+        return;
     }
     if (off + BLOCK_HEADER + size > f->size) {
-        f->done = 1;
-        return fl_err_at(e, FL_ETRUNCATED, f->path, 0, (long long)off,
-                         "block %u: truncated: %u payload bytes announced, %llu present", blk,
-                         size, (unsigned long long)(f->size - off - BLOCK_HEADER));
+        f->rd_done = 1;
+        s->rc = fl_err_at(e, FL_ETRUNCATED, f->path, 0, (long long)off,
+                          "block %u: truncated: %u payload bytes announced, %llu present", blk,
+                          size, (unsigned long long)(f->size - off - BLOCK_HEADER));
+        return;
     }
-    f->off = off + BLOCK_HEADER + size;
-    if (size > f->raw_cap) {
+    f->rd_off = off + BLOCK_HEADER + size;
+    if (size > s->raw_cap) {
         /* grow to what this block needs; FL_NFDUMP_MAX_BLOCK bounds it */
-        uint8_t *n = realloc(f->raw, size);
-        if (n == NULL)
-            return block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
-        f->raw = n;
-        f->raw_cap = size;
+        uint8_t *n = realloc(s->raw, size);
+        if (n == NULL) {
+            s->rc = block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
+            return;
+        }
+        s->raw = n;
+        s->raw_cap = size;
     }
-    if (comp != FL_NFDUMP_COMP_NONE && f->plain == NULL) {
-        f->plain = malloc(FL_NFDUMP_MAX_BLOCK);
-        if (f->plain == NULL)
-            return block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
-    }
-    rc = src_read(f, off + BLOCK_HEADER, f->raw, size);
-    if (rc != FL_OK)
-        return block_err(f, e, rc, blk, off, "read error");
     if (f->info.layout == 2 && (flags & 1)) /* FLAG_BLOCK_UNCOMPRESSED */
         comp = FL_NFDUMP_COMP_NONE;
+    if (comp != FL_NFDUMP_COMP_NONE && s->plain == NULL) {
+        s->plain = malloc(FL_NFDUMP_MAX_BLOCK);
+        if (s->plain == NULL) {
+            s->rc = block_err(f, e, FL_ENOMEM, blk, off, "out of memory");
+            return;
+        }
+    }
+    rc = src_read(f, off + BLOCK_HEADER, s->raw, size);
+    if (rc != FL_OK) {
+        s->rc = block_err(f, e, rc, blk, off, "read error");
+        return;
+    }
+    s->rc = FL_OK;
     switch (comp) {
     case FL_NFDUMP_COMP_NONE:
         out_len = size; /* records are read in place */
         break;
     case FL_NFDUMP_COMP_LZO: {
         lzo_uint ol = FL_NFDUMP_MAX_BLOCK;
-        if (lzo1x_decompress_safe(f->raw, size, f->plain, &ol, NULL) != LZO_E_OK)
-            return block_err(f, e, FL_ECORRUPT, blk, off, "LZO decompression failed");
+        if (lzo1x_decompress_safe(s->raw, size, s->plain, &ol, NULL) != LZO_E_OK)
+            s->rc = block_err(f, e, FL_ECORRUPT, blk, off, "LZO decompression failed");
         out_len = ol;
         break;
     }
     case FL_NFDUMP_COMP_LZ4: {
-        int n = LZ4_decompress_safe((const char *)f->raw, (char *)f->plain, (int)size,
+        int n = LZ4_decompress_safe((const char *)s->raw, (char *)s->plain, (int)size,
                                     (int)FL_NFDUMP_MAX_BLOCK);
         if (n <= 0)
-            return block_err(f, e, FL_ECORRUPT, blk, off, "LZ4 decompression failed");
-        out_len = (size_t)n;
+            s->rc = block_err(f, e, FL_ECORRUPT, blk, off, "LZ4 decompression failed");
+        out_len = n > 0 ? (size_t)n : 0;
         break;
     }
     case FL_NFDUMP_COMP_BZ2: {
         unsigned int ol = FL_NFDUMP_MAX_BLOCK;
-        if (BZ2_bzBuffToBuffDecompress((char *)f->plain, &ol, (char *)f->raw, size, 0, 0) !=
+        if (BZ2_bzBuffToBuffDecompress((char *)s->plain, &ol, (char *)s->raw, size, 0, 0) !=
             BZ_OK)
-            return block_err(f, e, FL_ECORRUPT, blk, off, "BZ2 decompression failed");
+            s->rc = block_err(f, e, FL_ECORRUPT, blk, off, "BZ2 decompression failed");
         out_len = ol;
         break;
     }
     case FL_NFDUMP_COMP_ZSTD: {
-        size_t n = ZSTD_decompress(f->plain, FL_NFDUMP_MAX_BLOCK, f->raw, size);
+        size_t n = ZSTD_decompress(s->plain, FL_NFDUMP_MAX_BLOCK, s->raw, size);
         if (ZSTD_isError(n))
-            return block_err(f, e, FL_ECORRUPT, blk, off, "ZSTD decompression failed");
-        out_len = n;
+            s->rc = block_err(f, e, FL_ECORRUPT, blk, off, "ZSTD decompression failed");
+        out_len = ZSTD_isError(n) ? 0 : n;
         break;
     }
     default:
-        return block_err(f, e, FL_EUNSUPPORTED, blk, off, "unknown compression");
+        s->rc = block_err(f, e, FL_EUNSUPPORTED, blk, off, "unknown compression");
+        break;
     }
-    f->blk_no = blk;
-    f->blk_off = off;
-    if (type != 2 && type != 3)
-        return FL_OK; /* not a flow block: nothing to decode */
-    f->blk = comp == FL_NFDUMP_COMP_NONE ? f->raw : f->plain;
-    f->blk_len = (uint32_t)out_len;
-    f->blk_pos = 0;
-    f->blk_recs = nrec;
-    f->blk_rec_i = 0;
-    f->in_block = 1;
-    return FL_OK;
+    if (s->rc != FL_OK || (type != 2 && type != 3))
+        return; /* bad, or not a flow block: nothing to decode */
+    s->recs = comp == FL_NFDUMP_COMP_NONE ? s->raw : s->plain;
+    s->len = (uint32_t)out_len;
+}
+
+/* the next data block into s, or s->end when there is none */
+static void produce(fl_nfdump_file *f, nfd_slot *s)
+{
+    s->rc = FL_OK;
+    s->recs = NULL;
+    s->end = 0;
+    /* the header announces how many data blocks follow */
+    if (f->rd_done || f->rd_next >= f->info.blocks || f->rd_off >= f->data_end) {
+        s->end = 1;
+        return;
+    }
+    load_block(f, s, 1, f->rd_next++);
+}
+
+/*
+ * Read-ahead: a thread loads and decompresses block N+1 while the caller
+ * decodes block N, in two slots handed back and forth under one mutex.
+ * It owns rd_* while it runs; the caller only touches slots it was given.
+ */
+static void *reader_main(void *arg)
+{
+    fl_nfdump_file *f = arg;
+
+    for (unsigned i = 0;; i++) {
+        nfd_slot *s = &f->slot[i % 2];
+        pthread_mutex_lock(&f->mu);
+        while (s->ready && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (f->stop) {
+            pthread_mutex_unlock(&f->mu);
+            break;
+        }
+        pthread_mutex_unlock(&f->mu);
+        produce(f, s);
+        pthread_mutex_lock(&f->mu);
+        s->ready = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (s->end)
+            break;
+    }
+    return NULL;
+}
+
+static nfd_slot *acquire(fl_nfdump_file *f)
+{
+    nfd_slot *s;
+    if (!f->threaded) {
+        produce(f, &f->slot[0]);
+        return &f->slot[0];
+    }
+    s = &f->slot[f->cons % 2];
+    pthread_mutex_lock(&f->mu);
+    while (!s->ready)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+    return s;
+}
+
+static void release(fl_nfdump_file *f)
+{
+    if (f->threaded) {
+        pthread_mutex_lock(&f->mu);
+        f->slot[f->cons % 2].ready = 0;
+        f->cons++;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    f->held = 0;
+}
+
+static void start_reader(fl_nfdump_file *f)
+{
+    if (pthread_mutex_init(&f->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&f->cv, NULL) != 0) {
+        pthread_mutex_destroy(&f->mu);
+        return;
+    }
+    f->threaded = 1;
+    if (pthread_create(&f->th, NULL, reader_main, f) != 0) {
+        f->threaded = 0; /* read without the thread */
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+    }
 }
 
 /* Appendix (layout 2): ident and statistics records. */
 static void read_appendix(fl_nfdump_file *f, uint64_t off, unsigned nblocks)
 {
-    uint64_t save = f->off;
-    fl_err e;
+    uint64_t save = f->rd_off;
+    nfd_slot *s = &f->slot[0];
 
-    f->off = off;
-    for (unsigned i = 0; i < nblocks && !f->done; i++) {
-        if (load_block(f, 1, i, &e) != FL_OK) {
+    f->rd_off = off;
+    for (unsigned i = 0; i < nblocks && !f->rd_done; i++) {
+        load_block(f, s, 1, i);
+        if (s->rc != FL_OK) {
             f->info.appendix_bad = 1;
             break;
         }
         /* appendix blocks are type 3 (records) */
-        const uint8_t *p = f->blk;
-        uint32_t len = f->in_block ? f->blk_len : 0, pos = 0;
-        for (uint32_t r = 0; r < f->blk_recs && len - pos >= 4; r++) {
+        const uint8_t *p = s->recs;
+        uint32_t len = p != NULL ? s->len : 0, pos = 0;
+        for (uint32_t r = 0; r < s->nrec && len - pos >= 4; r++) {
             uint16_t type = nfd_u16(f, p + pos), size = nfd_u16(f, p + pos + 2);
             if (size < 4 || size > len - pos) {
                 f->info.appendix_bad = 1;
@@ -196,21 +292,20 @@ static void read_appendix(fl_nfdump_file *f, uint64_t off, unsigned nblocks)
                 f->info.ident[n] = 0;
                 f->info.ident[strnlen(f->info.ident, n)] = 0;
             } else if (type == 0x8002 && size >= 4 + 18 * 8) { /* stat record */
-                const uint8_t *s = p + pos + 4;
+                const uint8_t *st = p + pos + 4;
                 f->info.has_stat = 1;
-                f->info.stat_flows = nfd_u64(f, s);
-                f->info.stat_bytes = nfd_u64(f, s + 8);
-                f->info.stat_packets = nfd_u64(f, s + 16);
-                f->info.stat_first = (fl_time)nfd_u64(f, s + 15 * 8);
-                f->info.stat_last = (fl_time)nfd_u64(f, s + 16 * 8);
-                f->info.stat_seq_failures = nfd_u64(f, s + 17 * 8);
+                f->info.stat_flows = nfd_u64(f, st);
+                f->info.stat_bytes = nfd_u64(f, st + 8);
+                f->info.stat_packets = nfd_u64(f, st + 16);
+                f->info.stat_first = (fl_time)nfd_u64(f, st + 15 * 8);
+                f->info.stat_last = (fl_time)nfd_u64(f, st + 16 * 8);
+                f->info.stat_seq_failures = nfd_u64(f, st + 17 * 8);
             }
             pos += size;
         }
     }
-    f->in_block = 0;
-    f->done = 0;
-    f->off = save;
+    f->rd_done = 0;
+    f->rd_off = save;
 }
 
 static fl_rc parse_header(fl_nfdump_file *f, fl_err *e)
@@ -261,7 +356,7 @@ static fl_rc parse_header(fl_nfdump_file *f, fl_err *e)
             f->info.stat_last = (fl_time)nfd_u32(f, s + 124) * 1000 + nfd_u16(f, s + 130);
             f->info.stat_seq_failures = nfd_u32(f, s + 132);
         }
-        f->off = V1_HEADER + V1_STAT;
+        f->rd_off = V1_HEADER + V1_STAT;
         f->data_end = f->size;
         return FL_OK;
     }
@@ -282,7 +377,7 @@ static fl_rc parse_header(fl_nfdump_file *f, fl_err *e)
         uint16_t app_blocks = nfd_u16(f, h + 18);
         uint64_t app_off = nfd_u64(f, h + 24);
         f->info.blocks = nfd_u32(f, h + 36);
-        f->off = V2_HEADER;
+        f->rd_off = V2_HEADER;
         f->data_end = f->size;
         if (app_blocks > 0) {
             if (app_off >= V2_HEADER && app_off < f->size) {
@@ -340,6 +435,8 @@ fl_rc fl_nfdump_open(const char *path, fl_nfdump_file **out, fl_err *e)
         fl_nfdump_close(f);
         return rc;
     }
+    if (f->info.blocks >= 2)
+        start_reader(f);
     *out = f;
     return FL_OK;
 }
@@ -371,6 +468,15 @@ void fl_nfdump_close(fl_nfdump_file *f)
 {
     if (f == NULL)
         return;
+    if (f->threaded) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->th, NULL);
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+    }
     if (f->fd >= 0)
         close(f->fd);
     if (f->maps != NULL) {
@@ -382,8 +488,10 @@ void fl_nfdump_close(fl_nfdump_file *f)
     free(f->smp);
     free(f->ifn);
     free(f->vrfn);
-    free(f->raw);
-    free(f->plain);
+    for (int i = 0; i < 2; i++) {
+        free(f->slot[i].raw);
+        free(f->slot[i].plain);
+    }
     free(f->path);
     free(f);
 }
@@ -425,14 +533,33 @@ fl_rc fl_nfdump_read(fl_nfdump_file *f, fl_batch *b, fl_err *e)
     nfd_batch_clear(b);
     while (b->n < b->cap) {
         if (!f->in_block) {
-            if (f->done || f->off >= f->data_end)
+            nfd_slot *s;
+            if (f->held)
+                release(f); /* its records are decoded */
+            if (f->ended)
                 break;
-            /* the header announces how many data blocks follow */
-            if (f->next_block >= f->info.blocks)
+            s = acquire(f);
+            f->held = 1;
+            if (s->end) {
+                f->ended = 1;
                 break;
-            rc = load_block(f, 1, f->next_block++, e);
-            if (rc != FL_OK)
+            }
+            if (s->rc != FL_OK) {
+                if (e != NULL)
+                    *e = s->err;
+                rc = s->rc;
                 break;
+            }
+            if (s->recs == NULL)
+                continue;
+            f->blk = s->recs;
+            f->blk_len = s->len;
+            f->blk_pos = 0;
+            f->blk_recs = s->nrec;
+            f->blk_rec_i = 0;
+            f->blk_no = s->no;
+            f->blk_off = s->off;
+            f->in_block = 1;
             continue;
         }
         rc = nfd_decode_block(f, b, e);

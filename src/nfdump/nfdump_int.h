@@ -7,6 +7,7 @@
 
 #include "nfdump.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,6 +47,20 @@ typedef struct nfd_map {
     uint16_t ids[64];
 } nfd_map;
 
+/* one loaded block: its buffers and what loading it found */
+typedef struct nfd_slot {
+    uint8_t *raw;           /* payload as stored */
+    uint32_t raw_cap;
+    uint8_t *plain;         /* decompressed payload, FL_NFDUMP_MAX_BLOCK */
+    const uint8_t *recs;    /* its records; NULL for a block without flows */
+    uint32_t len, nrec, no;
+    uint64_t off;
+    fl_rc rc;               /* != FL_OK: this block is bad (err says why) */
+    fl_err err;
+    int end;                /* no block: the file's blocks are over */
+    int ready;              /* read-ahead: produced, not yet consumed */
+} nfd_slot;
+
 struct fl_nfdump_file {
     char *path;
     int fd;                 /* -1 for a memory image */
@@ -54,14 +69,21 @@ struct fl_nfdump_file {
     int swap;               /* file byte order differs from ours */
     fl_nfdump_info info;
 
-    uint64_t off;           /* offset of the next block header */
+    /* block reader: where the next block header is (owned by the
+     * read-ahead thread while one runs) */
+    uint64_t rd_off;
     uint64_t data_end;      /* where data blocks end (appendix or EOF) */
-    uint32_t next_block;    /* number of the next block to load */
-    int done;
+    uint32_t rd_next;       /* number of the next block to load */
+    int rd_done;            /* framing lost or end reached */
 
-    uint8_t *raw;           /* payload as stored, raw_cap bytes */
-    uint32_t raw_cap;
-    uint8_t *plain;         /* decompressed payload (FL_NFDUMP_MAX_BLOCK) */
+    nfd_slot slot[2];       /* loaded blocks (read-ahead uses both) */
+    unsigned prod, cons;    /* slots produced / consumed */
+    int held, ended;        /* consumer holds slot[cons % 2]; end seen */
+    int threaded, stop;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+
     const uint8_t *blk;     /* records of the current block */
     uint32_t blk_len, blk_pos, blk_recs, blk_rec_i, blk_no;
     uint64_t blk_off;

@@ -455,6 +455,74 @@ TEST(appendix_and_names)
     fl_nfdump_close(f);
 }
 
+/* blocks: good, bad record size, other type, good, truncated */
+static void build_multi(buf *b)
+{
+    size_t blk, r;
+    header(b, 0, 5, 0, 0);
+    for (int k = 0; k < 5; k++) {
+        blk = block_begin(b);
+        if (k == 2) {
+            patch16(b, blk + 8, 4); /* a block type without flows */
+            p32(b, 0);
+            block_end(b, blk, 1);
+            continue;
+        }
+        r = v3_begin(b, 2, 1, 0);
+        el_generic(b, 1000, 17, (uint16_t)(100 + k), 2);
+        el_ipv4(b, 5, 6);
+        v3_end(b, r);
+        if (k == 1) {
+            p16(b, 11);
+            p16(b, 1);
+        }
+        block_end(b, blk, k == 1 ? 2 : 1);
+    }
+    b->n -= 5;
+}
+
+static void check_multi(fl_nfdump_file *f)
+{
+    fl_err e;
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_ECORRUPT);
+    CHECK(strstr(e.msg, "block 1: record 1") != NULL);
+    CHECK_EQ_INT(batch->n, 2);
+    CHECK_EQ_INT(FL_U16(batch, FL_COL_SRC_PORT)[0], 100);
+    CHECK_EQ_INT(FL_U16(batch, FL_COL_SRC_PORT)[1], 101);
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_ETRUNCATED);
+    CHECK(strstr(e.msg, "block 4: truncated") != NULL);
+    CHECK_EQ_INT(batch->n, 1);
+    CHECK_EQ_INT(FL_U16(batch, FL_COL_SRC_PORT)[0], 103);
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_OK);
+    CHECK_EQ_INT(batch->n, 0);
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_OK);
+    CHECK_EQ_INT(batch->n, 0);
+}
+
+TEST(multi_block_errors_in_memory_and_with_read_ahead)
+{
+    static buf b;
+    char path[] = "/tmp/fl_nfdump_multi_XXXXXX";
+    fl_nfdump_file *f;
+    fl_err e;
+    int fd;
+    build_multi(&b);
+    f = open_buf(&b, FL_OK, &e);
+    check_multi(f);
+    fl_nfdump_close(f);
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, b.d, b.n) == (ssize_t)b.n);
+    close(fd);
+    CHECK_EQ_INT(fl_nfdump_open(path, &f, &e), FL_OK); /* >= 2 blocks: read-ahead thread */
+    check_multi(f);
+    fl_nfdump_close(f);
+    /* closing while the read-ahead thread still has blocks to load */
+    CHECK_EQ_INT(fl_nfdump_open(path, &f, &e), FL_OK);
+    fl_nfdump_close(f);
+    unlink(path);
+}
+
 typedef struct wcount {
     int n;
     char last[600];
@@ -532,6 +600,7 @@ int main(void)
     RUN(truncated_block_names_block);
     RUN(corrupt_compressed_block_skipped);
     RUN(appendix_and_names);
+    RUN(multi_block_errors_in_memory_and_with_read_ahead);
     RUN(selection_reports_missing_and_goes_on);
     fl_batch_free(batch);
     TEST_EXIT();
