@@ -103,7 +103,7 @@ const cli_cmd cli_commands[] = {
      "[--store DIR | -r FILE | -R FILES | -M DIRS] [nfdump-style flags] [FILTER]", query_opts,
      cmd_query},
     {"import", "Import nfcapd files into the store.", "SRC... [--into DIR]", import_opts,
-     cmd_not_built},
+     cmd_import},
     {"gen", "Send simulated flow exports to a collector.",
      "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_not_built},
     {"exporters", "List the exporters the store knows.", "[--store DIR]", store_only_opts,
