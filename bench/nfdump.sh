@@ -68,4 +68,11 @@ for c in none lz4 lzo zstd; do
     printf "%-6s %14s %14s %8s\n" "$c" "(cannot)" "$(rate "$total" "$fs")" "-"
   fi
 done
+# the same flows as $copies files of one nfcapd interval each (nfdump -R dir)
+t0=$(now); nfdump -R "$W/links" -o null >/dev/null 2>&1; t1=$(now)
+nf=$(secs "$t0" "$t1")
+t0=$(now); "$FL" query -R "$W/links" -o null; t1=$(now)
+fs=$(secs "$t0" "$t1")
+printf "%-6s %14s %14s %7sx   (-R over %s files)\n" files "$(rate "$total" "$nf")" \
+  "$(rate "$total" "$fs")" "$(python3 -c "print('%.2f' % ($nf / $fs))")" "$copies"
 echo "flowlens over its own store after import: not measured (store module not in this tree)"

@@ -61,51 +61,66 @@ static fl_rc block_err(fl_nfdump_file *f, fl_err *e, fl_rc rc, uint32_t blk, uin
 }
 
 /*
- * Load the block at f->rd_off into slot s: header, payload, decompression.
- * s->rc says how it went (s->err why); s->recs is NULL for a block type
- * without flows. A bad payload leaves rd_off past the block (the next one
- * can still be read); a bad header or a short file sets rd_done.
+ * Framing: read the block header at f->rd_off into s and move rd_off past
+ * the block. Cheap and sequential; with read-ahead it runs under the lock.
+ * A bad header or a short file sets rd_done (nothing after it can be
+ * located) and s->rc.
  */
-static void load_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file, uint32_t blk)
+static void frame_block(fl_nfdump_file *f, nfd_slot *s, uint32_t blk)
 {
     uint8_t h[BLOCK_HEADER];
-    uint32_t size;
-    uint16_t type, flags;
     uint64_t off = f->rd_off;
-    unsigned comp = compressed_file ? f->info.compression : FL_NFDUMP_COMP_NONE;
-    fl_err *e = &s->err;
     fl_rc rc;
-    size_t out_len = 0;
 
     s->recs = NULL;
     s->end = 0;
+    s->rc = FL_OK;
     s->no = blk;
     s->off = off;
+    s->size = 0;
     rc = src_read(f, off, h, sizeof h);
     if (rc != FL_OK) {
         f->rd_done = 1;
-        s->rc = block_err(f, e, rc, blk, off,
+        s->rc = block_err(f, &s->err, rc, blk, off,
                           rc == FL_EIO ? "read error" : "file ends inside the block header");
         return;
     }
     s->nrec = nfd_u32(f, h);
-    size = nfd_u32(f, h + 4);
-    type = nfd_u16(f, h + 8);
-    flags = nfd_u16(f, h + 10);
-    if (size == 0 || size > FL_NFDUMP_MAX_BLOCK) {
+    s->size = nfd_u32(f, h + 4);
+    s->type = nfd_u16(f, h + 8);
+    s->flags = nfd_u16(f, h + 10);
+    if (s->size == 0 || s->size > FL_NFDUMP_MAX_BLOCK) {
         f->rd_done = 1;
-        s->rc = fl_err_at(e, FL_ECORRUPT, f->path, 0, (long long)off,
-                          "block %u: bad block size %u", blk, size);
+        s->rc = fl_err_at(&s->err, FL_ECORRUPT, f->path, 0, (long long)off,
+                          "block %u: bad block size %u", blk, s->size);
         return;
     }
-    if (off + BLOCK_HEADER + size > f->size) {
+    if (off + BLOCK_HEADER + s->size > f->size) {
         f->rd_done = 1;
-        s->rc = fl_err_at(e, FL_ETRUNCATED, f->path, 0, (long long)off,
+        s->rc = fl_err_at(&s->err, FL_ETRUNCATED, f->path, 0, (long long)off,
                           "block %u: truncated: %u payload bytes announced, %llu present", blk,
-                          size, (unsigned long long)(f->size - off - BLOCK_HEADER));
+                          s->size, (unsigned long long)(f->size - off - BLOCK_HEADER));
         return;
     }
-    f->rd_off = off + BLOCK_HEADER + size;
+    f->rd_off = off + BLOCK_HEADER + s->size;
+}
+
+/*
+ * Payload of a framed block: read and decompress into s's buffers. Touches
+ * only s and read-only file state, so read-ahead threads run it in
+ * parallel. s->recs is NULL for a block type without flows.
+ */
+static void fill_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file)
+{
+    unsigned comp = compressed_file ? f->info.compression : FL_NFDUMP_COMP_NONE;
+    uint32_t size = s->size, blk = s->no;
+    uint64_t off = s->off;
+    fl_err *e = &s->err;
+    fl_rc rc;
+    size_t out_len = 0;
+
+    if (s->rc != FL_OK || s->end)
+        return;
     if (size > s->raw_cap) {
         /* grow to what this block needs; FL_NFDUMP_MAX_BLOCK bounds it */
         uint8_t *n = realloc(s->raw, size);
@@ -116,7 +131,7 @@ static void load_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file, uint
         s->raw = n;
         s->raw_cap = size;
     }
-    if (f->info.layout == 2 && (flags & 1)) /* FLAG_BLOCK_UNCOMPRESSED */
+    if (f->info.layout == 2 && (s->flags & 1)) /* FLAG_BLOCK_UNCOMPRESSED */
         comp = FL_NFDUMP_COMP_NONE;
     if (comp != FL_NFDUMP_COMP_NONE && s->plain == NULL) {
         s->plain = malloc(FL_NFDUMP_MAX_BLOCK);
@@ -130,7 +145,6 @@ static void load_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file, uint
         s->rc = block_err(f, e, rc, blk, off, "read error");
         return;
     }
-    s->rc = FL_OK;
     switch (comp) {
     case FL_NFDUMP_COMP_NONE:
         out_len = size; /* records are read in place */
@@ -169,53 +183,59 @@ static void load_block(fl_nfdump_file *f, nfd_slot *s, int compressed_file, uint
         s->rc = block_err(f, e, FL_EUNSUPPORTED, blk, off, "unknown compression");
         break;
     }
-    if (s->rc != FL_OK || (type != 2 && type != 3))
+    if (s->rc != FL_OK || (s->type != 2 && s->type != 3))
         return; /* bad, or not a flow block: nothing to decode */
     s->recs = comp == FL_NFDUMP_COMP_NONE ? s->raw : s->plain;
     s->len = (uint32_t)out_len;
 }
 
-/* the next data block into s, or s->end when there is none */
-static void produce(fl_nfdump_file *f, nfd_slot *s)
+/* frame the next data block into s, or mark s->end when there is none */
+static void frame_next(fl_nfdump_file *f, nfd_slot *s)
 {
     s->rc = FL_OK;
     s->recs = NULL;
     s->end = 0;
+    s->size = 0;
     /* the header announces how many data blocks follow */
     if (f->rd_done || f->rd_next >= f->info.blocks || f->rd_off >= f->data_end) {
         s->end = 1;
         return;
     }
-    load_block(f, s, 1, f->rd_next++);
+    frame_block(f, s, f->rd_next++);
 }
 
 /*
- * Read-ahead: a thread loads and decompresses block N+1 while the caller
- * decodes block N, in two slots handed back and forth under one mutex.
- * It owns rd_* while it runs; the caller only touches slots it was given.
+ * Read-ahead: NFD_WORKERS threads each claim the next block number, frame
+ * it under the lock (sequential, cheap), then read and decompress its
+ * payload into slot number % NFD_SLOTS without the lock, so blocks
+ * decompress in parallel while the caller decodes earlier ones. The caller
+ * consumes slots strictly in block order. Threads own rd_* while they run.
  */
 static void *reader_main(void *arg)
 {
     fl_nfdump_file *f = arg;
 
-    for (unsigned i = 0;; i++) {
-        nfd_slot *s = &f->slot[i % 2];
-        pthread_mutex_lock(&f->mu);
-        while (s->ready && !f->stop)
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        nfd_slot *s;
+        while (!f->stop && !f->claimed_end &&
+               f->slot[f->claim % NFD_SLOTS].state != NFD_FREE)
             pthread_cond_wait(&f->cv, &f->mu);
-        if (f->stop) {
-            pthread_mutex_unlock(&f->mu);
+        if (f->stop || f->claimed_end)
             break;
-        }
-        pthread_mutex_unlock(&f->mu);
-        produce(f, s);
-        pthread_mutex_lock(&f->mu);
-        s->ready = 1;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
+        s = &f->slot[f->claim % NFD_SLOTS];
+        f->claim++;
+        s->state = NFD_BUSY;
+        frame_next(f, s);
         if (s->end)
-            break;
+            f->claimed_end = 1;
+        pthread_mutex_unlock(&f->mu);
+        fill_block(f, s, 1);
+        pthread_mutex_lock(&f->mu);
+        s->state = NFD_READY;
+        pthread_cond_broadcast(&f->cv);
     }
+    pthread_mutex_unlock(&f->mu);
     return NULL;
 }
 
@@ -223,12 +243,15 @@ static nfd_slot *acquire(fl_nfdump_file *f)
 {
     nfd_slot *s;
     if (!f->threaded) {
-        produce(f, &f->slot[0]);
-        return &f->slot[0];
+        s = &f->slot[0];
+        frame_next(f, s);
+        if (!s->end)
+            fill_block(f, s, 1);
+        return s;
     }
-    s = &f->slot[f->cons % 2];
+    s = &f->slot[f->cons % NFD_SLOTS];
     pthread_mutex_lock(&f->mu);
-    while (!s->ready)
+    while (s->state != NFD_READY)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
     return s;
@@ -238,7 +261,7 @@ static void release(fl_nfdump_file *f)
 {
     if (f->threaded) {
         pthread_mutex_lock(&f->mu);
-        f->slot[f->cons % 2].ready = 0;
+        f->slot[f->cons % NFD_SLOTS].state = NFD_FREE;
         f->cons++;
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
@@ -248,6 +271,9 @@ static void release(fl_nfdump_file *f)
 
 static void start_reader(fl_nfdump_file *f)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = cpus >= 2 ? NFD_WORKERS : 1;
+
     if (pthread_mutex_init(&f->mu, NULL) != 0)
         return;
     if (pthread_cond_init(&f->cv, NULL) != 0) {
@@ -255,8 +281,13 @@ static void start_reader(fl_nfdump_file *f)
         return;
     }
     f->threaded = 1;
-    if (pthread_create(&f->th, NULL, reader_main, f) != 0) {
-        f->threaded = 0; /* read without the thread */
+    for (int i = 0; i < want; i++) {
+        if (pthread_create(&f->th[i], NULL, reader_main, f) != 0)
+            break;
+        f->nth++;
+    }
+    if (f->nth == 0) {
+        f->threaded = 0; /* read without threads */
         pthread_cond_destroy(&f->cv);
         pthread_mutex_destroy(&f->mu);
     }
@@ -270,7 +301,8 @@ static void read_appendix(fl_nfdump_file *f, uint64_t off, unsigned nblocks)
 
     f->rd_off = off;
     for (unsigned i = 0; i < nblocks && !f->rd_done; i++) {
-        load_block(f, s, 1, i);
+        frame_block(f, s, i);
+        fill_block(f, s, 1);
         if (s->rc != FL_OK) {
             f->info.appendix_bad = 1;
             break;
@@ -473,7 +505,8 @@ void fl_nfdump_close(fl_nfdump_file *f)
         f->stop = 1;
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
-        pthread_join(f->th, NULL);
+        for (int i = 0; i < f->nth; i++)
+            pthread_join(f->th[i], NULL);
         pthread_cond_destroy(&f->cv);
         pthread_mutex_destroy(&f->mu);
     }
@@ -488,7 +521,7 @@ void fl_nfdump_close(fl_nfdump_file *f)
     free(f->smp);
     free(f->ifn);
     free(f->vrfn);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NFD_SLOTS; i++) {
         free(f->slot[i].raw);
         free(f->slot[i].plain);
     }

@@ -58,8 +58,15 @@ typedef struct nfd_slot {
     fl_rc rc;               /* != FL_OK: this block is bad (err says why) */
     fl_err err;
     int end;                /* no block: the file's blocks are over */
-    int ready;              /* read-ahead: produced, not yet consumed */
+    int state;              /* read-ahead: NFD_FREE, NFD_BUSY, NFD_READY */
+    /* framing found by the header read, for the payload read */
+    uint32_t size;
+    uint16_t type, flags;
 } nfd_slot;
+
+enum { NFD_FREE = 0, NFD_BUSY = 1, NFD_READY = 2 };
+#define NFD_SLOTS 4   /* blocks in flight with read-ahead */
+#define NFD_WORKERS 2 /* read-ahead threads (read + decompress) */
 
 struct fl_nfdump_file {
     char *path;
@@ -76,11 +83,12 @@ struct fl_nfdump_file {
     uint32_t rd_next;       /* number of the next block to load */
     int rd_done;            /* framing lost or end reached */
 
-    nfd_slot slot[2];       /* loaded blocks (read-ahead uses both) */
-    unsigned prod, cons;    /* slots produced / consumed */
-    int held, ended;        /* consumer holds slot[cons % 2]; end seen */
-    int threaded, stop;
-    pthread_t th;
+    nfd_slot slot[NFD_SLOTS]; /* loaded blocks (sync mode uses slot 0) */
+    unsigned claim, cons;   /* next block number to claim / to consume */
+    int held, ended;        /* consumer holds slot[cons % NFD_SLOTS]; end seen */
+    int threaded, stop, claimed_end;
+    int nth;
+    pthread_t th[NFD_WORKERS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
 
