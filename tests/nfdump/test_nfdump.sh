@@ -154,6 +154,32 @@ want=$(( $(wc -l <"$W/r_fl.csv") + $(q -r "$W/netflow9.none" | wc -l) ))
 expect_rc missing_single_file_ok 0 "$FL_BIN" query -q -r "$W/nope"
 expect_out missing_single_file_reported "warning: $W/nope.*cannot open"
 
+# nfcapd's own sub-directory layout (-S 2: %Y/%m/%d/%H), read as a tree
+# and as a range, against nfdump
+mkdir -p "$W/sub"
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_bg nfcapd -b 127.0.0.1 -p "$port" -w "$W/sub" -S 2 -t 3600 >"$W/sub.log" 2>&1
+pid=$BG_PID
+for i in $(seq 50); do ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.1; done
+python3 "$FL_ROOT/tests/tools/pcap_send.py" 127.0.0.1 "$port" "$CAP"/netflow5/*.pcap >/dev/null 2>&1
+sleep 0.5
+kill "$pid"; wait "$pid" 2>/dev/null
+sf=$(cd "$W/sub" && find . -name 'nfcapd.2*' | sed 's|^\./||' | head -1)
+if [ -n "$sf" ] && [ "$(dirname "$sf" | tr -cd / | wc -c)" -eq 3 ]; then
+  pass "nfcapd_S2_layout ($sf)"
+  nfdump -R "$W/sub" -q -o csv >"$W/s_nf.csv" 2>/dev/null
+  nfdump -R "$W/sub" -o json >"$W/s_nf.json" 2>/dev/null
+  q -R "$W/sub" >"$W/s_fl.csv" 2>/dev/null
+  python3 "$HERE/nfcmp.py" "$W/s_nf.csv" "$W/s_nf.json" "$W/s_fl.csv" >"$W/cmp.out" 2>&1 \
+    && pass "nfcapd_S2_tree_equals_nfdump ($(grep -o 'compared [0-9]* flows' "$W/cmp.out"))" \
+    || fail nfcapd_S2_tree_equals_nfdump "$(head -c 600 "$W/cmp.out")"
+  q -R "$W/sub/$sf:$sf" >"$W/s2_fl.csv" 2>/dev/null
+  cmp -s "$W/s_fl.csv" "$W/s2_fl.csv" && pass nfcapd_S2_range_first_last \
+    || fail nfcapd_S2_range_first_last "$(wc -l <"$W/s2_fl.csv") vs $(wc -l <"$W/s_fl.csv") flows"
+else
+  fail nfcapd_S2_layout "no file 4 levels down: $(cd "$W/sub" && find . | head)"
+fi
+
 # ---- corrupt and truncated files -------------------------------------
 # a layout-1 file of 3 blocks cut inside block 2: blocks 0 and 1 still read
 sz=$(stat -c %s "$W/v1_little_none")
