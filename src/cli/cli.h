@@ -63,6 +63,8 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 int cmd_not_built(const cli_cmd *cmd, const cli_args *args);
 int cmd_serve(const cli_cmd *cmd, const cli_args *args);
 int cmd_gen(const cli_cmd *cmd, const cli_args *args);
+int cmd_query(const cli_cmd *cmd, const cli_args *args);
+int cmd_import(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 
