@@ -1,0 +1,477 @@
+/*
+ * filter/eval.c — run a compiled filter over an fl_batch, column at a time.
+ *
+ * The plan tree is walked once per batch, not once per flow. Each node
+ * receives the selection it applies to (ascending row indexes) and narrows
+ * it in place:
+ *   leaf  one tight loop over the column, branch-free compaction
+ *         (idx[k] = row; k += pred) — when the selection is still the whole
+ *         batch ("dense") the loop reads the column directly, no gather
+ *   AND   children in order, each narrowing what the previous kept
+ *   OR    each child sees only the rows no earlier child accepted; the
+ *         accepted sets are disjoint and merged in order
+ *   NOT   the child's accepted rows are removed from the input
+ * Scratch selections come from the per-thread fl_filter_exec, sized by the
+ * tree's OR/NOT nesting, so evaluation allocates nothing per batch.
+ */
+#include "filter_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EXEC_MAX_ROWS (1u << 24)
+
+struct fl_filter_exec {
+    const fl_filter *f;
+    uint32_t cap;  /* rows per scratch buffer */
+    uint32_t nbuf; /* buffers available */
+    uint32_t top;  /* buffers in use */
+    uint32_t *mem;
+};
+
+fl_filter_exec *fl_filter_exec_new(const fl_filter *f)
+{
+    fl_filter_exec *x;
+
+    if (f == NULL)
+        return NULL;
+    x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    x->f = f;
+    x->nbuf = 3 * (f->depth + 1);
+    return x;
+}
+
+void fl_filter_exec_free(fl_filter_exec *x)
+{
+    if (x == NULL)
+        return;
+    free(x->mem);
+    free(x);
+}
+
+static uint32_t *buf_push(fl_filter_exec *x)
+{
+    if (x->top >= x->nbuf)
+        return NULL; /* cannot happen: nbuf is sized from the tree depth */
+    return x->mem + (size_t)x->top++ * x->cap;
+}
+
+static void buf_pop(fl_filter_exec *x, uint32_t n) { x->top -= n; }
+
+/* ------------------------------------------------------------------ */
+/* Leaf kernels                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Compaction loop over a typed column; PRED uses `v`. */
+#define SCAN(T, colp, PRED)                                   \
+    do {                                                      \
+        const T *c_ = (const T *)(colp);                      \
+        if (dense) {                                          \
+            for (uint32_t i = 0; i < cnt; i++) {              \
+                T v = c_[i];                                  \
+                idx[k] = i;                                   \
+                k += (PRED) ? 1u : 0u;                        \
+            }                                                 \
+        } else {                                              \
+            for (uint32_t i = 0; i < cnt; i++) {              \
+                uint32_t r_ = idx[i];                         \
+                T v = c_[r_];                                 \
+                idx[k] = r_;                                  \
+                k += (PRED) ? 1u : 0u;                        \
+            }                                                 \
+        }                                                     \
+    } while (0)
+
+#define SCAN_OPS(T, colp, val)                                \
+    do {                                                      \
+        T w_ = (T)(val);                                      \
+        switch (op) {                                         \
+        case OP_EQ: SCAN(T, colp, v == w_); break;            \
+        case OP_LT: SCAN(T, colp, v < w_); break;             \
+        case OP_GT: SCAN(T, colp, v > w_); break;             \
+        case OP_LE: SCAN(T, colp, v <= w_); break;            \
+        case OP_GE: SCAN(T, colp, v >= w_); break;            \
+        case OP_ALL: SCAN(T, colp, (v & w_) == w_); break;    \
+        case OP_ANY: SCAN(T, colp, (v & w_) != 0); break;     \
+        }                                                     \
+    } while (0)
+
+static uint64_t kind_max(fl_kind k)
+{
+    switch (k) {
+    case FL_KIND_U8: return UINT8_MAX;
+    case FL_KIND_U16: return UINT16_MAX;
+    case FL_KIND_U32: return UINT32_MAX;
+    default: return UINT64_MAX;
+    }
+}
+
+/* Keep all (1) or none (0) of the selection. */
+static uint32_t keep_all(uint32_t *idx, uint32_t cnt, int dense, int all)
+{
+    if (!all)
+        return 0;
+    if (dense)
+        for (uint32_t i = 0; i < cnt; i++)
+            idx[i] = i;
+    return cnt;
+}
+
+static uint32_t eval_cmp(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                         int dense)
+{
+    const fl_col_info *ci = fl_col_get(n->col);
+    const void *col = b->col[n->col];
+    fop op = n->op;
+    uint32_t k = 0;
+
+    if (n->shift != 0 || n->mask != UINT64_MAX || ci->kind == FL_KIND_TIME ||
+        ci->kind == FL_KIND_MAC) {
+        /* generic path: value transform or 64-bit kinds read as uint64 */
+        uint64_t w = n->val, m = n->mask;
+        unsigned sh = n->shift;
+        switch (ci->kind) {
+        case FL_KIND_U8: {
+            switch (op) {
+            case OP_EQ: SCAN(uint8_t, col, (((uint64_t)v >> sh) & m) == w); break;
+            case OP_LT: SCAN(uint8_t, col, (((uint64_t)v >> sh) & m) < w); break;
+            case OP_GT: SCAN(uint8_t, col, (((uint64_t)v >> sh) & m) > w); break;
+            case OP_LE: SCAN(uint8_t, col, (((uint64_t)v >> sh) & m) <= w); break;
+            case OP_GE: SCAN(uint8_t, col, (((uint64_t)v >> sh) & m) >= w); break;
+            case OP_ALL: SCAN(uint8_t, col, ((((uint64_t)v >> sh) & m) & w) == w); break;
+            case OP_ANY: SCAN(uint8_t, col, ((((uint64_t)v >> sh) & m) & w) != 0); break;
+            }
+            break;
+        }
+        case FL_KIND_U16:
+        case FL_KIND_U32:
+        case FL_KIND_U64:
+        case FL_KIND_TIME:
+        case FL_KIND_MAC:
+        default:
+            if (ci->kind == FL_KIND_U16) {
+                switch (op) {
+                case OP_EQ: SCAN(uint16_t, col, (((uint64_t)v >> sh) & m) == w); break;
+                case OP_LT: SCAN(uint16_t, col, (((uint64_t)v >> sh) & m) < w); break;
+                case OP_GT: SCAN(uint16_t, col, (((uint64_t)v >> sh) & m) > w); break;
+                case OP_LE: SCAN(uint16_t, col, (((uint64_t)v >> sh) & m) <= w); break;
+                case OP_GE: SCAN(uint16_t, col, (((uint64_t)v >> sh) & m) >= w); break;
+                case OP_ALL: SCAN(uint16_t, col, ((((uint64_t)v >> sh) & m) & w) == w); break;
+            case OP_ANY: SCAN(uint16_t, col, ((((uint64_t)v >> sh) & m) & w) != 0); break;
+                }
+            } else if (ci->kind == FL_KIND_U32) {
+                switch (op) {
+                case OP_EQ: SCAN(uint32_t, col, (((uint64_t)v >> sh) & m) == w); break;
+                case OP_LT: SCAN(uint32_t, col, (((uint64_t)v >> sh) & m) < w); break;
+                case OP_GT: SCAN(uint32_t, col, (((uint64_t)v >> sh) & m) > w); break;
+                case OP_LE: SCAN(uint32_t, col, (((uint64_t)v >> sh) & m) <= w); break;
+                case OP_GE: SCAN(uint32_t, col, (((uint64_t)v >> sh) & m) >= w); break;
+                case OP_ALL: SCAN(uint32_t, col, ((((uint64_t)v >> sh) & m) & w) == w); break;
+            case OP_ANY: SCAN(uint32_t, col, ((((uint64_t)v >> sh) & m) & w) != 0); break;
+                }
+            } else if (ci->kind == FL_KIND_ADDR) {
+                return 0;
+            } else {
+                /* U64, TIME (int64 read as two's complement), MAC */
+                switch (op) {
+                case OP_EQ: SCAN(uint64_t, col, ((v >> sh) & m) == w); break;
+                case OP_LT: SCAN(uint64_t, col, ((v >> sh) & m) < w); break;
+                case OP_GT: SCAN(uint64_t, col, ((v >> sh) & m) > w); break;
+                case OP_LE: SCAN(uint64_t, col, ((v >> sh) & m) <= w); break;
+                case OP_GE: SCAN(uint64_t, col, ((v >> sh) & m) >= w); break;
+                case OP_ALL: SCAN(uint64_t, col, (((v >> sh) & m) & w) == w); break;
+            case OP_ANY: SCAN(uint64_t, col, (((v >> sh) & m) & w) != 0); break;
+                }
+            }
+            break;
+        }
+        return k;
+    }
+    if (n->val > kind_max(ci->kind)) {
+        /* a constant larger than any stored value */
+        int all = (op == OP_LT || op == OP_LE || op == OP_ANY);
+        return keep_all(idx, cnt, dense, all);
+    }
+    switch (ci->kind) {
+    case FL_KIND_U8: SCAN_OPS(uint8_t, col, n->val); break;
+    case FL_KIND_U16: SCAN_OPS(uint16_t, col, n->val); break;
+    case FL_KIND_U32: SCAN_OPS(uint32_t, col, n->val); break;
+    case FL_KIND_U64: SCAN_OPS(uint64_t, col, n->val); break;
+    default: break;
+    }
+    return k;
+}
+
+static int in_sorted(const uint64_t *s, uint32_t n, uint64_t v)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && s[lo] == v;
+}
+
+static uint32_t eval_set(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                         int dense)
+{
+    const void *col = b->col[n->col];
+    const uint64_t *bm = n->bitmap;
+    uint32_t k = 0;
+
+    switch (fl_col_get(n->col)->kind) {
+    case FL_KIND_U8: SCAN(uint8_t, col, (bm[v >> 6] >> (v & 63)) & 1); break;
+    case FL_KIND_U16: SCAN(uint16_t, col, (bm[v >> 6] >> (v & 63)) & 1); break;
+    case FL_KIND_U32: SCAN(uint32_t, col, in_sorted(n->set, n->nset, v)); break;
+    case FL_KIND_U64:
+    case FL_KIND_TIME:
+    case FL_KIND_MAC: SCAN(uint64_t, col, in_sorted(n->set, n->nset, v)); break;
+    default: break;
+    }
+    return k;
+}
+
+static uint32_t eval_prefix(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                            int dense)
+{
+    const fl_addr *col = (const fl_addr *)b->col[n->col];
+    uint64_t ph = n->pfx.addr.hi, plo = n->pfx.addr.lo;
+    unsigned len = n->pfx.len;
+    uint64_t mh = len >= 64 ? UINT64_MAX : len == 0 ? 0 : UINT64_MAX << (64 - len);
+    uint64_t ml = len <= 64 ? 0 : len >= 128 ? UINT64_MAX : UINT64_MAX << (128 - len);
+    uint32_t k = 0;
+
+    SCAN(fl_addr, col, ((v.hi & mh) == ph) & ((v.lo & ml) == plo));
+    return k;
+}
+
+static int in_hosts(const fl_addr *h, uint32_t n, fl_addr a)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (fl_addr_cmp(h[mid], a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && h[lo].hi == a.hi && h[lo].lo == a.lo;
+}
+
+static int in_aset(const fnode *n, fl_addr a)
+{
+    if (n->nhosts && in_hosts(n->hosts, n->nhosts, a))
+        return 1;
+    for (uint32_t i = 0; i < n->nnets; i++)
+        if (fl_prefix_contains(&n->nets[i], a))
+            return 1;
+    return 0;
+}
+
+static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                          int dense)
+{
+    const fl_addr *col = (const fl_addr *)b->col[n->col];
+    uint32_t k = 0;
+
+    SCAN(fl_addr, col, in_aset(n, v));
+    return k;
+}
+
+static uint32_t eval_family(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                            int dense)
+{
+    const fl_addr *col = (const fl_addr *)b->col[n->col];
+    int want4 = n->val == 4;
+    uint32_t k = 0;
+
+    SCAN(fl_addr, col, ((v.hi == 0 && (v.lo >> 32) == 0xffffu) ? 1 : 0) == want4);
+    return k;
+}
+
+/* nfdump's computed values: unsigned 64-bit arithmetic, ms durations. */
+static inline uint64_t calc_value(fcalc c, uint64_t first, uint64_t last, uint64_t bytes,
+                                  uint64_t pkts)
+{
+    uint64_t dur = last - first;
+
+    switch (c) {
+    case CALC_DURATION: return dur;
+    case CALC_PPS: return dur ? (1000ULL * pkts) / dur : 0;
+    case CALC_BPS: return dur ? (8000ULL * bytes) / dur : 0;
+    case CALC_BPP: return pkts ? bytes / pkts : 0;
+    }
+    return 0;
+}
+
+static uint32_t eval_calc(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
+                          int dense)
+{
+    const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
+    const uint64_t *by = FL_U64(b, FL_COL_BYTES), *pk = FL_U64(b, FL_COL_PACKETS);
+    uint64_t w = n->val;
+    fcalc c = n->calc;
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t r = dense ? i : idx[i];
+        uint64_t v = calc_value(c, (uint64_t)tf[r], (uint64_t)tl[r], by[r], pk[r]);
+        int ok;
+        switch (n->op) {
+        case OP_EQ: ok = v == w; break;
+        case OP_LT: ok = v < w; break;
+        case OP_GT: ok = v > w; break;
+        case OP_LE: ok = v <= w; break;
+        case OP_GE: ok = v >= w; break;
+        case OP_ANY: ok = (v & w) != 0; break;
+        default: ok = (v & w) == w; break;
+        }
+        idx[k] = r;
+        k += ok ? 1u : 0u;
+    }
+    return k;
+}
+
+/* ------------------------------------------------------------------ */
+/* Selection algebra                                                   */
+/* ------------------------------------------------------------------ */
+
+/* a := a \ b (both ascending, b ⊆ a); returns new count of a. */
+static uint32_t sel_minus(uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
+{
+    uint32_t i, j = 0, k = 0;
+
+    for (i = 0; i < na; i++) {
+        if (j < nb && b[j] == a[i]) {
+            j++;
+            continue;
+        }
+        a[k++] = a[i];
+    }
+    return k;
+}
+
+/* out := a ∪ b for disjoint ascending lists. */
+static uint32_t sel_merge(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
+                          uint32_t *out)
+{
+    uint32_t i = 0, j = 0, k = 0;
+
+    while (i < na && j < nb)
+        out[k++] = a[i] < b[j] ? a[i++] : b[j++];
+    while (i < na)
+        out[k++] = a[i++];
+    while (j < nb)
+        out[k++] = b[j++];
+    return k;
+}
+
+static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
+                          uint32_t cnt, int dense);
+
+static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
+                        uint32_t cnt, int dense)
+{
+    uint32_t *rem = buf_push(x), *tmp = buf_push(x), *m = buf_push(x);
+    uint32_t remn = cnt, accn = 0;
+
+    if (dense)
+        for (uint32_t i = 0; i < cnt; i++)
+            rem[i] = i;
+    else
+        memcpy(rem, idx, (size_t)cnt * sizeof *idx);
+    for (uint32_t c = 0; c < n->nkids && remn > 0; c++) {
+        uint32_t tn;
+        memcpy(tmp, rem, (size_t)remn * sizeof *rem);
+        tn = eval_node(x, n->kids[c], b, tmp, remn, dense && remn == cnt);
+        if (tn == 0)
+            continue;
+        if (accn == 0) {
+            memcpy(idx, tmp, (size_t)tn * sizeof *tmp);
+        } else {
+            sel_merge(idx, accn, tmp, tn, m);
+            memcpy(idx, m, (size_t)(accn + tn) * sizeof *m);
+        }
+        accn += tn;
+        if (c + 1 < n->nkids)
+            remn = sel_minus(rem, remn, tmp, tn);
+    }
+    buf_pop(x, 3);
+    return accn;
+}
+
+static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
+                          uint32_t cnt, int dense)
+{
+    switch (n->kind) {
+    case FN_TRUE:
+        return keep_all(idx, cnt, dense, 1);
+    case FN_FALSE:
+        return 0;
+    case FN_AND:
+        for (uint32_t c = 0; c < n->nkids && cnt > 0; c++) {
+            uint32_t before = cnt;
+            cnt = eval_node(x, n->kids[c], b, idx, cnt, dense);
+            dense = dense && cnt == before;
+        }
+        if (dense)
+            keep_all(idx, cnt, 1, 1);
+        return cnt;
+    case FN_OR:
+        return eval_or(x, n, b, idx, cnt, dense);
+    case FN_NOT: {
+        uint32_t *tmp = buf_push(x), tn;
+        if (dense)
+            for (uint32_t i = 0; i < cnt; i++)
+                idx[i] = i;
+        memcpy(tmp, idx, (size_t)cnt * sizeof *idx);
+        tn = eval_node(x, n->kids[0], b, tmp, cnt, dense);
+        cnt = sel_minus(idx, cnt, tmp, tn);
+        buf_pop(x, 1);
+        return cnt;
+    }
+    case FN_CMP:
+        return eval_cmp(n, b, idx, cnt, dense);
+    case FN_SET:
+        return eval_set(n, b, idx, cnt, dense);
+    case FN_PREFIX:
+        return eval_prefix(n, b, idx, cnt, dense);
+    case FN_ASET:
+        return eval_aset(n, b, idx, cnt, dense);
+    case FN_FAMILY:
+        return eval_family(n, b, idx, cnt, dense);
+    case FN_CALC:
+        return eval_calc(n, b, idx, cnt, dense);
+    }
+    return 0;
+}
+
+fl_rc fl_filter_eval(fl_filter_exec *x, const fl_batch *b, fl_sel *sel)
+{
+    int dense;
+
+    if (x == NULL || b == NULL || sel == NULL || sel->n > b->n || sel->cap < sel->n)
+        return FL_EINVAL;
+    if (b->n > x->cap) {
+        uint32_t *m;
+        if (b->n > EXEC_MAX_ROWS)
+            return FL_ELIMIT;
+        m = realloc(x->mem, (size_t)x->nbuf * b->n * sizeof *m);
+        if (m == NULL)
+            return FL_ENOMEM;
+        x->mem = m;
+        x->cap = b->n;
+    }
+    x->top = 0;
+    /* ascending unique indexes below n: n of them means every row */
+    dense = sel->n == b->n;
+    sel->n = eval_node(x, x->f->root, b, sel->idx, sel->n, dense);
+    return FL_OK;
+}
