@@ -241,13 +241,17 @@ static uint32_t eval_prefix(const fnode *n, const fl_batch *b, uint32_t *idx, ui
                             int dense)
 {
     const fl_addr *col = (const fl_addr *)b->col[n->col];
-    uint64_t ph = n->pfx.addr.hi, plo = n->pfx.addr.lo;
-    unsigned len = n->pfx.len;
+    fl_prefix cp = flt_compat_prefix(n->pfx);
+    uint64_t ph = cp.addr.hi, plo = cp.addr.lo;
+    unsigned len = cp.len;
     uint64_t mh = len >= 64 ? UINT64_MAX : len == 0 ? 0 : UINT64_MAX << (64 - len);
     uint64_t ml = len <= 64 ? 0 : len >= 128 ? UINT64_MAX : UINT64_MAX << (128 - len);
     uint32_t k = 0;
 
-    SCAN(fl_addr, col, ((v.hi & mh) == ph) & ((v.lo & ml) == plo));
+    /* v.lo in nfdump's space: drop the ::ffff: marker of IPv4 */
+    SCAN(fl_addr, col,
+         ((v.hi & mh) == ph) &
+             (((v.hi == 0 && (v.lo >> 32) == 0xffffu ? v.lo & 0xffffffffu : v.lo) & ml) == plo));
     return k;
 }
 
@@ -267,10 +271,11 @@ static int in_hosts(const fl_addr *h, uint32_t n, fl_addr a)
 
 static int in_aset(const fnode *n, fl_addr a)
 {
-    if (n->nhosts && in_hosts(n->hosts, n->nhosts, a))
+    a = flt_compat(a);
+    if (n->nhosts && in_hosts(n->chosts, n->nhosts, a))
         return 1;
     for (uint32_t i = 0; i < n->nnets; i++)
-        if (fl_prefix_contains(&n->nets[i], a))
+        if (fl_prefix_contains(&n->cnets[i], a))
             return 1;
     return 0;
 }

@@ -60,6 +60,8 @@ struct fnode {
     uint32_t nhosts;
     fl_prefix *nets;
     uint32_t nnets;
+    fl_addr *chosts;   /* hosts/nets in nfdump's address space (see eval.c) */
+    fl_prefix *cnets;
     uint32_t nkids;
     fnode **kids;
     const char *text; /* the primitive as written, for explain */
@@ -80,6 +82,22 @@ struct fl_filter {
     uint32_t depth; /* nesting of OR/NOT, sizes the exec scratch */
     frange rng;
 };
+
+/* nfdump keeps IPv4 as ::a.b.c.d (upper 96 bits zero) where flowlens keeps
+ * ::ffff:a.b.c.d; address predicates compare in nfdump's space so that
+ * results are identical (an IPv4 filter also matches an IPv6 ::a.b.c.d). */
+static inline fl_addr flt_compat(fl_addr a)
+{
+    if (a.hi == 0 && (a.lo >> 32) == 0xffffu)
+        a.lo &= 0xffffffffu;
+    return a;
+}
+static inline fl_prefix flt_compat_prefix(fl_prefix p)
+{
+    if (p.len >= 96)
+        p.addr = flt_compat(p.addr);
+    return p;
+}
 
 /* plan.c: simplify the parsed tree in place (flatten, fold constants,
  * order AND children by cost, build set bitmaps), then compute depth and

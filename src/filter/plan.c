@@ -48,6 +48,11 @@ static int cost(const fnode *n)
     return 9;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+    return fl_addr_cmp(*(const fl_addr *)a, *(const fl_addr *)b);
+}
+
 static fnode *simplify(fl_filter *f, fnode *n)
 {
     switch (n->kind) {
@@ -129,6 +134,20 @@ static fnode *simplify(fl_filter *f, fnode *n)
         }
         return n;
     }
+    case FN_ASET:
+        if (n->chosts == NULL && n->cnets == NULL) {
+            /* the lists in nfdump's address space, hosts re-sorted there */
+            n->chosts = fl_arena_alloc(f->arena, (n->nhosts + 1) * sizeof *n->chosts);
+            n->cnets = fl_arena_alloc(f->arena, (n->nnets + 1) * sizeof *n->cnets);
+            if (n->chosts == NULL || n->cnets == NULL)
+                return NULL;
+            for (uint32_t i = 0; i < n->nhosts; i++)
+                n->chosts[i] = flt_compat(n->hosts[i]);
+            for (uint32_t i = 0; i < n->nnets; i++)
+                n->cnets[i] = flt_compat_prefix(n->nets[i]);
+            qsort(n->chosts, n->nhosts, sizeof *n->chosts, cmp_addr);
+        }
+        return n;
     default:
         return n;
     }
@@ -240,7 +259,8 @@ static fl_rc ranges_of(const fnode *n, frange *r)
             set_u(r, n->col, n->set[0], n->set[n->nset - 1]);
         return FL_OK;
     case FN_PREFIX:
-        set_a(r, n->col, n->pfx.addr, prefix_last(&n->pfx));
+        /* the low end in nfdump's space too: ::a.b.c.d also matches */
+        set_a(r, n->col, flt_compat_prefix(n->pfx).addr, prefix_last(&n->pfx));
         return FL_OK;
     case FN_ASET: {
         fl_addr lo = {UINT64_MAX, UINT64_MAX}, hi = {0, 0};
@@ -248,8 +268,10 @@ static fl_rc ranges_of(const fnode *n, frange *r)
             if (fl_addr_cmp(n->hosts[i], lo) < 0) lo = n->hosts[i];
             if (fl_addr_cmp(n->hosts[i], hi) > 0) hi = n->hosts[i];
         }
+        for (uint32_t i = 0; i < n->nhosts; i++)
+            if (fl_addr_cmp(n->chosts[i], lo) < 0) lo = n->chosts[i];
         for (uint32_t i = 0; i < n->nnets; i++) {
-            fl_addr l = n->nets[i].addr, h = prefix_last(&n->nets[i]);
+            fl_addr l = n->cnets[i].addr, h = prefix_last(&n->nets[i]);
             if (fl_addr_cmp(l, lo) < 0) lo = l;
             if (fl_addr_cmp(h, hi) > 0) hi = h;
         }

@@ -10,7 +10,8 @@
  * FLOWS is Debian nfdump's own dump of every flow of an nfcapd file
  * (`-o fmt:` with the fields below, '|' separated); EXPECTED has one line
  * per filter, "flows<TAB>bytes<TAB>packets<TAB>expression", the totals
- * nfdump reported for that filter over the same file. Each filter is
+ * nfdump reported for that filter over the same file (its summary counts
+ * bytes and packets of both directions: in + out). Each filter is
  * compiled and evaluated here over the same flows and must give the same
  * three numbers.
  */
@@ -516,7 +517,8 @@ TEST(pushdown_ranges)
     CHECK(r.dst_port.set && r.dst_port.lo == 80 && r.dst_port.hi == 443);
     CHECK(!r.src_port.set && !r.dst_addr.set && !r.time.set);
     CHECK(r.exporter.set && r.exporter.lo == 3 && r.exporter.hi == 3);
-    CHECK(r.src_addr.set && fl_addr_cmp(r.src_addr.lo, A("10.0.0.0")) == 0 &&
+    /* low end in nfdump's space (::10.0.0.0 matches too), high end mapped */
+    CHECK(r.src_addr.set && r.src_addr.lo.hi == 0 && r.src_addr.lo.lo == 0x0a000000u &&
           fl_addr_cmp(r.src_addr.hi, A("10.255.255.255")) == 0);
     fl_filter_free(f);
     CHECK(fl_filter_compile(t2, strlen(t2), NULL, &f, &e) == FL_OK);
@@ -671,21 +673,6 @@ static uint64_t num(const char *s)
     return strtoull(s, NULL, 10);
 }
 
-static fl_time secs_ms(const char *s)
-{
-    char *dot;
-    long long sec = strtoll(s, &dot, 10);
-    long long ms = 0;
-    if (*dot == '.') {
-        int d = 0;
-        for (const char *p = dot + 1; *p >= '0' && *p <= '9' && d < 3; p++, d++)
-            ms = ms * 10 + (*p - '0');
-        while (d++ < 3)
-            ms *= 10;
-    }
-    return (fl_time)(sec * 1000 + ms);
-}
-
 static uint8_t flag_bits(const char *s)
 {
     /* nfdump prints 8 positions C E U A P R S F, '.' when unset */
@@ -749,8 +736,11 @@ static fl_batch **load_flows(const char *path, uint32_t *nb, exp_router *rt)
             continue;
         }
         memset(&f, 0, sizeof f);
-        f.TIME_FIRST = secs_ms(fld[0]);
-        f.TIME_LAST = secs_ms(fld[1]);
+        /* %ts/%te, not %tsr/%ter: nfdump 1.7.1 prints %ter's milliseconds
+         * wrongly; the listing form has them right (TZ=UTC in tests) */
+        if (fl_time_parse(fld[0], strlen(fld[0]), 0, 0, &f.TIME_FIRST, NULL) != FL_OK ||
+            fl_time_parse(fld[1], strlen(fld[1]), 0, 0, &f.TIME_LAST, NULL) != FL_OK)
+            printf("FAIL diff: flow line %ld: bad times '%s' '%s'\n", lines, fld[0], fld[1]);
         f.EXPORTER = (uint16_t)num(fld[2]);
         fl_addr_parse(fld[3], strlen(fld[3]), &f.SRC_ADDR, NULL);
         fl_addr_parse(fld[4], strlen(fld[4]), &f.DST_ADDR, NULL);
@@ -803,7 +793,11 @@ static fl_batch **load_flows(const char *path, uint32_t *nb, exp_router *rt)
         fl_addr_parse(fld[38], strlen(fld[38]), &f.XLATE_DST_ADDR, NULL);
         f.XLATE_SRC_PORT = (uint16_t)num(fld[39]);
         f.XLATE_DST_PORT = (uint16_t)num(fld[40]);
-        if (strcasecmp(fld[41], "ADD") == 0)
+        /* nfdump prints any NAT event above 2 as "UNKNOW"; 3 stands for
+         * them all (no corpus filter tells values above 2 apart) */
+        if (strcasecmp(fld[41], "UNKNOW") == 0)
+            f.NAT_EVENT = 3;
+        else if (strcasecmp(fld[41], "ADD") == 0)
             f.NAT_EVENT = 1;
         else if (strcasecmp(fld[41], "DELETE") == 0)
             f.NAT_EVENT = 2;
@@ -887,8 +881,11 @@ static int run_diff(const char *flows, const char *expected)
             fl_filter_eval(x, bs[i], s);
             gf += s->n;
             for (uint32_t j = 0; j < s->n; j++) {
-                gb += FL_U64(bs[i], FL_COL_BYTES)[s->idx[j]];
-                gp += FL_U64(bs[i], FL_COL_PACKETS)[s->idx[j]];
+                /* nfdump's summary counts both directions of a flow */
+                gb += FL_U64(bs[i], FL_COL_BYTES)[s->idx[j]] +
+                      FL_U64(bs[i], FL_COL_OUT_BYTES)[s->idx[j]];
+                gp += FL_U64(bs[i], FL_COL_PACKETS)[s->idx[j]] +
+                      FL_U64(bs[i], FL_COL_OUT_PACKETS)[s->idx[j]];
             }
         }
         if (gf == ef && gb == eb && gp == ep) {
