@@ -779,7 +779,8 @@ static fnode *by_dir(parser *p, size_t qtok, int dq, fnode *leaf, fl_col dcol, c
     case DQ_NONE:
         if (unspec_is_src)
             return leaf;
-        /* fallthrough */
+        d = node_clone(p, leaf, dcol);
+        return node2(p, FN_OR, leaf, d);
     case DQ_SRC_OR_DST:
         d = node_clone(p, leaf, dcol);
         return node2(p, FN_OR, leaf, d);
