@@ -27,6 +27,7 @@ struct fl_filter_exec {
     uint32_t nbuf; /* buffers available */
     uint32_t top;  /* buffers in use */
     uint32_t *mem;
+    uint8_t *mark; /* one byte per row, all zero between uses (eval_or) */
 };
 
 fl_filter_exec *fl_filter_exec_new(const fl_filter *f)
@@ -48,6 +49,7 @@ void fl_filter_exec_free(fl_filter_exec *x)
     if (x == NULL)
         return;
     free(x->mem);
+    free(x->mark);
     free(x);
 }
 
@@ -248,36 +250,42 @@ static uint32_t eval_prefix(const fnode *n, const fl_batch *b, uint32_t *idx, ui
     uint64_t ml = len <= 64 ? 0 : len >= 128 ? UINT64_MAX : UINT64_MAX << (128 - len);
     uint32_t k = 0;
 
+    if (len >= 96 && ph == 0 && (plo >> 32) == 0) {
+        /* an IPv4 prefix: IPv4 rows (::ffff:a.b.c.d) and, as in nfdump,
+         * IPv4-compatible ::a.b.c.d rows */
+        uint32_t m32 = (uint32_t)ml, n32 = (uint32_t)plo;
+        SCAN(fl_addr, col,
+             (v.hi == 0) & (((v.lo >> 32) == 0xffffu) | ((v.lo >> 32) == 0)) &
+                 (((uint32_t)v.lo & m32) == n32));
+        return k;
+    }
     /* v.lo in nfdump's space: drop the ::ffff: marker of IPv4 */
     SCAN(fl_addr, col,
          ((v.hi & mh) == ph) &
-             (((v.hi == 0 && (v.lo >> 32) == 0xffffu ? v.lo & 0xffffffffu : v.lo) & ml) == plo));
+             (((v.lo & ~((uint64_t)((v.hi == 0) & ((v.lo >> 32) == 0xffffu)) *
+                         0xffff00000000ULL)) &
+               ml) == plo));
     return k;
 }
 
-static int in_hosts(const fl_addr *h, uint32_t n, fl_addr a)
+/* Is a (nfdump space) inside one of the sorted disjoint intervals? */
+static inline int in_intervals(const fnode *n, fl_addr a)
 {
-    uint32_t lo = 0, hi = n;
+    uint32_t lo = 0, hi = n->nivl;
 
+    /* first interval whose low end is above a */
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (fl_addr_cmp(h[mid], a) < 0)
+        const fl_addr *m = &n->ilo[mid];
+        if (m->hi < a.hi || (m->hi == a.hi && m->lo <= a.lo))
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n && h[lo].hi == a.hi && h[lo].lo == a.lo;
-}
-
-static int in_aset(const fnode *n, fl_addr a)
-{
-    a = flt_compat(a);
-    if (n->nhosts && in_hosts(n->chosts, n->nhosts, a))
-        return 1;
-    for (uint32_t i = 0; i < n->nnets; i++)
-        if (fl_prefix_contains(&n->cnets[i], a))
-            return 1;
-    return 0;
+    if (lo == 0)
+        return 0;
+    lo--;
+    return a.hi < n->ihi[lo].hi || (a.hi == n->ihi[lo].hi && a.lo <= n->ihi[lo].lo);
 }
 
 static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
@@ -286,7 +294,7 @@ static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint
     const fl_addr *col = (const fl_addr *)b->col[n->col];
     uint32_t k = 0;
 
-    SCAN(fl_addr, col, in_aset(n, v));
+    SCAN(fl_addr, col, in_intervals(n, flt_compat(v)));
     return k;
 }
 
@@ -363,29 +371,21 @@ static uint32_t sel_minus(uint32_t *a, uint32_t na, const uint32_t *b, uint32_t 
     return k;
 }
 
-/* out := a ∪ b for disjoint ascending lists. */
-static uint32_t sel_merge(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
-                          uint32_t *out)
-{
-    uint32_t i = 0, j = 0, k = 0;
-
-    while (i < na && j < nb)
-        out[k++] = a[i] < b[j] ? a[i++] : b[j++];
-    while (i < na)
-        out[k++] = a[i++];
-    while (j < nb)
-        out[k++] = b[j++];
-    return k;
-}
-
 static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
                           uint32_t cnt, int dense);
 
+/*
+ * OR: each child sees only the rows no earlier child accepted (rem); rows
+ * accepted are marked in a byte map and collected in input order at the
+ * end. One map serves nested ORs: an inner OR only sees rows the outer one
+ * has not marked, and clears its own marks before returning.
+ */
 static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
                         uint32_t cnt, int dense)
 {
-    uint32_t *rem = buf_push(x), *tmp = buf_push(x), *m = buf_push(x);
-    uint32_t remn = cnt, accn = 0;
+    uint32_t *rem = buf_push(x), *tmp = buf_push(x);
+    uint8_t *mark = x->mark;
+    uint32_t remn = cnt, k = 0;
 
     if (dense)
         for (uint32_t i = 0; i < cnt; i++)
@@ -398,18 +398,27 @@ static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, ui
         tn = eval_node(x, n->kids[c], b, tmp, remn, dense && remn == cnt);
         if (tn == 0)
             continue;
-        if (accn == 0) {
-            memcpy(idx, tmp, (size_t)tn * sizeof *tmp);
-        } else {
-            sel_merge(idx, accn, tmp, tn, m);
-            memcpy(idx, m, (size_t)(accn + tn) * sizeof *m);
-        }
-        accn += tn;
+        for (uint32_t i = 0; i < tn; i++)
+            mark[tmp[i]] = 1;
         if (c + 1 < n->nkids)
             remn = sel_minus(rem, remn, tmp, tn);
     }
-    buf_pop(x, 3);
-    return accn;
+    if (dense) {
+        for (uint32_t i = 0; i < cnt; i++) {
+            idx[k] = i;
+            k += mark[i];
+            mark[i] = 0;
+        }
+    } else {
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t r = idx[i];
+            idx[k] = r;
+            k += mark[r];
+            mark[r] = 0;
+        }
+    }
+    buf_pop(x, 2);
+    return k;
 }
 
 static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
@@ -468,10 +477,16 @@ fl_rc fl_filter_eval(fl_filter_exec *x, const fl_batch *b, fl_sel *sel)
         uint32_t *m;
         if (b->n > EXEC_MAX_ROWS)
             return FL_ELIMIT;
+        uint8_t *mk;
         m = realloc(x->mem, (size_t)x->nbuf * b->n * sizeof *m);
         if (m == NULL)
             return FL_ENOMEM;
         x->mem = m;
+        mk = calloc(b->n, 1);
+        if (mk == NULL)
+            return FL_ENOMEM;
+        free(x->mark);
+        x->mark = mk;
         x->cap = b->n;
     }
     x->top = 0;

@@ -62,6 +62,8 @@ struct fnode {
     uint32_t nnets;
     fl_addr *chosts;   /* hosts/nets in nfdump's address space (see eval.c) */
     fl_prefix *cnets;
+    fl_addr *ilo, *ihi; /* FN_ASET as sorted disjoint intervals, nfdump space */
+    uint32_t nivl;
     uint32_t nkids;
     fnode **kids;
     const char *text; /* the primitive as written, for explain */

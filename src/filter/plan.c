@@ -53,6 +53,135 @@ static int cmp_addr(const void *a, const void *b)
     return fl_addr_cmp(*(const fl_addr *)a, *(const fl_addr *)b);
 }
 
+static fl_addr prefix_last(const fl_prefix *p);
+
+typedef struct ivl {
+    fl_addr lo, hi;
+} ivl;
+
+static int cmp_ivl(const void *a, const void *b)
+{
+    return fl_addr_cmp(((const ivl *)a)->lo, ((const ivl *)b)->lo);
+}
+
+/* An address list as sorted, merged intervals in nfdump's space, so a row
+ * is one binary search whatever mix of hosts and networks the list has. */
+static fl_rc build_intervals(fl_filter *f, fnode *n)
+{
+    uint32_t m = n->nhosts + n->nnets, k = 0;
+    ivl *v = malloc((m ? m : 1) * sizeof *v);
+
+    if (v == NULL)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < n->nhosts; i++)
+        v[i].lo = v[i].hi = n->chosts[i];
+    for (uint32_t i = 0; i < n->nnets; i++) {
+        v[n->nhosts + i].lo = n->cnets[i].addr;
+        v[n->nhosts + i].hi = prefix_last(&n->cnets[i]);
+    }
+    qsort(v, m, sizeof *v, cmp_ivl);
+    for (uint32_t i = 0; i < m; i++) {
+        if (k > 0) {
+            fl_addr next = v[k - 1].hi;
+            /* merge when overlapping or adjacent (hi + 1 == lo) */
+            if (++next.lo == 0)
+                next.hi++;
+            if (fl_addr_cmp(v[i].lo, v[k - 1].hi) <= 0 || fl_addr_cmp(v[i].lo, next) == 0) {
+                if (fl_addr_cmp(v[i].hi, v[k - 1].hi) > 0)
+                    v[k - 1].hi = v[i].hi;
+                continue;
+            }
+        }
+        v[k++] = v[i];
+    }
+    n->ilo = fl_arena_alloc(f->arena, (k ? k : 1) * sizeof *n->ilo);
+    n->ihi = fl_arena_alloc(f->arena, (k ? k : 1) * sizeof *n->ihi);
+    if (n->ilo == NULL || n->ihi == NULL) {
+        free(v);
+        return FL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        n->ilo[i] = v[i].lo;
+        n->ihi[i] = v[i].hi;
+    }
+    n->nivl = k;
+    free(v);
+    return FL_OK;
+}
+
+static int cmp_u64v(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int set_mergeable(const fnode *c)
+{
+    fl_kind k = fl_col_get(c->col)->kind;
+
+    if (k == FL_KIND_ADDR)
+        return 0;
+    return (c->kind == FN_CMP && c->op == OP_EQ && c->shift == 0 && c->mask == UINT64_MAX) ||
+           c->kind == FN_SET;
+}
+
+/* Inside an OR, equality tests and sets on the same column become one set:
+ * `port 80 or port 443` is then two set lookups instead of four scans. */
+static fl_rc merge_or_sets(fl_filter *f, fnode *n)
+{
+    for (uint32_t i = 0; i < n->nkids; i++) {
+        fnode *a = n->kids[i];
+        uint32_t total = 0, cnt = 0;
+        uint64_t *vals;
+        fnode *s;
+        if (!set_mergeable(a))
+            continue;
+        for (uint32_t j = i; j < n->nkids; j++)
+            if (set_mergeable(n->kids[j]) && n->kids[j]->col == a->col) {
+                total += n->kids[j]->kind == FN_SET ? n->kids[j]->nset : 1;
+                cnt++;
+            }
+        if (cnt < 2)
+            continue;
+        vals = fl_arena_alloc(f->arena, total * sizeof *vals);
+        s = fl_arena_calloc(f->arena, 1, sizeof *s);
+        if (vals == NULL || s == NULL)
+            return FL_ENOMEM;
+        total = 0;
+        for (uint32_t j = i, w = i; j < n->nkids; j++) {
+            fnode *c = n->kids[j];
+            if (set_mergeable(c) && c->col == a->col) {
+                if (c->kind == FN_SET) {
+                    memcpy(vals + total, c->set, c->nset * sizeof *vals);
+                    total += c->nset;
+                } else {
+                    vals[total++] = c->val;
+                }
+                continue;
+            }
+            n->kids[++w] = c; /* compact the others after slot i */
+            (void)w;
+        }
+        qsort(vals, total, sizeof *vals, cmp_u64v);
+        {
+            uint32_t u = 1;
+            for (uint32_t j = 1; j < total; j++)
+                if (vals[j] != vals[u - 1])
+                    vals[u++] = vals[j];
+            total = u;
+        }
+        s->kind = FN_SET;
+        s->mask = UINT64_MAX;
+        s->col = a->col;
+        s->set = vals;
+        s->nset = total;
+        n->kids[i] = s;
+        n->nkids -= cnt - 1;
+        f->nodes++;
+    }
+    return FL_OK;
+}
+
 static fnode *simplify(fl_filter *f, fnode *n)
 {
     switch (n->kind) {
@@ -102,6 +231,17 @@ static fnode *simplify(fl_filter *f, fnode *n)
             n->nkids = 0;
             return n;
         }
+        if (n->kind == FN_OR) {
+            n->kids = kids;
+            n->nkids = k;
+            if (merge_or_sets(f, n) != FL_OK)
+                return NULL;
+            for (uint32_t i = 0; i < n->nkids; i++) /* new sets need bitmaps */
+                if (n->kids[i]->kind == FN_SET && (n->kids[i] = simplify(f, n->kids[i])) == NULL)
+                    return NULL;
+            kids = n->kids;
+            k = n->nkids;
+        }
         if (k == 1)
             return kids[0];
         if (n->kind == FN_AND) {
@@ -146,6 +286,8 @@ static fnode *simplify(fl_filter *f, fnode *n)
             for (uint32_t i = 0; i < n->nnets; i++)
                 n->cnets[i] = flt_compat_prefix(n->nets[i]);
             qsort(n->chosts, n->nhosts, sizeof *n->chosts, cmp_addr);
+            if (build_intervals(f, n) != FL_OK)
+                return NULL;
         }
         return n;
     default:
