@@ -12,7 +12,8 @@
  *                                     matches (checked against nfdump by
  *                                     filter.sh); pass 2 times evaluation
  *                                     over a resident ring of batches much
- *                                     larger than the caches, on one core
+ *                                     larger than the caches, on one core,
+ *                                     best of 5 rounds of N flows
  *
  * Output of run, one line per filter: "count<TAB>flows_per_s<TAB>filter".
  */
@@ -29,6 +30,7 @@
 
 #define RING_BATCHES 128 /* 512k flows, ~180 MB: far beyond any cache */
 #define MAX_FILTERS 64
+#define ROUNDS 5
 
 static double now_s(void)
 {
@@ -273,17 +275,25 @@ static int do_run(uint64_t n, uint64_t seed, const char *path)
     /* pass 2: time n flow evaluations over the resident ring, one core */
     for (int i = 0; i < nf; i++) {
         uint64_t done = 0, kept = 0;
-        double t0 = now_s(), dt;
-        while (done < n) {
-            for (uint32_t k = 0; k < nring && done < n; k++) {
-                fl_sel_all(s, ring[k]);
-                fl_filter_eval(x[i], ring[k], s);
-                kept += s->n;
-                done += ring[k]->n;
+        double best = 1e30;
+        /* best of ROUNDS: the machine is shared, the fastest round is the
+         * one least disturbed by other processes */
+        for (int round = 0; round < ROUNDS; round++) {
+            double t0 = now_s(), dt;
+            done = 0;
+            while (done < n) {
+                for (uint32_t k = 0; k < nring && done < n; k++) {
+                    fl_sel_all(s, ring[k]);
+                    fl_filter_eval(x[i], ring[k], s);
+                    kept += s->n;
+                    done += ring[k]->n;
+                }
             }
+            dt = now_s() - t0;
+            if (dt < best)
+                best = dt;
         }
-        dt = now_s() - t0;
-        printf("%llu\t%.0f\t%s\n", (unsigned long long)count[i], (double)done / dt, texts[i]);
+        printf("%llu\t%.0f\t%s\n", (unsigned long long)count[i], (double)done / best, texts[i]);
         fflush(stdout);
         if (kept == UINT64_MAX) /* keep the loop observable */
             puts("");

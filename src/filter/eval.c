@@ -288,13 +288,38 @@ static inline int in_intervals(const fnode *n, fl_addr a)
     return a.hi < n->ihi[lo].hi || (a.hi == n->ihi[lo].hi && a.lo <= n->ihi[lo].lo);
 }
 
+/* Branch-free search of the IPv4 part: last interval starting <= a. */
+static inline int in_v4(const fnode *n, uint32_t a)
+{
+    const uint32_t *base = n->v4lo;
+    uint32_t len = n->nv4;
+
+    if (len == 0 || a < base[0])
+        return 0;
+    while (len > 1) {
+        uint32_t half = len / 2;
+        base = base[half] <= a ? base + half : base;
+        len -= half;
+    }
+    return a <= n->v4hi[base - n->v4lo];
+}
+
+static inline int in_aset(const fnode *n, fl_addr v)
+{
+    fl_addr a = flt_compat(v);
+
+    if (a.hi == 0 && (a.lo >> 32) == 0)
+        return in_v4(n, (uint32_t)a.lo);
+    return in_intervals(n, a);
+}
+
 static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
                           int dense)
 {
     const fl_addr *col = (const fl_addr *)b->col[n->col];
     uint32_t k = 0;
 
-    SCAN(fl_addr, col, in_intervals(n, flt_compat(v)));
+    SCAN(fl_addr, col, in_aset(n, v));
     return k;
 }
 
@@ -374,11 +399,19 @@ static uint32_t sel_minus(uint32_t *a, uint32_t na, const uint32_t *b, uint32_t 
 static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
                           uint32_t cnt, int dense);
 
+static int is_leaf(const fnode *n)
+{
+    return n->kind == FN_CMP || n->kind == FN_SET || n->kind == FN_PREFIX ||
+           n->kind == FN_FAMILY;
+}
+
 /*
- * OR: each child sees only the rows no earlier child accepted (rem); rows
- * accepted are marked in a byte map and collected in input order at the
- * end. One map serves nested ORs: an inner OR only sees rows the outer one
- * has not marked, and clears its own marks before returning.
+ * OR: accepted rows are marked in a byte map and collected in input order
+ * at the end. Cheap leaves scan the whole input (a mark twice is harmless,
+ * and a dense scan beats maintaining a remainder); expensive children
+ * (subtrees, address lists, computed values) see only the rows no earlier
+ * child accepted. One map serves nested ORs: an inner OR only sees rows the
+ * outer one has not marked, and clears its own marks before returning.
  */
 static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
                         uint32_t cnt, int dense)
@@ -386,16 +419,38 @@ static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, ui
     uint32_t *rem = buf_push(x), *tmp = buf_push(x);
     uint8_t *mark = x->mark;
     uint32_t remn = cnt, k = 0;
+    int stale = 0;
 
     if (dense)
         for (uint32_t i = 0; i < cnt; i++)
             rem[i] = i;
     else
         memcpy(rem, idx, (size_t)cnt * sizeof *idx);
-    for (uint32_t c = 0; c < n->nkids && remn > 0; c++) {
+    for (uint32_t c = 0; c < n->nkids; c++) {
+        const fnode *kid = n->kids[c];
         uint32_t tn;
+        if (is_leaf(kid)) {
+            if (!dense)
+                memcpy(tmp, idx, (size_t)cnt * sizeof *idx);
+            tn = eval_node(x, kid, b, tmp, cnt, dense);
+            for (uint32_t i = 0; i < tn; i++)
+                mark[tmp[i]] = 1;
+            stale = 1;
+            continue;
+        }
+        if (stale) { /* rebuild the remainder: input rows not yet marked */
+            remn = 0;
+            for (uint32_t i = 0; i < cnt; i++) {
+                uint32_t r = dense ? i : idx[i];
+                rem[remn] = r;
+                remn += mark[r] ^ 1u;
+            }
+            stale = 0;
+        }
+        if (remn == 0)
+            break;
         memcpy(tmp, rem, (size_t)remn * sizeof *rem);
-        tn = eval_node(x, n->kids[c], b, tmp, remn, dense && remn == cnt);
+        tn = eval_node(x, kid, b, tmp, remn, dense && remn == cnt);
         if (tn == 0)
             continue;
         for (uint32_t i = 0; i < tn; i++)

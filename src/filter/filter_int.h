@@ -64,6 +64,8 @@ struct fnode {
     fl_prefix *cnets;
     fl_addr *ilo, *ihi; /* FN_ASET as sorted disjoint intervals, nfdump space */
     uint32_t nivl;
+    uint32_t *v4lo, *v4hi; /* the part of those intervals below 2^32 (IPv4) */
+    uint32_t nv4;
     uint32_t nkids;
     fnode **kids;
     const char *text; /* the primitive as written, for explain */

@@ -105,6 +105,22 @@ static fl_rc build_intervals(fl_filter *f, fnode *n)
         n->ihi[i] = v[i].hi;
     }
     n->nivl = k;
+    /* IPv4 rows live below 2^32 in nfdump's space: a 32-bit copy of that
+     * part lets them take a branch-free search */
+    n->v4lo = fl_arena_alloc(f->arena, (k ? k : 1) * sizeof *n->v4lo);
+    n->v4hi = fl_arena_alloc(f->arena, (k ? k : 1) * sizeof *n->v4hi);
+    if (n->v4lo == NULL || n->v4hi == NULL) {
+        free(v);
+        return FL_ENOMEM;
+    }
+    n->nv4 = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (v[i].lo.hi != 0 || (v[i].lo.lo >> 32) != 0)
+            break;
+        n->v4lo[n->nv4] = (uint32_t)v[i].lo.lo;
+        n->v4hi[n->nv4++] = (v[i].hi.hi != 0 || (v[i].hi.lo >> 32) != 0) ? UINT32_MAX
+                                                                         : (uint32_t)v[i].hi.lo;
+    }
     free(v);
     return FL_OK;
 }
