@@ -550,3 +550,17 @@ fl_rc fl_filter_eval(fl_filter_exec *x, const fl_batch *b, fl_sel *sel)
     sel->n = eval_node(x, x->f->root, b, sel->idx, sel->n, dense);
     return FL_OK;
 }
+
+fl_rc fl_filter_select(void *filter, const fl_batch *b, fl_sel *sel, fl_err *e)
+{
+    fl_filter_exec *x = fl_filter_exec_new((const fl_filter *)filter);
+    fl_rc rc;
+
+    if (x == NULL)
+        return fl_err_set(e, FL_ENOMEM, "filter: out of memory for evaluation scratch");
+    rc = fl_filter_eval(x, b, sel);
+    fl_filter_exec_free(x);
+    if (rc != FL_OK)
+        fl_err_set(e, rc, "filter: evaluation failed: %s", fl_strerror(rc));
+    return rc;
+}

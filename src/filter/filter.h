@@ -85,6 +85,19 @@ void fl_filter_exec_free(fl_filter_exec *x);
  */
 fl_rc fl_filter_eval(fl_filter_exec *x, const fl_batch *b, fl_sel *sel);
 
+/*
+ * One-shot, thread-safe evaluation: f is passed as `filter` (a const
+ * fl_filter *), scratch is allocated for the call. The signature is the
+ * query module's fl_select_fn, so a compiled filter plugs in as
+ *   spec.select = fl_filter_select; spec.select_ctx = f;
+ * Errors as fl_filter_eval, with a message in e (may be NULL).
+ */
+fl_rc fl_filter_select(void *filter, const fl_batch *b, fl_sel *sel, fl_err *e);
+
+/* The columns the filter reads, as bits of mask[FL_PRESENT_WORDS] (bit c
+ * of word c / 64 set), OR-ed into mask: a backend decodes at least these. */
+void fl_filter_columns(const fl_filter *f, uint64_t *mask);
+
 /* True when the filter matches every flow (empty filter or `any`). */
 int fl_filter_is_all(const fl_filter *f);
 

@@ -520,6 +520,40 @@ fl_rc flt_finish(fl_filter *f)
     return ranges_of(r, &f->rng);
 }
 
+static void mark_col(uint64_t *mask, fl_col c)
+{
+    mask[c / 64] |= (uint64_t)1 << (c % 64);
+}
+
+static void columns_of(const fnode *n, uint64_t *mask)
+{
+    switch (n->kind) {
+    case FN_CMP:
+    case FN_SET:
+    case FN_PREFIX:
+    case FN_ASET:
+    case FN_FAMILY:
+        mark_col(mask, n->col);
+        break;
+    case FN_CALC:
+        mark_col(mask, FL_COL_TIME_FIRST);
+        mark_col(mask, FL_COL_TIME_LAST);
+        mark_col(mask, FL_COL_BYTES);
+        mark_col(mask, FL_COL_PACKETS);
+        break;
+    default:
+        break;
+    }
+    for (uint32_t i = 0; i < n->nkids; i++)
+        columns_of(n->kids[i], mask);
+}
+
+void fl_filter_columns(const fl_filter *f, uint64_t *mask)
+{
+    if (f != NULL && mask != NULL)
+        columns_of(f->root, mask);
+}
+
 int fl_filter_is_all(const fl_filter *f)
 {
     return f != NULL && f->root->kind == FN_TRUE;

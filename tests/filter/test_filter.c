@@ -536,6 +536,31 @@ TEST(pushdown_ranges)
     fl_filter_free(f);
 }
 
+TEST(columns_and_select_hook)
+{
+    fl_filter *f = NULL;
+    fl_err e;
+    uint64_t mask[FL_PRESENT_WORDS];
+    fl_sel *s = fl_sel_new(64);
+    const char *t = "proto tcp and (port 80 or bps > 1k)";
+
+    memset(mask, 0, sizeof mask);
+    CHECK(fl_filter_compile(t, strlen(t), NULL, &f, &e) == FL_OK);
+    fl_filter_columns(f, mask);
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        int want = c == FL_COL_PROTO || c == FL_COL_SRC_PORT || c == FL_COL_DST_PORT ||
+                   c == FL_COL_BYTES || c == FL_COL_PACKETS || c == FL_COL_TIME_FIRST ||
+                   c == FL_COL_TIME_LAST;
+        CHECK_EQ_INT((mask[c / 64] >> (c % 64)) & 1, want);
+    }
+    fl_sel_all(s, B);
+    CHECK(fl_filter_select(f, B, s, &e) == FL_OK);
+    CHECK_EQ_INT(s->n, 3); /* rows 0 1 (port 80), 4 (bps) */
+    CHECK(s->idx[0] == 0 && s->idx[1] == 1 && s->idx[2] == 4);
+    fl_sel_free(s);
+    fl_filter_free(f);
+}
+
 static size_t router_fn(void *ctx, fl_addr a, uint16_t *ids, size_t max)
 {
     (void)ctx;
@@ -924,6 +949,7 @@ int main(int argc, char **argv)
     RUN(includes);
     RUN(pushdown_ranges);
     RUN(router_ip);
+    RUN(columns_and_select_hook);
     RUN(explain_output);
     RUN(large_batch_consistency);
     fl_batch_free(B);
