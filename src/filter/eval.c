@@ -70,7 +70,12 @@ static void buf_pop(fl_filter_exec *x, uint32_t n) { x->top -= n; }
 #define SCAN(T, colp, PRED)                                   \
     do {                                                      \
         const T *c_ = (const T *)(colp);                      \
-        if (dense) {                                          \
+        if (mk != NULL) { /* mark mode: dense, OR into mk */  \
+            for (uint32_t i = 0; i < cnt; i++) {              \
+                T v = c_[i];                                  \
+                mk[i] |= (PRED) ? 1u : 0u;                    \
+            }                                                 \
+        } else if (dense) {                                   \
             for (uint32_t i = 0; i < cnt; i++) {              \
                 T v = c_[i];                                  \
                 idx[k] = i;                                   \
@@ -122,7 +127,7 @@ static uint32_t keep_all(uint32_t *idx, uint32_t cnt, int dense, int all)
 }
 
 static uint32_t eval_cmp(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
-                         int dense)
+                         int dense, uint8_t *mk)
 {
     const fl_col_info *ci = fl_col_get(n->col);
     const void *col = b->col[n->col];
@@ -194,6 +199,11 @@ static uint32_t eval_cmp(const fnode *n, const fl_batch *b, uint32_t *idx, uint3
     if (n->val > kind_max(ci->kind)) {
         /* a constant larger than any stored value */
         int all = (op == OP_LT || op == OP_LE || op == OP_ANY);
+        if (mk != NULL) {
+            if (all)
+                memset(mk, 1, cnt);
+            return 0;
+        }
         return keep_all(idx, cnt, dense, all);
     }
     switch (ci->kind) {
@@ -221,7 +231,7 @@ static int in_sorted(const uint64_t *s, uint32_t n, uint64_t v)
 }
 
 static uint32_t eval_set(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
-                         int dense)
+                         int dense, uint8_t *mk)
 {
     const void *col = b->col[n->col];
     const uint64_t *bm = n->bitmap;
@@ -240,7 +250,7 @@ static uint32_t eval_set(const fnode *n, const fl_batch *b, uint32_t *idx, uint3
 }
 
 static uint32_t eval_prefix(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
-                            int dense)
+                            int dense, uint8_t *mk)
 {
     const fl_addr *col = (const fl_addr *)b->col[n->col];
     fl_prefix cp = flt_compat_prefix(n->pfx);
@@ -317,6 +327,7 @@ static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint
                           int dense)
 {
     const fl_addr *col = (const fl_addr *)b->col[n->col];
+    uint8_t *mk = NULL;
     uint32_t k = 0;
 
     SCAN(fl_addr, col, in_aset(n, v));
@@ -324,7 +335,7 @@ static uint32_t eval_aset(const fnode *n, const fl_batch *b, uint32_t *idx, uint
 }
 
 static uint32_t eval_family(const fnode *n, const fl_batch *b, uint32_t *idx, uint32_t cnt,
-                            int dense)
+                            int dense, uint8_t *mk)
 {
     const fl_addr *col = (const fl_addr *)b->col[n->col];
     int want4 = n->val == 4;
@@ -399,6 +410,17 @@ static uint32_t sel_minus(uint32_t *a, uint32_t na, const uint32_t *b, uint32_t 
 static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, uint32_t *idx,
                           uint32_t cnt, int dense);
 
+static void eval_leaf_mark(const fnode *n, const fl_batch *b, uint32_t cnt, uint8_t *mk)
+{
+    switch (n->kind) {
+    case FN_CMP: eval_cmp(n, b, NULL, cnt, 1, mk); break;
+    case FN_SET: eval_set(n, b, NULL, cnt, 1, mk); break;
+    case FN_PREFIX: eval_prefix(n, b, NULL, cnt, 1, mk); break;
+    case FN_FAMILY: eval_family(n, b, NULL, cnt, 1, mk); break;
+    default: break;
+    }
+}
+
 static int is_leaf(const fnode *n)
 {
     return n->kind == FN_CMP || n->kind == FN_SET || n->kind == FN_PREFIX ||
@@ -429,10 +451,15 @@ static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, ui
     for (uint32_t c = 0; c < n->nkids; c++) {
         const fnode *kid = n->kids[c];
         uint32_t tn;
+        if (is_leaf(kid) && dense) {
+            /* one streaming pass OR-ing the predicate into the marks */
+            eval_leaf_mark(kid, b, cnt, mark);
+            stale = 1;
+            continue;
+        }
         if (is_leaf(kid)) {
-            if (!dense)
-                memcpy(tmp, idx, (size_t)cnt * sizeof *idx);
-            tn = eval_node(x, kid, b, tmp, cnt, dense);
+            memcpy(tmp, idx, (size_t)cnt * sizeof *idx);
+            tn = eval_node(x, kid, b, tmp, cnt, 0);
             for (uint32_t i = 0; i < tn; i++)
                 mark[tmp[i]] = 1;
             stale = 1;
@@ -507,15 +534,15 @@ static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, 
         return cnt;
     }
     case FN_CMP:
-        return eval_cmp(n, b, idx, cnt, dense);
+        return eval_cmp(n, b, idx, cnt, dense, NULL);
     case FN_SET:
-        return eval_set(n, b, idx, cnt, dense);
+        return eval_set(n, b, idx, cnt, dense, NULL);
     case FN_PREFIX:
-        return eval_prefix(n, b, idx, cnt, dense);
+        return eval_prefix(n, b, idx, cnt, dense, NULL);
     case FN_ASET:
         return eval_aset(n, b, idx, cnt, dense);
     case FN_FAMILY:
-        return eval_family(n, b, idx, cnt, dense);
+        return eval_family(n, b, idx, cnt, dense, NULL);
     case FN_CALC:
         return eval_calc(n, b, idx, cnt, dense);
     }
