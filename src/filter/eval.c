@@ -8,8 +8,9 @@
  *         (idx[k] = row; k += pred) — when the selection is still the whole
  *         batch ("dense") the loop reads the column directly, no gather
  *   AND   children in order, each narrowing what the previous kept
- *   OR    each child sees only the rows no earlier child accepted; the
- *         accepted sets are disjoint and merged in order
+ *   OR    accepted rows are marked in a byte map, then collected in
+ *         order; over a dense input a leaf ORs its predicate into the map
+ *         in one streaming pass, a subtree sees only rows not yet marked
  *   NOT   the child's accepted rows are removed from the input
  * Scratch selections come from the per-thread fl_filter_exec, sized by the
  * tree's OR/NOT nesting, so evaluation allocates nothing per batch.
