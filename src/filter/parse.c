@@ -279,7 +279,7 @@ static int parse_number(const char *s, size_t n, uint64_t *out, int *ovf)
     for (i = 0; i < n; i++) {
         if (!isdigit((unsigned char)s[i]))
             return 0;
-        if (v > (UINT64_MAX - 9) / 10)
+        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
             *ovf = 1;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
@@ -888,6 +888,18 @@ static int cmp_addr(const void *a, const void *b)
     return fl_addr_cmp(*(const fl_addr *)a, *(const fl_addr *)b);
 }
 
+/*
+ * nfdump 1.7.1 builds the mask of an IPv6 /0 by shifting a 64-bit word by
+ * 64, which x86 performs as a shift by 0: its `net ::/0` therefore requires
+ * the upper 64 bits to be zero, i.e. it is ::/64. Reproduced for exactness
+ * (the differential test pins it); every other length is what it says.
+ */
+static void nfdump_v6_zero_quirk(fl_prefix *p)
+{
+    if (p->len == 0)
+        p->len = 64;
+}
+
 /* Parse "ADDR" or "ADDR/LEN" starting at the current token. */
 static fl_rc parse_prefix_here(parser *p, int allow_abbrev, fl_prefix *out)
 {
@@ -912,6 +924,7 @@ static fl_rc parse_prefix_here(parser *p, int allow_abbrev, fl_prefix *out)
         if (fl_prefix_parse(buf, strlen(buf), 1, out, &e2) != FL_OK)
             return perr(p, ti, e2.rc == FL_OK ? FL_EINVAL : e2.rc, "bad network '%s': %s", buf,
                         e2.msg);
+        nfdump_v6_zero_quirk(out);
         return FL_OK;
     }
     (void)allow_abbrev;
@@ -1083,6 +1096,7 @@ static fl_rc parse_net(parser *p, const char *kw, fl_prefix *pf)
     if (fl_prefix_parse(buf, strlen(buf), 1, pf, &e2) != FL_OK)
         return perr(p, ti, e2.rc == FL_OK ? FL_EINVAL : e2.rc, "bad network '%s': %s", buf,
                     e2.msg);
+    nfdump_v6_zero_quirk(pf);
     return FL_OK;
 }
 

@@ -345,6 +345,12 @@ TEST(errors_positioned)
     expect_error("port 70000", NULL, FL_ERANGE, 5, "out of range 0..65535");
     expect_error("proto 256", NULL, FL_ERANGE, 6, "out of range");
     expect_error("bytes > 99999999999999999999", NULL, FL_ERANGE, 8, "out of range");
+    expect_error("bytes > 18446744073709551616", NULL, FL_ERANGE, 8, "out of range");
+    expect_error("bytes > 18446744073709552k", NULL, FL_ERANGE, 8, "out of range");
+    expect_error("bytes > 0x10000000000000000", NULL, FL_ERANGE, 8, "out of range");
+    EXPECT_ROWS("bytes > 18446744073709551615", 0);
+    EXPECT_ROWS("bytes < 0xffffffffffffffff", 0xff);
+    EXPECT_ROWS("bytes < 18446744t", 0xff);
     expect_error("host 1.2.3.999", NULL, FL_EINVAL, 5, "bad IP address");
     expect_error("net 10.0.0.0/33", NULL, FL_ERANGE, 4, "bad network");
     expect_error("net 10.0.0.0 255.0.255.0", NULL, FL_EINVAL, 13, "not a contiguous");
