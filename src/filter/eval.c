@@ -393,17 +393,15 @@ static uint32_t eval_calc(const fnode *n, const fl_batch *b, uint32_t *idx, uint
 /* Selection algebra                                                   */
 /* ------------------------------------------------------------------ */
 
-/* a := a \ b (both ascending, b ⊆ a); returns new count of a. */
-static uint32_t sel_minus(uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
+/* Keep the rows of a whose mark is clear (order kept, branch-free). */
+static uint32_t keep_unmarked(uint32_t *a, uint32_t na, const uint8_t *mark)
 {
-    uint32_t i, j = 0, k = 0;
+    uint32_t k = 0;
 
-    for (i = 0; i < na; i++) {
-        if (j < nb && b[j] == a[i]) {
-            j++;
-            continue;
-        }
-        a[k++] = a[i];
+    for (uint32_t i = 0; i < na; i++) {
+        uint32_t r = a[i];
+        a[k] = r;
+        k += mark[r] ^ 1u;
     }
     return k;
 }
@@ -466,13 +464,8 @@ static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, ui
             stale = 1;
             continue;
         }
-        if (stale) { /* rebuild the remainder: input rows not yet marked */
-            remn = 0;
-            for (uint32_t i = 0; i < cnt; i++) {
-                uint32_t r = dense ? i : idx[i];
-                rem[remn] = r;
-                remn += mark[r] ^ 1u;
-            }
+        if (stale) { /* rebuild the remainder: rows not yet marked */
+            remn = keep_unmarked(rem, remn, mark);
             stale = 0;
         }
         if (remn == 0)
@@ -484,7 +477,7 @@ static uint32_t eval_or(fl_filter_exec *x, const fnode *n, const fl_batch *b, ui
         for (uint32_t i = 0; i < tn; i++)
             mark[tmp[i]] = 1;
         if (c + 1 < n->nkids)
-            remn = sel_minus(rem, remn, tmp, tn);
+            remn = keep_unmarked(rem, remn, mark);
     }
     if (dense) {
         for (uint32_t i = 0; i < cnt; i++) {
@@ -530,7 +523,12 @@ static uint32_t eval_node(fl_filter_exec *x, const fnode *n, const fl_batch *b, 
                 idx[i] = i;
         memcpy(tmp, idx, (size_t)cnt * sizeof *idx);
         tn = eval_node(x, n->kids[0], b, tmp, cnt, dense);
-        cnt = sel_minus(idx, cnt, tmp, tn);
+        /* input minus the child's rows, through the mark map (branch-free) */
+        for (uint32_t i = 0; i < tn; i++)
+            x->mark[tmp[i]] = 1;
+        cnt = keep_unmarked(idx, cnt, x->mark);
+        for (uint32_t i = 0; i < tn; i++)
+            x->mark[tmp[i]] = 0;
         buf_pop(x, 1);
         return cnt;
     }

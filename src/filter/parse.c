@@ -164,7 +164,7 @@ typedef struct source {
     const char *name;
     const char *text;
     size_t len;
-    char *real; /* resolved path of an include file, NULL for the top level */
+    const char *real; /* resolved path of an include file, NULL for the top level */
     uint32_t parent;
 } source;
 
@@ -372,7 +372,7 @@ static fl_rc do_include(parser *p, uint32_t si, uint32_t line, uint32_t off, con
     {
         uint32_t ni = p->nsrc++;
         p->src[ni].name = fl_arena_strndup(p->f->arena, real, strlen(real));
-        p->src[ni].real = (char *)(uintptr_t)p->src[ni].name;
+        p->src[ni].real = p->src[ni].name;
         p->src[ni].text = buf;
         p->src[ni].len = (size_t)st.st_size;
         p->src[ni].parent = si;
