@@ -1775,26 +1775,61 @@ static fnode *parse_unary(parser *p)
     return n;
 }
 
-static fnode *parse_and(parser *p)
+/*
+ * A chain `a and b and c` (or `or`) becomes one n-ary node, not a left-deep
+ * binary tree: long generated filters ("ip 1 or ip 2 or ... ip 60000")
+ * then cost no recursion depth and no quadratic flattening later.
+ */
+static fnode *parse_chain(parser *p, int is_or)
 {
-    fnode *n = parse_unary(p);
+    fnode *first = is_or ? parse_chain(p, 0) : parse_unary(p);
+    fnode **v = NULL, *node = NULL, *k = first;
+    size_t n = 0, cap = 0;
 
-    while (n != NULL && at_and(p)) {
+    if (first == NULL || !(is_or ? at_or(p) : at_and(p)))
+        return first;
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            fnode **nv;
+            if (n >= FL_FILTER_MAX_NODES) {
+                perr(p, p->pos, FL_ELIMIT, "filter has more than %u nodes", FL_FILTER_MAX_NODES);
+                goto out;
+            }
+            nv = realloc(v, nc * sizeof *nv);
+            if (nv == NULL) {
+                perr(p, p->pos, FL_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = k;
+        if (!(is_or ? at_or(p) : at_and(p)))
+            break;
         p->pos++;
-        n = node2(p, FN_AND, n, parse_unary(p));
+        k = is_or ? parse_chain(p, 0) : parse_unary(p);
+        if (k == NULL)
+            goto out;
     }
-    return n;
+    node = node_new(p, is_or ? FN_OR : FN_AND);
+    if (node == NULL)
+        goto out;
+    node->kids = fl_arena_alloc(p->f->arena, n * sizeof *node->kids);
+    if (node->kids == NULL) {
+        node = NULL;
+        goto out;
+    }
+    memcpy(node->kids, v, n * sizeof *v);
+    node->nkids = (uint32_t)n;
+out:
+    free(v);
+    return node;
 }
 
 static fnode *parse_or(parser *p)
 {
-    fnode *n = parse_and(p);
-
-    while (n != NULL && at_or(p)) {
-        p->pos++;
-        n = node2(p, FN_OR, n, parse_and(p));
-    }
-    return n;
+    return parse_chain(p, 1);
 }
 
 /* ------------------------------------------------------------------ */
