@@ -554,6 +554,8 @@ fl_rc fl_filter_eval(fl_filter_exec *x, const fl_batch *b, fl_sel *sel)
 
     if (x == NULL || b == NULL || sel == NULL || sel->n > b->n || sel->cap < sel->n)
         return FL_EINVAL;
+    if (sel->n == 0)
+        return FL_OK; /* nothing selected stays nothing */
     if (b->n > x->cap) {
         uint32_t *m;
         if (b->n > EXEC_MAX_ROWS)

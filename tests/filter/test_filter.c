@@ -567,6 +567,29 @@ TEST(pushdown_ranges)
     fl_filter_free(f);
 }
 
+TEST(empty_batch)
+{
+    fl_batch *b = fl_batch_new(16);
+    fl_filter *f = NULL;
+    fl_filter_exec *x;
+    fl_sel *s = fl_sel_new(16);
+    fl_err e;
+    const char *t = "(port 80 or not proto 6) and ip in [10.0.0.1]";
+
+    CHECK(fl_filter_compile(t, strlen(t), NULL, &f, &e) == FL_OK);
+    x = fl_filter_exec_new(f);
+    fl_sel_all(s, b);
+    CHECK(fl_filter_eval(x, b, s) == FL_OK);
+    CHECK_EQ_INT(s->n, 0);
+    /* a selection that does not fit the batch is refused */
+    s->n = 3;
+    CHECK(fl_filter_eval(x, b, s) == FL_EINVAL);
+    fl_sel_free(s);
+    fl_filter_exec_free(x);
+    fl_filter_free(f);
+    fl_batch_free(b);
+}
+
 TEST(columns_and_select_hook)
 {
     fl_filter *f = NULL;
@@ -981,6 +1004,7 @@ int main(int argc, char **argv)
     RUN(includes);
     RUN(pushdown_ranges);
     RUN(router_ip);
+    RUN(empty_batch);
     RUN(columns_and_select_hook);
     RUN(explain_output);
     RUN(large_batch_consistency);
