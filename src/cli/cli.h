@@ -65,6 +65,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args);
 int cmd_gen(const cli_cmd *cmd, const cli_args *args);
 int cmd_query(const cli_cmd *cmd, const cli_args *args);
 int cmd_import(const cli_cmd *cmd, const cli_args *args);
+int cmd_filter(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 

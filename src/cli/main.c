@@ -93,6 +93,8 @@ static const cli_opt expire_opts[] = {
 
 static const cli_opt filter_opts[] = {
     {"explain", 0, NULL, "print the compiled plan of the filter"},
+    {"filters-dir", 0, "DIR", "directory of filter files for @include and %filters%"},
+    {"file", 'f', "FILE", "read the filter from FILE (nfdump -f)"},
     OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt no_opts[] = {{NULL, 0, NULL, NULL}};
@@ -118,8 +120,8 @@ const cli_cmd cli_commands[] = {
      cmd_not_built},
     {"expire", "Delete old flows by age or total size.",
      "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_not_built},
-    {"filter", "Check an nfdump-syntax filter and show its compiled plan.", "[--explain] 'EXPR'",
-     filter_opts, cmd_not_built},
+    {"filter", "Check an nfdump-syntax filter and show its compiled plan.",
+     "[--explain] [--filters-dir DIR] 'EXPR' | -f FILE", filter_opts, cmd_filter},
     {"help", "List the subcommands, or show one's help.", "[COMMAND]", no_opts, cmd_help},
     {"version", "Print the version.", "", no_opts, cmd_version},
     {NULL, NULL, NULL, NULL, NULL}};
