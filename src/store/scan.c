@@ -37,6 +37,8 @@ struct fl_store_scan {
     fl_batch *batch;
     uint64_t dirty[FL_PRESENT_WORDS];
     uint8_t *stored, *scratch;
+    fl_batch *fill_cur; /* fl_store_scan_fill: batch being copied out */
+    uint32_t fill_pos;
     fl_store_scan_stats st;
 };
 
@@ -420,6 +422,35 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
         seg_close(sc);
         sc->iseg++;
     }
+}
+
+fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
+{
+    uint32_t m;
+    fl_rc rc;
+
+    if (sc->fill_cur == NULL || sc->fill_pos >= sc->fill_cur->n) {
+        sc->fill_pos = 0;
+        if ((rc = fl_store_scan_next(sc, &sc->fill_cur, e)) != FL_OK)
+            return rc;
+        if (sc->fill_cur == NULL)
+            return FL_OK;
+    }
+    m = sc->fill_cur->n - sc->fill_pos;
+    if (m > dst->cap - dst->n)
+        m = dst->cap - dst->n;
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        unsigned w;
+        if (!fl_batch_has(sc->fill_cur, (fl_col)c))
+            continue;
+        w = fl_col_get((fl_col)c)->width;
+        memcpy((uint8_t *)dst->col[c] + (size_t)dst->n * w,
+               (const uint8_t *)sc->fill_cur->col[c] + (size_t)sc->fill_pos * w, (size_t)m * w);
+        fl_batch_mark(dst, (fl_col)c);
+    }
+    dst->n += m;
+    sc->fill_pos += m;
+    return FL_OK;
 }
 
 /* ------------------------------------------------------------------ */

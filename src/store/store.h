@@ -190,6 +190,13 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
  * and counted in stats); only I/O or memory failures return an error.
  */
 fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
+/*
+ * The same scan as a fl_source for the query engine: copy up to
+ * dst->cap - dst->n rows (the requested columns) into the caller's batch
+ * dst, starting at dst->n; dst->n unchanged means the end. Use either this
+ * or fl_store_scan_next on one scan, not both.
+ */
+fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
 void fl_store_scan_free(fl_store_scan *sc);
 
