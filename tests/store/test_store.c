@@ -936,8 +936,33 @@ static int mkstore(const char *dir, uint64_t n, const char *codec)
     return 0;
 }
 
+/* `test_store mkopen DIR N`: N flows (every column) flushed into the open
+ * slot, then exit without closing, as a crash would leave it. */
+static int mkopen(const char *dir, uint64_t n)
+{
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(n, 1, 2, 77);
+    fl_batch *b = fl_batch_new(0);
+    fl_err e;
+
+    if (fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) != FL_OK)
+        return 1;
+    for (uint64_t i = 0; i < n; i++) {
+        fl_batch_append(b, &f[i]);
+        if (b->n == b->cap || i + 1 == n) {
+            if (fl_store_append(s, b, &e) != FL_OK || fl_store_flush(s, NULL, &e) != FL_OK)
+                return 1;
+            fl_batch_clear(b);
+        }
+    }
+    _exit(0);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "mkopen") == 0)
+        return mkopen(argv[2], strtoull(argv[3], NULL, 10));
     if (argc == 5 && strcmp(argv[1], "mkstore") == 0)
         return mkstore(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
     fl_log_set_level(FL_LOG_ERROR);
