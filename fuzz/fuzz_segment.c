@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fl_err e;
 
     if (stored == NULL) {
-        stored = malloc(CHUNK_SCRATCH + 1024);
+        stored = malloc(CHUNK_RAW_MAX + 1024);
         scratch = malloc(CHUNK_SCRATCH);
         vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
         if (!stored || !scratch || !vals)
@@ -41,13 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ch->col < 0)
                 continue;
             fl_kind k = fl_col_get((fl_col)ch->col)->kind;
-            if (seg_read_chunk(&src, b, ch, k, vals, stored, scratch, &e) == FL_OK && ch->bloom)
+            if (seg_read_chunk(&src, b, ch, k, NULL, vals, stored, scratch, &e) == FL_OK &&
+                ch->bloom)
                 (void)bloom_maybe(ch->bloom, ch->bloom_len, ((const fl_addr *)(void *)vals)[0], 1);
             /* the decoder past the checksum: mutated chunk bytes reach it */
-            if (ch->stored <= CHUNK_SCRATCH &&
+            if (ch->stored <= CHUNK_RAW_MAX &&
                 seg_read(&src, b->off + BLK_HDR + b->meta_len + ch->off, stored, ch->stored,
                          &e) == FL_OK)
-                (void)chunk_decode(ch, stored, k, b->nrows, vals, scratch, &e);
+                (void)chunk_decode(ch, stored, k, NULL, b->nrows, vals, scratch, &e);
         }
     }
     seg_blocks_free(&bl);

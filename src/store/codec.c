@@ -197,6 +197,9 @@ struct chunk_enc {
     size_t comp_cap;
     uint64_t *hset;   /* distinct counting (open addressing) */
     uint8_t *bloom;
+    fl_addr *adict;   /* address dictionary being built */
+    struct apair { fl_addr a; uint32_t idx; } *pairs;
+    uint32_t *remap;
 };
 
 #define HSET_SIZE ((size_t)FL_STORE_GROUP_ROWS * 4)
@@ -204,7 +207,7 @@ struct chunk_enc {
 chunk_enc *chunk_enc_new(int codec, int level)
 {
     chunk_enc *c = calloc(1, sizeof *c);
-    size_t rawmax = CHUNK_SCRATCH;
+    size_t rawmax = CHUNK_RAW_MAX;
 
     if (c == NULL)
         return NULL;
@@ -217,9 +220,13 @@ chunk_enc *chunk_enc_new(int codec, int level)
     c->comp = malloc(c->comp_cap);
     c->hset = malloc(sizeof(uint64_t) * HSET_SIZE);
     c->bloom = malloc(BLOOM_MAX_BYTES);
+    c->adict = malloc(sizeof(fl_addr) * FL_STORE_GROUP_ROWS);
+    c->pairs = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->remap = malloc(sizeof(uint32_t) * FL_STORE_GROUP_ROWS);
     if (codec == CODEC_ZSTD)
         c->zc = ZSTD_createCCtx();
-    if (!c->u || !c->codes || !c->raw || !c->comp || !c->hset || !c->bloom ||
+    if (!c->u || !c->codes || !c->raw || !c->comp || !c->hset || !c->bloom || !c->adict ||
+        !c->pairs || !c->remap ||
         (codec == CODEC_ZSTD && !c->zc)) {
         chunk_enc_free(c);
         return NULL;
@@ -238,6 +245,9 @@ void chunk_enc_free(chunk_enc *c)
     free(c->comp);
     free(c->hset);
     free(c->bloom);
+    free(c->adict);
+    free(c->pairs);
+    free(c->remap);
     free(c);
 }
 
@@ -295,11 +305,6 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_addr(const void *a, const void *b)
-{
-    return fl_addr_cmp(*(const fl_addr *)a, *(const fl_addr *)b);
-}
-
 static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n)
 {
     switch (k) {
@@ -319,10 +324,12 @@ static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n)
 }
 
 /* Integer chunk: choose encoding, fill c->raw; returns raw length. */
-static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, uint32_t n, uint8_t *meta)
+static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *ref, uint32_t n,
+                      uint8_t *meta)
 {
     uint64_t *u = c->u, mn = UINT64_MAX, mx = 0, dmax = 0, ddmax = 0;
-    unsigned nat = fl_kind_width(k), w_for, w_d = 9, w_dd = 9;
+    unsigned nat = fl_kind_width(k), w_for, w_d = 9, w_dd = 9, w_ref = 9;
+    int64_t rmin = INT64_MAX, rmax = INT64_MIN;
     size_t best, sz;
     int enc = ENC_FOR;
     uint32_t nd;
@@ -334,6 +341,18 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, uint32_t n, uin
     }
     w_for = bytes_for(mx - mn);
     best = (size_t)w_for * n;
+    if (k == FL_KIND_TIME && ref != NULL && w_for > 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t d = (int64_t)(u[i] - (uint64_t)ref[i]);
+            if (d < rmin) rmin = d;
+            if (d > rmax) rmax = d;
+        }
+        w_ref = bytes_for((uint64_t)rmax - (uint64_t)rmin);
+        if ((size_t)w_ref * n <= best) { /* ties: small offsets compress better */
+            best = (size_t)w_ref * n;
+            enc = ENC_REF;
+        }
+    }
     if (w_for > 1 && n > 2) {
         for (uint32_t i = 1; i < n; i++) {
             uint64_t d = zz((int64_t)(u[i] - u[i - 1]));
@@ -375,6 +394,13 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, uint32_t n, uin
         put64(meta + 24, mn);
         planes_put(c->raw, c->codes, n, w_for);
         return (size_t)w_for * n;
+    case ENC_REF:
+        for (uint32_t i = 0; i < n; i++)
+            c->codes[i] = (u[i] - (uint64_t)ref[i]) - (uint64_t)rmin;
+        meta[4] = (uint8_t)w_ref;
+        put64(meta + 24, (uint64_t)rmin);
+        planes_put(c->raw, c->codes, n, w_ref);
+        return (size_t)w_ref * n;
     case ENC_DELTA:
         c->codes[0] = 0;
         for (uint32_t i = 1; i < n; i++) c->codes[i] = zz((int64_t)(u[i] - u[i - 1]));
@@ -405,17 +431,58 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, uint32_t n, uin
             c->raw[(size_t)m * 8 + i] = (uint8_t)lo;
         }
         meta[4] = 1;
-        put16(meta + 6, (uint16_t)m);
+        put64(meta + 32, m);
         return (size_t)m * 8 + n;
     }
     }
 }
 
-/* Address chunk. */
+static int cmp_pair(const void *x, const void *y)
+{
+    return fl_addr_cmp(((const struct apair *)x)->a, ((const struct apair *)y)->a);
+}
+
+/* Distinct addresses of a[0..n) into c->adict (sorted) and each row's
+ * index into c->codes; UINT32_MAX when more than limit are distinct. */
+static uint32_t addr_dict(chunk_enc *c, const fl_addr *a, uint32_t n, uint32_t limit)
+{
+    uint32_t *tab = (uint32_t *)(void *)c->hset, d = 0;
+    size_t mask = 131071; /* >= 2 * FL_STORE_GROUP_ROWS slots */
+
+    memset(tab, 0, sizeof(uint32_t) * (mask + 1));
+    for (uint32_t i = 0; i < n; i++) {
+        size_t h = (size_t)addr_hash(a[i], 0) & mask;
+        while (tab[h] && (c->adict[tab[h] - 1].lo != a[i].lo || c->adict[tab[h] - 1].hi != a[i].hi))
+            h = (h + 1) & mask;
+        if (!tab[h]) {
+            if (d >= limit)
+                return UINT32_MAX;
+            c->adict[d] = a[i];
+            tab[h] = ++d;
+        }
+        c->codes[i] = tab[h] - 1;
+    }
+    for (uint32_t k = 0; k < d; k++) {
+        c->pairs[k].a = c->adict[k];
+        c->pairs[k].idx = k;
+    }
+    qsort(c->pairs, d, sizeof *c->pairs, cmp_pair);
+    for (uint32_t k = 0; k < d; k++) {
+        c->remap[c->pairs[k].idx] = k;
+        c->adict[k] = c->pairs[k].a;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        c->codes[i] = c->remap[c->codes[i]];
+    return d;
+}
+
+/* Address chunk: a sorted dictionary (byte planes) + 1- or 2-byte codes
+ * when few enough are distinct, else IPv4-only FOR, else raw planes. */
 static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta)
 {
     fl_addr mn = a[0], mx = a[0];
     int all4 = 1;
+    uint32_t d;
 
     for (uint32_t i = 0; i < n; i++) {
         if (fl_addr_cmp(a[i], mn) < 0) mn = a[i];
@@ -427,8 +494,22 @@ static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta
     put64(meta + 48, mn.lo);
     put64(meta + 56, mx.hi);
     put64(meta + 64, mx.lo);
+    d = addr_dict(c, a, n, n * 3 / 8 + 1);
+    if (d != UINT32_MAX) {
+        unsigned w = d <= 256 ? 1 : 2;
+        for (uint32_t k = 0; k < d; k++)
+            for (unsigned j = 0; j < 8; j++) {
+                c->raw[(size_t)j * d + k] = (uint8_t)(c->adict[k].hi >> (56 - 8 * j));
+                c->raw[(size_t)(j + 8) * d + k] = (uint8_t)(c->adict[k].lo >> (56 - 8 * j));
+            }
+        planes_put(c->raw + (size_t)16 * d, c->codes, n, w);
+        meta[2] = ENC_DICT;
+        meta[4] = (uint8_t)w;
+        put64(meta + 32, d);
+        return (size_t)16 * d + (size_t)w * n;
+    }
     if (all4) {
-        /* zero (absent) addresses are rare; they are coded as 0 + flag */
+        /* zero (absent) addresses are coded as 0, others as v4 + 1 */
         uint64_t lo = UINT64_MAX, hi = 0;
         for (uint32_t i = 0; i < n; i++) {
             uint64_t v = (a[i].lo == 0 && a[i].hi == 0) ? 0 : (uint64_t)fl_addr_v4(a[i]) + 1;
@@ -443,37 +524,6 @@ static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta
         put64(meta + 24, lo);
         planes_put(c->raw, c->codes, n, w);
         return (size_t)w * n;
-    }
-    {
-        /* dictionary when few distinct: sort a copy */
-        fl_addr *tmp = (fl_addr *)(void *)c->hset; /* HSET_SIZE*8 >= n*16 */
-        uint32_t m = 0;
-        memcpy(tmp, a, sizeof(fl_addr) * n);
-        qsort(tmp, n, sizeof(fl_addr), cmp_addr);
-        for (uint32_t i = 0; i < n; i++)
-            if (m == 0 || fl_addr_cmp(tmp[m - 1], tmp[i]) != 0) {
-                tmp[m++] = tmp[i];
-                if (m > 256)
-                    break;
-            }
-        if (m <= 256 && (size_t)m * 16 + n < (size_t)n * 16) {
-            for (uint32_t i = 0; i < m; i++) {
-                put64(c->raw + 16 * i, tmp[i].hi);
-                put64(c->raw + 16 * i + 8, tmp[i].lo);
-            }
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t lo = 0, hi = m;
-                while (lo + 1 < hi) {
-                    uint32_t mid = (lo + hi) / 2;
-                    if (fl_addr_cmp(tmp[mid], a[i]) <= 0) lo = mid; else hi = mid;
-                }
-                c->raw[(size_t)m * 16 + i] = (uint8_t)lo;
-            }
-            meta[2] = ENC_DICT;
-            meta[4] = 1;
-            put16(meta + 6, (uint16_t)m);
-            return (size_t)m * 16 + n;
-        }
     }
     meta[2] = ENC_RAW16;
     meta[4] = 16;
@@ -513,8 +563,8 @@ static uint32_t bloom_build(chunk_enc *c, const fl_addr *a, uint32_t n)
     return len;
 }
 
-fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, uint32_t n,
-                   int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data)
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, const fl_time *ref,
+                   uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data)
 {
     uint8_t m[CHUNK_META];
     size_t rawlen, stored;
@@ -527,7 +577,7 @@ fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, uin
     if (k == FL_KIND_ADDR)
         rawlen = enc_addr(c, vals, n, m);
     else
-        rawlen = enc_int(c, k, vals, n, m);
+        rawlen = enc_int(c, k, vals, ref, n, m);
     out = c->raw;
     stored = rawlen;
     if (rawlen >= 64 && codec == CODEC_ZSTD) {
@@ -622,14 +672,14 @@ static uint64_t code_at(const uint8_t *raw, uint32_t n, unsigned w, uint32_t i)
     return v;
 }
 
-fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n, void *out,
-                   uint8_t *scratch, fl_err *e)
+fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
+                   uint32_t n, void *out, uint8_t *scratch, fl_err *e)
 {
     const uint8_t *raw;
     size_t need;
     unsigned w = ch->width;
 
-    if (n > FL_STORE_GROUP_ROWS || ch->raw > CHUNK_SCRATCH)
+    if (n > FL_STORE_GROUP_ROWS || ch->raw > CHUNK_RAW_MAX)
         return fl_err_set(e, FL_ECORRUPT, "chunk sizes out of range");
     if (ch->codec == CODEC_NONE) {
         if (ch->stored != ch->raw)
@@ -652,14 +702,15 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32
     }
     /* every encoding's exact raw length is known from its parameters */
     switch (ch->enc) {
-    case ENC_FOR: case ENC_DELTA: case ENC_DOD: case ENC_V4:
+    case ENC_FOR: case ENC_DELTA: case ENC_DOD: case ENC_V4: case ENC_REF:
         if (w > 8) return fl_err_set(e, FL_ECORRUPT, "code width %u", w);
         need = (size_t)w * n;
         break;
     case ENC_DICT:
-        if (w != 1 || ch->dict_n == 0 || ch->dict_n > 256)
-            return fl_err_set(e, FL_ECORRUPT, "bad dictionary (%u entries)", ch->dict_n);
-        need = (size_t)ch->dict_n * (k == FL_KIND_ADDR ? 16 : 8) + n;
+        if (w < 1 || w > 2 || ch->dict_n == 0 || ch->dict_n > FL_STORE_GROUP_ROWS)
+            return fl_err_set(e, FL_ECORRUPT, "bad dictionary (%u entries, %u-byte codes)",
+                              ch->dict_n, w);
+        need = (size_t)ch->dict_n * (k == FL_KIND_ADDR ? 16 : 8) + (size_t)w * n;
         break;
     case ENC_RAW16:
         need = (size_t)16 * n;
@@ -670,7 +721,8 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32
     if (need != ch->raw)
         return fl_err_set(e, FL_ECORRUPT, "raw length %u, encoding needs %zu", ch->raw, need);
     if ((k == FL_KIND_ADDR) != (ch->enc == ENC_V4 || ch->enc == ENC_RAW16 ||
-                                (ch->enc == ENC_DICT && k == FL_KIND_ADDR)))
+                                (ch->enc == ENC_DICT && k == FL_KIND_ADDR)) ||
+        (ch->enc == ENC_REF && k != FL_KIND_TIME))
         return fl_err_set(e, FL_ECORRUPT, "encoding %u does not fit the column kind", ch->enc);
     switch (ch->enc) {
     case ENC_FOR:
@@ -693,25 +745,40 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32
         }
         break;
     }
-    case ENC_DICT:
+    case ENC_REF:
+        for (uint32_t i = 0; i < n; i++)
+            narrow_store(out, k, i,
+                         (ref ? (uint64_t)ref[i] : 0) + ch->base + code_at(raw, n, w, i));
+        break;
+    case ENC_DICT: {
+        uint32_t d = ch->dict_n;
         if (k == FL_KIND_ADDR) {
-            fl_addr *o = out;
-            const uint8_t *codes = raw + (size_t)ch->dict_n * 16;
+            fl_addr *o = out, *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
+            const uint8_t *codes = raw + (size_t)d * 16;
+            for (uint32_t c = 0; c < d; c++) {
+                uint64_t hi = 0, lo = 0;
+                for (unsigned j = 0; j < 8; j++) {
+                    hi = hi << 8 | raw[(size_t)j * d + c];
+                    lo = lo << 8 | raw[(size_t)(j + 8) * d + c];
+                }
+                dict[c].hi = hi;
+                dict[c].lo = lo;
+            }
             for (uint32_t i = 0; i < n; i++) {
-                unsigned c = codes[i];
-                if (c >= ch->dict_n) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u", c);
-                o[i].hi = get64(raw + 16 * c);
-                o[i].lo = get64(raw + 16 * c + 8);
+                uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
+                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
+                o[i] = dict[c];
             }
         } else {
-            const uint8_t *codes = raw + (size_t)ch->dict_n * 8;
+            const uint8_t *codes = raw + (size_t)d * 8;
             for (uint32_t i = 0; i < n; i++) {
-                unsigned c = codes[i];
-                if (c >= ch->dict_n) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u", c);
-                narrow_store(out, k, i, get64(raw + 8 * c));
+                uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
+                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
+                narrow_store(out, k, i, get64(raw + 8 * (size_t)c));
             }
         }
         break;
+    }
     case ENC_V4: {
         fl_addr *o = out;
         for (uint32_t i = 0; i < n; i++) {

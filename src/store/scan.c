@@ -103,7 +103,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
         }
     }
     sc->batch = fl_batch_new(FL_STORE_GROUP_ROWS);
-    sc->stored = malloc(CHUNK_SCRATCH + 1024);
+    sc->stored = malloc(CHUNK_RAW_MAX + 1024);
     sc->scratch = malloc(CHUNK_SCRATCH);
     if (!sc->batch || !sc->stored || !sc->scratch) {
         fl_store_scan_free(sc);
@@ -203,6 +203,11 @@ static int seg_open(fl_store_scan *sc, fl_err *e)
         warn(sc, &le, "segment");
         seg_close(sc);
         return -1;
+    }
+    if (sc->bl.bad) {
+        fl_err_at(&le, FL_ECORRUPT, si->name, 0, -1, "%u damaged block(s) skipped: %s",
+                  sc->bl.bad, sc->bl.bad_msg);
+        warn(sc, &le, "segment blocks");
     }
     if (!si->open && !sc->bl.closed) {
         fl_err_at(&le, FL_ECORRUPT, si->name, 0, -1,
@@ -350,31 +355,54 @@ static void filter_rows(fl_store_scan *sc)
     b->n = w;
 }
 
-/* Decode block b into the batch; 0 ok, -1 skipped (warned). */
+static int decode_one(fl_store_scan *sc, const seg_block *b, size_t bi, const seg_chunk *ch,
+                      const fl_time *ref)
+{
+    fl_batch *bt = sc->batch;
+    fl_err le;
+
+    if (seg_read_chunk(&sc->src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
+                       bt->col[ch->col], sc->stored, sc->scratch, &le) != FL_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
+                 fl_col_get((fl_col)ch->col)->name, bi, b->nrows);
+        warn(sc, &le, what);
+        return -1;
+    }
+    setbit(sc->dirty, ch->col);
+    fl_batch_mark(bt, (fl_col)ch->col);
+    sc->st.values += b->nrows;
+    return 0;
+}
+
+/* Decode block b into the batch; 0 ok, -1 skipped (warned). time_first
+ * goes first: other time columns may be stored relative to it. */
 static int load_block(fl_store_scan *sc, const seg_block *b, size_t bi)
 {
     fl_batch *bt = sc->batch;
     int have[FL_COL_COUNT];
+    const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
+    const fl_time *ref = NULL;
+    int need_tf = bit(sc->need, FL_COL_TIME_FIRST);
 
     memset(have, 0, sizeof have);
     memset(bt->present, 0, sizeof bt->present);
+    for (uint16_t i = 0; i < b->ncols && !need_tf; i++)
+        need_tf = b->chunks[i].col >= 0 && bit(sc->need, b->chunks[i].col) &&
+                  b->chunks[i].enc == ENC_REF;
+    if (tfc && need_tf) {
+        if (decode_one(sc, b, bi, tfc, NULL) != 0)
+            return -1;
+        have[FL_COL_TIME_FIRST] = 1;
+        ref = FL_TIMES(bt, FL_COL_TIME_FIRST);
+    }
     for (uint16_t i = 0; i < b->ncols; i++) {
         const seg_chunk *ch = &b->chunks[i];
-        fl_err le;
         if (ch->col < 0 || !bit(sc->need, ch->col) || have[ch->col])
             continue;
-        if (seg_read_chunk(&sc->src, b, ch, fl_col_get((fl_col)ch->col)->kind, bt->col[ch->col],
-                           sc->stored, sc->scratch, &le) != FL_OK) {
-            char what[160];
-            snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
-                     fl_col_get((fl_col)ch->col)->name, bi, b->nrows);
-            warn(sc, &le, what);
+        if (decode_one(sc, b, bi, ch, ref) != 0)
             return -1;
-        }
         have[ch->col] = 1;
-        setbit(sc->dirty, ch->col);
-        fl_batch_mark(bt, (fl_col)ch->col);
-        sc->st.values += b->nrows;
     }
     for (int c = 0; c < FL_COL_COUNT; c++)
         if (bit(sc->need, c) && !have[c] && bit(sc->dirty, c)) {
@@ -519,14 +547,15 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
     fl_store_verify_stats dummy;
     fl_store_seginfo *segs = NULL;
     size_t nseg = 0;
-    uint8_t *stored = malloc(CHUNK_SCRATCH + 1024), *scratch = malloc(CHUNK_SCRATCH);
+    uint8_t *stored = malloc(CHUNK_RAW_MAX + 1024), *scratch = malloc(CHUNK_SCRATCH);
+    fl_time *tf = malloc(sizeof(fl_time) * FL_STORE_GROUP_ROWS);
     void *vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
     fl_rc rc;
 
     if (st == NULL)
         st = &dummy;
     memset(st, 0, sizeof *st);
-    if (!stored || !scratch || !vals) {
+    if (!stored || !scratch || !vals || !tf) {
         rc = FL_ENOMEM;
         goto out;
     }
@@ -563,11 +592,18 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
         }
         if (!segs[i].open && !bl.closed)
             report(st, fn, ctx, segs[i].name, "closed segment has no valid footer/trailer");
+        if (bl.bad)
+            report(st, fn, ctx, segs[i].name, "%u damaged block(s): %s", bl.bad, bl.bad_msg);
         if (segs[i].open && bl.tail_bad && fn)
             fn(ctx, segs[i].name, "note: open slot ends in an incomplete block (cut at recovery)");
         for (size_t bi = 0; bi < bl.n; bi++) {
             const seg_block *b = &bl.v[bi];
+            const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
+            const fl_time *ref = NULL;
             st->groups++;
+            if (deep && tfc &&
+                seg_read_chunk(&src, b, tfc, FL_KIND_TIME, NULL, tf, stored, scratch, &le) == FL_OK)
+                ref = tf;
             st->rows += b->nrows;
             for (uint16_t c = 0; c < b->ncols; c++) {
                 const seg_chunk *ch = &b->chunks[c];
@@ -585,8 +621,8 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                                ch->fcol, bi);
                     continue;
                 }
-                r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind, vals, stored,
-                                   scratch, &le);
+                r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref, vals,
+                                   stored, scratch, &le);
                 if (r != FL_OK) {
                     report(st, fn, ctx, segs[i].name, "column %s, chunk %zu (offset %lld): %s",
                            cname, bi, le.offset, le.msg);
@@ -627,6 +663,7 @@ out:
     free(stored);
     free(scratch);
     free(vals);
+    free(tf);
     return rc;
 }
 

@@ -184,7 +184,11 @@ fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, ui
         v = (const uint8_t *)cols[col] + (size_t)from * w;
         if (all_zero(v, (size_t)n * w))
             continue;
-        rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v, n,
+        rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v,
+                          col != FL_COL_TIME_FIRST && cols[FL_COL_TIME_FIRST]
+                              ? (const fl_time *)cols[FL_COL_TIME_FIRST] + from
+                              : NULL,
+                          n,
                           col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR, (uint32_t)data->n,
                           meta, data);
         if (rc != FL_OK)
@@ -253,13 +257,19 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
         ch->codec = q[3];
         ch->width = q[4];
         ch->flags = q[5];
-        ch->dict_n = get16(q + 6);
+        ch->dict_n = 0;
         ch->off = get32(q + 8);
         ch->stored = get32(q + 12);
         ch->raw = get32(q + 16);
         ch->crc = get32(q + 20);
         ch->base = get64(q + 24);
         ch->aux = get64(q + 32);
+        if (ch->enc == ENC_DICT) {
+            if (ch->aux == 0 || ch->aux > FL_STORE_GROUP_ROWS)
+                return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
+                                 "dictionary of %llu entries", (unsigned long long)ch->aux);
+            ch->dict_n = (uint32_t)ch->aux;
+        }
         ch->min.hi = get64(q + 40);
         ch->min.lo = get64(q + 48);
         ch->max.hi = get64(q + 56);
@@ -275,7 +285,7 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
             ch->max.lo = ch->max.hi;
             ch->min.hi = ch->max.hi = 0;
         }
-        if ((uint64_t)ch->off + ch->stored > b->data_len || ch->raw > CHUNK_SCRATCH)
+        if ((uint64_t)ch->off + ch->stored > b->data_len || ch->raw > CHUNK_RAW_MAX)
             return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
                              "chunk extent outside its block");
         if (ch->flags & 1) {
@@ -417,36 +427,43 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
         rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)foff, "footer counts invalid");
         goto out;
     }
-    for (uint32_t i = 0; i < nb; i++) {
+    if (p + (size_t)nb * (8 + BLK_HDR) != flen) {
+        rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)foff, "footer length invalid");
+        goto out;
+    }
+    /* the footer lists each block's offset and header; the metadata is
+     * read from the block itself (checked by its CRC). A damaged block is
+     * skipped and counted, the others stay readable. */
+    for (uint32_t i = 0; i < nb; i++, p += 8 + BLK_HDR) {
         seg_block b;
-        uint32_t ml;
-        memset(&b, 0, sizeof b);
-        if (p + 8 + BLK_HDR > flen) {
-            rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)(foff + p), "footer truncated");
-            goto out;
+        uint64_t next;
+        fl_err le;
+        fl_rc r;
+        uint64_t off = get64(f + p);
+        if (off < h->hdr_len || off >= foff)
+            r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
+                          "block %u lies outside the data area", i);
+        else if ((r = block_parse(s, h, off, &b, &next, &le)) == FL_OK) {
+            if (next > foff || memcmp(b.meta, f + p + 8, BLK_HDR) != 0)
+                r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
+                              "block %u does not match the footer", i);
+        } else {
+            memset(&b, 0, sizeof b);
         }
-        b.off = get64(f + p);
-        ml = get32(f + p + 8 + 4);
-        if (ml > flen || p + 8 + BLK_HDR + ml > flen) {
-            rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)(foff + p), "footer truncated");
-            goto out;
-        }
-        b.meta = malloc(BLK_HDR + (size_t)ml);
-        if (b.meta == NULL) {
-            rc = FL_ENOMEM;
-            goto out;
-        }
-        memcpy(b.meta, f + p + 8, BLK_HDR + (size_t)ml);
-        p += 8 + BLK_HDR + ml;
-        rc = block_parse_mem(h, &b, s->name, e);
-        if (rc == FL_OK && (b.off < h->hdr_len ||
-                            b.off + BLK_HDR + b.meta_len + b.data_len > foff))
-            rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)b.off,
-                           "block %u lies outside the data area", i);
-        if (rc != FL_OK || blocks_push(bl, &b) != 0) {
+        if (r == FL_ENOMEM) {
             block_clear(&b);
-            if (rc == FL_OK)
-                rc = FL_ENOMEM;
+            rc = r;
+            goto out;
+        }
+        if (r != FL_OK) {
+            block_clear(&b);
+            if (bl->bad++ == 0)
+                fl_err_format(&le, bl->bad_msg, sizeof bl->bad_msg);
+            continue;
+        }
+        if (blocks_push(bl, &b) != 0) {
+            block_clear(&b);
+            rc = FL_ENOMEM;
             goto out;
         }
     }
@@ -530,19 +547,20 @@ fl_rc seg_load_blocks(const seg_src *s, const seg_header *h, seg_blocks *bl, fl_
 }
 
 fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
-                     void *out, uint8_t *stored_buf, uint8_t *scratch, fl_err *e)
+                     const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,
+                     fl_err *e)
 {
     uint64_t off = b->off + BLK_HDR + b->meta_len + ch->off;
     fl_rc rc;
 
-    if (ch->stored > CHUNK_SCRATCH + 1024)
+    if (ch->stored > CHUNK_RAW_MAX + 1024)
         return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off, "chunk of %u bytes",
                          ch->stored);
     if ((rc = seg_read(s, off, stored_buf, ch->stored, e)) != FL_OK)
         return rc;
     if (store_crc32c(0, stored_buf, ch->stored) != ch->crc)
         return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off, "checksum mismatch");
-    rc = chunk_decode(ch, stored_buf, k, b->nrows, out, scratch, e);
+    rc = chunk_decode(ch, stored_buf, k, ref, b->nrows, out, scratch, e);
     if (rc != FL_OK && e != NULL) {
         e->offset = (long long)off;
         snprintf(e->where, sizeof e->where, "%s", s->name);
@@ -584,7 +602,7 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
 
     fblk.max = (size_t)SEG_MAX_META * 4;
     scratch = malloc(CHUNK_SCRATCH);
-    stored = malloc(CHUNK_SCRATCH + 1024);
+    stored = malloc(CHUNK_RAW_MAX + 1024);
     vals = malloc(sizeof(uint16_t) * FL_STORE_GROUP_ROWS);
     if (!expbits || !scratch || !stored || !vals)
         goto out;
@@ -610,7 +628,7 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
         if ((rc = write_all(fd, buf.p, len, e)) != FL_OK)
             goto out;
         put64(o8, off);
-        if (sbuf_put(&fblk, o8, 8) != 0 || sbuf_put(&fblk, b->meta, BLK_HDR + b->meta_len) != 0) {
+        if (sbuf_put(&fblk, o8, 8) != 0 || sbuf_put(&fblk, b->meta, BLK_HDR) != 0) {
             rc = FL_ENOMEM;
             goto out;
         }
@@ -626,7 +644,7 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
             if (ch->col == FL_COL_EXPORTER) {
                 fl_err le;
                 have_exp = 1;
-                if (seg_read_chunk(src, b, ch, FL_KIND_U16, vals, stored, scratch, &le) != FL_OK) {
+                if (seg_read_chunk(src, b, ch, FL_KIND_U16, NULL, vals, stored, scratch, &le) != FL_OK) {
                     many = 1;
                     continue;
                 }

@@ -35,9 +35,11 @@ enum {
     ENC_FOR = 0,   /* code = v - base, w bytes (w 0 = constant) */
     ENC_DELTA = 1, /* base = v0; code_i = zigzag(v_i - v_{i-1}) */
     ENC_DOD = 2,   /* base = v0, aux = v1 - v0; code_i = zigzag(d_i - d_{i-1}) */
-    ENC_DICT = 3,  /* dict_n sorted values (8 or 16 bytes each), 1-byte codes */
+    ENC_DICT = 3,  /* aux sorted values (8 bytes, or 16 for addresses, as
+                      byte planes), then w-byte codes (w 1 or 2) */
     ENC_V4 = 4,    /* IPv4-mapped addresses: FOR over the low 32 bits */
     ENC_RAW16 = 5, /* addresses: 16 bytes, big-endian, byte planes */
+    ENC_REF = 6,   /* times: code = (v - time_first) - base, FOR over that */
     ENC_COUNT
 };
 enum { CODEC_NONE = 0, CODEC_ZSTD = 1, CODEC_LZ4 = 2 };
@@ -78,7 +80,7 @@ typedef struct seg_chunk {
     int col;          /* schema column, -1 when this build does not know it */
     uint16_t fcol;    /* index in the file's column table */
     uint8_t enc, codec, width, flags;
-    uint16_t dict_n;
+    uint32_t dict_n; /* DICT: entries (aux), else 0 */
     uint32_t off, stored, raw, crc;
     uint64_t base, aux;
     fl_addr min, max; /* integer kinds: value in .lo, .hi = 0 */
@@ -118,15 +120,19 @@ void chunk_enc_free(chunk_enc *c);
 /* Encode the n values of one column (kind k) into one chunk: meta bytes
  * (CHUNK_META + bloom) appended to meta, stored bytes appended to data.
  * with_bloom: add a membership filter (address columns). */
-fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, uint32_t n,
-                   int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data);
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, const fl_time *ref,
+                   uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data);
 
 /* Decode a chunk whose stored bytes are `stored` (already CRC-checked by
  * the caller or not: the decoder checks every length) into out (n values
  * of kind k). scratch must hold FL_STORE_GROUP_ROWS*16 + 4096 bytes. */
-fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n, void *out,
-                   uint8_t *scratch, fl_err *e);
-#define CHUNK_SCRATCH ((size_t)FL_STORE_GROUP_ROWS * 16 + 4096)
+fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
+                   uint32_t n, void *out, uint8_t *scratch, fl_err *e);
+/* Largest raw (uncompressed) chunk; scratch also holds a decoded
+ * dictionary after it. ref: the block's time_first values (NULL = zeros),
+ * needed by ENC_REF chunks. */
+#define CHUNK_RAW_MAX ((size_t)FL_STORE_GROUP_ROWS * 18 + 4096)
+#define CHUNK_SCRATCH (CHUNK_RAW_MAX + (size_t)FL_STORE_GROUP_ROWS * 16)
 
 /* Bloom probe: may addr (or its /24 or /48 network, when net) be in? */
 int bloom_maybe(const uint8_t *bloom, uint32_t len, fl_addr a, int net);
@@ -156,12 +162,15 @@ typedef struct seg_blocks {
     int closed;
     uint64_t valid_end; /* open: end of the last valid block */
     int tail_bad;
+    uint32_t bad;       /* closed: damaged blocks skipped */
+    char bad_msg[400];  /* the first one's error */
 } seg_blocks;
 fl_rc seg_load_blocks(const seg_src *s, const seg_header *h, seg_blocks *out, fl_err *e);
 void seg_blocks_free(seg_blocks *bl);
 /* Read + check + decode chunk ch of block b into out. */
 fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
-                     void *out, uint8_t *stored_buf, uint8_t *scratch, fl_err *e);
+                     const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,
+                     fl_err *e);
 
 /* Write a closed segment (header, live blocks, footer, trailer) from the
  * open file src into fd; *rows gets the row count. */
