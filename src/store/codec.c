@@ -198,6 +198,8 @@ struct chunk_enc {
     uint64_t *hset;   /* distinct counting (open addressing) */
     uint8_t *bloom;
     fl_addr *adict;   /* address dictionary being built */
+    uint32_t last_dict; /* entries of the last address chunk's dictionary,
+                           UINT32_MAX when it had none */
     struct apair { fl_addr a; uint32_t idx; } *pairs;
     uint32_t *remap;
 };
@@ -276,9 +278,12 @@ static void planes_put(uint8_t *out, const uint64_t *codes, uint32_t n, unsigned
 }
 
 /* Count distinct values up to limit; returns limit+1 when more. */
+/* Distinct values of u (up to limit) into vals in first-seen order, each
+ * row's first-seen index into codes; limit+1 when there are more. */
 static uint32_t distinct(uint64_t *set, const uint64_t *u, uint32_t n, uint32_t limit,
-                         uint64_t *vals)
+                         uint64_t *vals, uint64_t *codes)
 {
+    uint16_t idx[1024];
     size_t mask = 1023; /* small table: only for dictionary candidates */
     uint32_t k = 0;
     uint8_t used[1024];
@@ -294,7 +299,9 @@ static uint32_t distinct(uint64_t *set, const uint64_t *u, uint32_t n, uint32_t 
             used[h] = 1;
             set[h] = u[i];
             vals[k - 1] = u[i];
+            idx[h] = (uint16_t)(k - 1);
         }
+        codes[i] = idx[h];
     }
     return k;
 }
@@ -376,7 +383,7 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
         }
     }
     nd = 0;
-    if (w_for > 1 && (nd = distinct(c->hset, u, n, 256, c->hset + 2048)) <= 256) {
+    if (w_for > 1 && (nd = distinct(c->hset, u, n, 256, c->hset + 2048, c->codes)) <= 256) {
         sz = (size_t)n + (size_t)nd * 8;
         if (sz < best) {
             best = sz;
@@ -418,18 +425,23 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
         planes_put(c->raw, c->codes, n, w_dd);
         return (size_t)w_dd * n;
     default: { /* DICT */
-        uint64_t *dict = c->hset + 2048;
+        uint64_t *dict = c->hset + 2048, *seen = c->hset + 4096;
         uint32_t m = nd;
+        uint8_t remap[256];
+        /* sort the dictionary; codes were first-seen indexes */
+        memcpy(seen, dict, sizeof(uint64_t) * m);
         qsort(dict, m, sizeof dict[0], cmp_u64);
-        for (uint32_t i = 0; i < m; i++) put64(c->raw + 8 * i, dict[i]);
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t j = 0; j < m; j++) {
             uint32_t lo = 0, hi = m;
             while (lo + 1 < hi) {
                 uint32_t mid = (lo + hi) / 2;
-                if (dict[mid] <= u[i]) lo = mid; else hi = mid;
+                if (dict[mid] <= seen[j]) lo = mid; else hi = mid;
             }
-            c->raw[(size_t)m * 8 + i] = (uint8_t)lo;
+            remap[j] = (uint8_t)lo;
         }
+        for (uint32_t i = 0; i < m; i++) put64(c->raw + 8 * i, dict[i]);
+        for (uint32_t i = 0; i < n; i++)
+            c->raw[(size_t)m * 8 + i] = remap[c->codes[i]];
         meta[4] = 1;
         put64(meta + 32, m);
         return (size_t)m * 8 + n;
@@ -447,8 +459,10 @@ static int cmp_pair(const void *x, const void *y)
 static uint32_t addr_dict(chunk_enc *c, const fl_addr *a, uint32_t n, uint32_t limit)
 {
     uint32_t *tab = (uint32_t *)(void *)c->hset, d = 0;
-    size_t mask = 131071; /* >= 2 * FL_STORE_GROUP_ROWS slots */
+    size_t mask = 63;
 
+    while (mask + 1 < (size_t)n * 2) /* at most half full */
+        mask = mask * 2 + 1;
     memset(tab, 0, sizeof(uint32_t) * (mask + 1));
     for (uint32_t i = 0; i < n; i++) {
         size_t h = (size_t)addr_hash(a[i], 0) & mask;
@@ -495,6 +509,7 @@ static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta
     put64(meta + 56, mx.hi);
     put64(meta + 64, mx.lo);
     d = addr_dict(c, a, n, n * 3 / 8 + 1);
+    c->last_dict = d;
     if (d != UINT32_MAX) {
         unsigned w = d <= 256 ? 1 : 2;
         for (uint32_t k = 0; k < d; k++)
@@ -538,6 +553,18 @@ static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta
 
 static uint32_t bloom_build(chunk_enc *c, const fl_addr *a, uint32_t n)
 {
+    if (c->last_dict != UINT32_MAX) {
+        /* the chunk's distinct addresses are c->adict[0..d): insert those */
+        uint32_t d = c->last_dict, len = 64;
+        while (len < BLOOM_MAX_BYTES && (uint64_t)len * 8 < (uint64_t)d * 12)
+            len *= 2;
+        memset(c->bloom, 0, len);
+        for (uint32_t i = 0; i < d; i++) {
+            bloom_add(c->bloom, len, addr_hash(c->adict[i], 0));
+            bloom_add(c->bloom, len, addr_hash(addr_net(c->adict[i]), 1));
+        }
+        return len;
+    }
     /* size from the distinct count: 10 bits per distinct key */
     size_t mask = HSET_SIZE - 1;
     uint32_t k = 0, len = 64;
