@@ -84,6 +84,26 @@ static int path_join(char *out, size_t len, const char *a, const char *b)
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* mkdir -p: the default store ./var/store may lack its parent. */
+static int mkdir_p(const char *dir)
+{
+    char p[STORE_PATH_MAX];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof p)
+        return -1;
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++)
+        if (p[i] == '/' || p[i] == '\0') {
+            char c = p[i];
+            p[i] = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                return -1;
+            p[i] = c;
+        }
+    return 0;
+}
+
 static void fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -675,7 +695,7 @@ fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode, fl_sto
         s->o.flush_ms = 1000;
     s->mode = mode;
     if (mode == FL_STORE_WRITE) {
-        if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+        if (mkdir_p(dir) != 0 ||
             (mkdir(s->segdir, 0755) != 0 && errno != EEXIST)) {
             rc = fl_err_at(e, FL_EIO, dir, 0, -1, "mkdir: %s", strerror(errno));
             goto fail;
