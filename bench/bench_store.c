@@ -16,7 +16,11 @@
 #include "gen/gen.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +134,204 @@ static int scan(fl_store *s, const uint64_t *cols, uint64_t want_rows, uint64_t 
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* v9send: the fallback NetFlow v9 exporter for the nfcapd side, used by
+ * store.sh only while `flowlens gen --proto v9` is not built. One
+ * template per family (IPv4 256, IPv6 257) per exporter (source id =
+ * exporter id), data records with the fields both sides store, times as
+ * sysUptime-relative first/last switched (IE 22/21). */
+
+enum { V9_MTU = 1400, V9_MAXEXP = 64 };
+
+typedef struct v9buf {
+    uint8_t p[V9_MTU];
+    size_t n;
+    uint16_t count;
+    fl_time tmax;
+    int fam; /* 4 or 6 */
+    uint16_t src;
+    uint32_t toff[64]; /* where each record's first/last switched go */
+    fl_time tf[64], tl[64];
+} v9buf;
+
+static uint32_t v9_seq[V9_MAXEXP];
+static uint64_t v9_pkts[V9_MAXEXP];
+
+static void w8(uint8_t **q, uint8_t v) { *(*q)++ = v; }
+static void w16(uint8_t **q, uint16_t v) { w8(q, (uint8_t)(v >> 8)); w8(q, (uint8_t)v); }
+static void w32(uint8_t **q, uint32_t v) { w16(q, (uint16_t)(v >> 16)); w16(q, (uint16_t)v); }
+static void w64(uint8_t **q, uint64_t v) { w32(q, (uint32_t)(v >> 32)); w32(q, (uint32_t)v); }
+
+/* fields: id, length (v4 and v6 differ in addresses, masks, next hop) */
+static const uint16_t v9_f4[][2] = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {6, 1}, {5, 1},
+                                    {1, 8}, {2, 8}, {10, 4}, {14, 4}, {16, 4}, {17, 4},
+                                    {9, 1}, {13, 1}, {15, 4}, {22, 4}, {21, 4}};
+static const uint16_t v9_f6[][2] = {{27, 16}, {28, 16}, {7, 2}, {11, 2}, {4, 1}, {6, 1}, {5, 1},
+                                    {1, 8}, {2, 8}, {10, 4}, {14, 4}, {16, 4}, {17, 4},
+                                    {29, 1}, {30, 1}, {62, 16}, {22, 4}, {21, 4}};
+#define V9_NF 18
+#define V9_UPTIME 86400000u /* the exporter claims one day of uptime */
+
+static void v9_send(int fd, const struct sockaddr_in *to, v9buf *b)
+{
+    uint8_t pkt[V9_MTU + 200], *q = pkt, *fs;
+    uint32_t secs = (uint32_t)(b->tmax / 1000 + 1);
+    unsigned e = b->src % V9_MAXEXP;
+    int with_tpl = v9_pkts[e] % 64 == 0;
+    uint16_t cnt = b->count;
+
+    if (b->count == 0)
+        return;
+    w16(&q, 9);
+    w16(&q, (uint16_t)(cnt + (with_tpl ? 2 : 0)));
+    w32(&q, V9_UPTIME);
+    w32(&q, secs);
+    w32(&q, v9_seq[e]++);
+    w32(&q, b->src);
+    if (with_tpl) {
+        fs = q;
+        w16(&q, 0);
+        w16(&q, 0);
+        for (int fam = 0; fam < 2; fam++) {
+            w16(&q, (uint16_t)(256 + fam));
+            w16(&q, V9_NF);
+            for (int i = 0; i < V9_NF; i++) {
+                w16(&q, fam ? v9_f6[i][0] : v9_f4[i][0]);
+                w16(&q, fam ? v9_f6[i][1] : v9_f4[i][1]);
+            }
+        }
+        fs[2] = (uint8_t)((q - fs) >> 8);
+        fs[3] = (uint8_t)(q - fs);
+    }
+    /* first/last switched relative to sysUptime at export time */
+    for (uint16_t i = 0; i < b->count; i++) {
+        uint8_t *r = b->p + b->toff[i];
+        int64_t exp_ms = (int64_t)secs * 1000;
+        w32(&r, (uint32_t)(V9_UPTIME - (uint32_t)(exp_ms - b->tf[i])));
+        w32(&r, (uint32_t)(V9_UPTIME - (uint32_t)(exp_ms - b->tl[i])));
+    }
+    fs = q;
+    w16(&q, b->fam == 6 ? 257 : 256);
+    w16(&q, 0);
+    memcpy(q, b->p, b->n);
+    q += b->n;
+    while ((q - fs) % 4)
+        w8(&q, 0);
+    fs[2] = (uint8_t)((q - fs) >> 8);
+    fs[3] = (uint8_t)(q - fs);
+    /* times were written relative to this packet's export time */
+    (void)sendto(fd, pkt, (size_t)(q - pkt), 0, (const struct sockaddr *)to, sizeof *to);
+    v9_pkts[e]++;
+    b->n = 0;
+    b->count = 0;
+    b->tmax = 0;
+}
+
+static int v9send(const char *host, int port, uint64_t n, uint64_t seed, double rate)
+{
+    fl_gen_config gc;
+    fl_gen *g;
+    fl_batch *b = fl_batch_new(0);
+    struct sockaddr_in to;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    static v9buf bufs[V9_MAXEXP][2];
+    uint64_t sent = 0;
+    double t0 = now_s();
+
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons((uint16_t)port);
+    if (fd < 0 || b == NULL || inet_pton(AF_INET, host, &to.sin_addr) != 1)
+        return 1;
+    fl_gen_config_default(&gc);
+    gc.seed = seed;
+    gc.flows = n;
+    g = fl_gen_new(&gc);
+    if (g == NULL)
+        return 1;
+    /* flows are held until their packet is sent; a packet's export time
+     * is the newest time_last in it, so relative times stay >= 0 */
+    for (;;) {
+        fl_batch_clear(b);
+        if (fl_gen_next(g, b, b->cap) == 0)
+            break;
+        for (uint32_t r = 0; r < b->n; r++) {
+            fl_flow f;
+            fl_batch_get(b, r, &f);
+            int v6 = !fl_addr_is_v4(f.SRC_ADDR);
+            unsigned e = f.EXPORTER % V9_MAXEXP;
+            v9buf *vb = &bufs[e][v6];
+            size_t rec = v6 ? 97 : 61; /* record lengths of the two templates */
+            uint8_t *q;
+            uint8_t a[16];
+            vb->fam = v6 ? 6 : 4;
+            vb->src = f.EXPORTER;
+            q = vb->p + vb->n;
+            if (v6) {
+                fl_addr_to_v6(f.SRC_ADDR, a);
+                memcpy(q, a, 16), q += 16;
+                fl_addr_to_v6(f.DST_ADDR, a);
+                memcpy(q, a, 16), q += 16;
+            } else {
+                w32(&q, fl_addr_v4(f.SRC_ADDR));
+                w32(&q, fl_addr_v4(f.DST_ADDR));
+            }
+            w16(&q, f.SRC_PORT);
+            w16(&q, f.DST_PORT);
+            w8(&q, f.PROTO);
+            w8(&q, f.TCP_FLAGS);
+            w8(&q, f.SRC_TOS);
+            w64(&q, f.BYTES);
+            w64(&q, f.PACKETS);
+            w32(&q, f.IN_IF);
+            w32(&q, f.OUT_IF);
+            w32(&q, f.SRC_AS);
+            w32(&q, f.DST_AS);
+            w8(&q, f.SRC_MASK);
+            w8(&q, f.DST_MASK);
+            if (v6) {
+                fl_addr_to_v6(f.NEXT_HOP, a);
+                memcpy(q, a, 16), q += 16;
+            } else {
+                w32(&q, fl_addr_v4(f.NEXT_HOP));
+            }
+            /* first/last switched: filled in at send time */
+            vb->toff[vb->count] = (uint32_t)(q - vb->p);
+            w32(&q, 0);
+            w32(&q, 0);
+            vb->tf[vb->count] = f.TIME_FIRST;
+            vb->tl[vb->count] = f.TIME_LAST > f.TIME_FIRST ? f.TIME_LAST : f.TIME_FIRST;
+            if (vb->tl[vb->count] > vb->tmax)
+                vb->tmax = vb->tl[vb->count];
+            vb->count++;
+            vb->n = (size_t)(q - vb->p);
+            if (vb->count == 64 || vb->n + rec > V9_MTU - 400)
+                v9_send(fd, &to, vb);
+            sent++;
+            if (rate > 0 && sent % 256 == 0) {
+                double ahead = (double)sent / rate - (now_s() - t0);
+                if (ahead > 0.0005) {
+                    struct timespec ts = {(time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9)};
+                    nanosleep(&ts, NULL);
+                }
+            }
+        }
+    }
+    for (int e = 0; e < V9_MAXEXP; e++)
+        for (int v = 0; v < 2; v++)
+            v9_send(fd, &to, &bufs[e][v]);
+    printf("v9send: %llu flows sent in %.1f s\n", (unsigned long long)sent, now_s() - t0);
+    close(fd);
+    fl_batch_free(b);
+    fl_gen_free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 7 && strcmp(argv[1], "v9send") == 0)
+        return v9send(argv[2], (int)strtol(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
+                      strtoull(argv[5], NULL, 10), strtod(argv[6], NULL));
     fl_gen_config gc;
     fl_gen *g;
     fl_batch *b, **pool = NULL;
