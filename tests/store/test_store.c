@@ -491,6 +491,46 @@ TEST(open_slot_visible_after_flush)
     tu_rmrf(dir);
 }
 
+/* tick: flushes when due and closes a slot a whole slot past its end */
+TEST(tick_closes_old_slot)
+{
+    char dir[512];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s, *r;
+    fl_flow *f = make_flows(100, 1, 3, 8);
+    fl_store_seginfo *segs;
+    size_t n;
+    rows got = {0};
+    fl_err e;
+
+    o.flush_ms = 1;
+    tu_tmpdir(dir, sizeof dir, "tick");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &r, &e) == FL_OK);
+    put_rows(s, f, 100, 100);
+    usleep(5000);
+    /* still inside the grace period: flushed (visible), not closed */
+    CHECK(fl_store_tick(s, T0 + SLOT + 1, &e) == FL_OK);
+    CHECK(fl_store_list(r, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK(segs[0].open);
+    free(segs);
+    read_rows(r, NULL, 0, &got);
+    same_rows(f, 100, &got);
+    free(got.v);
+    /* a whole slot past the end: published */
+    CHECK(fl_store_tick(s, T0 + 2 * SLOT, &e) == FL_OK);
+    CHECK(fl_store_list(r, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK(!segs[0].open);
+    CHECK_EQ_INT(segs[0].rows, 100);
+    free(segs);
+    fl_store_close(s, NULL);
+    fl_store_close(r, NULL);
+    free(f);
+    tu_rmrf(dir);
+}
+
 TEST(one_writer_only)
 {
     char dir[512];
@@ -981,6 +1021,7 @@ int main(int argc, char **argv)
     RUN(many_exporters);
     RUN(predicates_prune_and_filter);
     RUN(open_slot_visible_after_flush);
+    RUN(tick_closes_old_slot);
     RUN(one_writer_only);
     RUN(version_refused);
     RUN(corrupt_chunk_named_and_skipped);
