@@ -383,6 +383,10 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s/%s", argv[3], codecs[k]);
         fl_store_opts_default(&o);
         o.codec = k == 0 ? FL_STORE_ZSTD : FL_STORE_LZ4;
+        if (getenv("BENCH_NO_FSYNC")) /* to separate CPU from fsync waits */
+            o.fsync = 0;
+        if (getenv("BENCH_ZSTD_LEVEL")) /* explore levels */
+            o.level = (int)strtol(getenv("BENCH_ZSTD_LEVEL"), NULL, 10);
         if (fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) != FL_OK)
             return fail("open", &e);
         t0 = now_s();
