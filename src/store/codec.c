@@ -312,22 +312,28 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n)
+/* Widen to 64 bits and find min/max in the same pass (branch-free: the
+ * values are often random). */
+static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n, uint64_t *pmn,
+                  uint64_t *pmx)
 {
-    switch (k) {
-    case FL_KIND_U8:
-        for (uint32_t i = 0; i < n; i++) u[i] = ((const uint8_t *)vals)[i];
-        break;
-    case FL_KIND_U16:
-        for (uint32_t i = 0; i < n; i++) u[i] = ((const uint16_t *)vals)[i];
-        break;
-    case FL_KIND_U32:
-        for (uint32_t i = 0; i < n; i++) u[i] = ((const uint32_t *)vals)[i];
-        break;
-    default:
-        memcpy(u, vals, sizeof(uint64_t) * n);
-        break;
+    uint64_t mn = UINT64_MAX, mx = 0;
+#define WIDEN(T)                                                  \
+    for (uint32_t i = 0; i < n; i++) {                            \
+        uint64_t v = ((const T *)vals)[i];                        \
+        u[i] = v;                                                 \
+        mn = v < mn ? v : mn;                                     \
+        mx = v > mx ? v : mx;                                     \
     }
+    switch (k) {
+    case FL_KIND_U8: WIDEN(uint8_t) break;
+    case FL_KIND_U16: WIDEN(uint16_t) break;
+    case FL_KIND_U32: WIDEN(uint32_t) break;
+    default: WIDEN(uint64_t) break;
+    }
+#undef WIDEN
+    *pmn = mn;
+    *pmx = mx;
 }
 
 /* Integer chunk: choose encoding, fill c->raw; returns raw length. */
@@ -341,18 +347,14 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     int enc = ENC_FOR;
     uint32_t nd;
 
-    widen(u, k, vals, n);
-    for (uint32_t i = 0; i < n; i++) {
-        if (u[i] < mn) mn = u[i];
-        if (u[i] > mx) mx = u[i];
-    }
+    widen(u, k, vals, n, &mn, &mx);
     w_for = bytes_for(mx - mn);
     best = (size_t)w_for * n;
     if (k == FL_KIND_TIME && ref != NULL && w_for > 0) {
         for (uint32_t i = 0; i < n; i++) {
             int64_t d = (int64_t)(u[i] - (uint64_t)ref[i]);
-            if (d < rmin) rmin = d;
-            if (d > rmax) rmax = d;
+            rmin = d < rmin ? d : rmin;
+            rmax = d > rmax ? d : rmax;
         }
         w_ref = bytes_for((uint64_t)rmax - (uint64_t)rmin);
         if ((size_t)w_ref * n <= best) { /* ties: small offsets compress better */
@@ -363,10 +365,10 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     if (w_for > 1 && n > 2) {
         for (uint32_t i = 1; i < n; i++) {
             uint64_t d = zz((int64_t)(u[i] - u[i - 1]));
-            if (d > dmax) dmax = d;
+            dmax = d > dmax ? d : dmax;
             if (k == FL_KIND_TIME && i >= 2) {
                 uint64_t dd = zz((int64_t)((u[i] - u[i - 1]) - (u[i - 1] - u[i - 2])));
-                if (dd > ddmax) ddmax = dd;
+                ddmax = dd > ddmax ? dd : ddmax;
             }
         }
         w_d = bytes_for(dmax);
@@ -498,18 +500,28 @@ static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta
     int all4 = 1;
     uint32_t d;
 
-    for (uint32_t i = 0; i < n; i++) {
-        if (fl_addr_cmp(a[i], mn) < 0) mn = a[i];
-        if (fl_addr_cmp(a[i], mx) > 0) mx = a[i];
-        if (!fl_addr_is_v4(a[i]) && !(a[i].hi == 0 && a[i].lo == 0))
-            all4 = 0;
+    d = addr_dict(c, a, n, n * 3 / 8 + 1);
+    c->last_dict = d;
+    if (d != UINT32_MAX) {
+        /* the sorted dictionary gives the zone map */
+        mn = c->adict[0];
+        mx = c->adict[d - 1];
+    } else {
+        uint64_t not4 = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (fl_addr_cmp(a[i], mn) < 0) mn = a[i];
+            if (fl_addr_cmp(a[i], mx) > 0) mx = a[i];
+            /* IPv4-mapped or the zero address: hi 0, lo bits 48..63 zero
+             * and bits 32..47 all ones or all zero */
+            not4 |= a[i].hi | (a[i].lo >> 48) |
+                    ((a[i].lo >> 32 & 0xffff) != 0xffff && a[i].lo != 0);
+        }
+        all4 = not4 == 0;
     }
     put64(meta + 40, mn.hi);
     put64(meta + 48, mn.lo);
     put64(meta + 56, mx.hi);
     put64(meta + 64, mx.lo);
-    d = addr_dict(c, a, n, n * 3 / 8 + 1);
-    c->last_dict = d;
     if (d != UINT32_MAX) {
         unsigned w = d <= 256 ? 1 : 2;
         for (uint32_t k = 0; k < d; k++)
