@@ -66,6 +66,8 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args);
 int cmd_query(const cli_cmd *cmd, const cli_args *args);
 int cmd_import(const cli_cmd *cmd, const cli_args *args);
 int cmd_filter(const cli_cmd *cmd, const cli_args *args);
+int cmd_verify(const cli_cmd *cmd, const cli_args *args);
+int cmd_expire(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 
