@@ -119,12 +119,9 @@ const cli_cmd cli_commands[] = {
     {"verify", "Check a store's segments and checksums.", "[--store DIR] [--deep]", verify_opts,
      cmd_verify},
     {"expire", "Delete old flows by age or total size.",
-     "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_not_built},
+     "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_expire},
     {"filter", "Check an nfdump-syntax filter and show its compiled plan.",
      "[--explain] [--filters-dir DIR] 'EXPR' | -f FILE", filter_opts, cmd_filter},
-     "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_expire},
-    {"filter", "Check an nfdump-syntax filter and show its compiled plan.", "[--explain] 'EXPR'",
-     filter_opts, cmd_not_built},
     {"help", "List the subcommands, or show one's help.", "[COMMAND]", no_opts, cmd_help},
     {"version", "Print the version.", "", no_opts, cmd_version},
     {NULL, NULL, NULL, NULL, NULL}};
