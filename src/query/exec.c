@@ -180,11 +180,37 @@ static fl_rc select_rows(worker *w)
 }
 
 /*
+ * srcip4/N and srcip6/N as nfdump applies them: it holds IPv4 as the
+ * 128-bit value (0, a) and IPv6 as is, and masks whatever it holds — an
+ * IPv4 mask on an IPv6 address clears low bits of its last 32 bits, an
+ * IPv6 mask on an IPv4 address masks (0, a).
+ */
+static fl_addr mask_like_nfdump(fl_addr k, const fl_qfield *f)
+{
+    int v4 = fl_addr_is_v4(k);
+
+    if (!f->v6) {
+        uint32_t m = f->prefix ? ~0u << (32 - f->prefix) : 0;
+        if (v4)
+            return fl_addr_mask(k, 96u + f->prefix);
+        k.lo = (k.lo & ~(uint64_t)0xffffffff) | ((uint32_t)k.lo & m);
+        return k;
+    }
+    if (!v4)
+        return fl_addr_mask(k, f->prefix);
+    {
+        fl_addr raw = {0, fl_addr_v4(k)};
+        raw = fl_addr_mask(raw, f->prefix);
+        return fl_addr_from_v4((uint32_t)raw.lo);
+    }
+}
+
+/*
  * Keys of field f (column c) for the selected rows into out[i * stride]:
  * one loop per column kind, so the per-row work is a load and a store.
  */
 static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl_qfield *f,
-                        fl_addr *out, unsigned stride)
+                        fl_addr *out, unsigned stride, int stat_keys)
 {
     const uint32_t *idx = sel->idx;
     uint32_t n = sel->n;
@@ -194,15 +220,18 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
         const fl_addr *v = FL_ADDRS(b, c);
         for (uint32_t i = 0; i < n; i++)
             out[i * stride] = v[idx[i]];
-        if (f->has_prefix)
+        if (stat_keys)
             for (uint32_t i = 0; i < n; i++) {
-                fl_addr *k = &out[i * stride];
-                int v4 = fl_addr_is_v4(*k);
-                if (v4 && !f->v6)
-                    *k = fl_addr_mask(*k, 96u + f->prefix);
-                else if (!v4 && f->v6)
-                    *k = fl_addr_mask(*k, f->prefix);
+                fl_addr *a = &out[i * stride];
+                /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
+                 * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
+                 * and a.b.c.d) are one key; -s prints such keys as IPv4 */
+                if (a->hi == 0 && (a->lo >> 32) == 0)
+                    *a = fl_addr_from_v4((uint32_t)a->lo);
             }
+        if (f->has_prefix)
+            for (uint32_t i = 0; i < n; i++)
+                out[i * stride] = mask_like_nfdump(out[i * stride], f);
         return;
     }
 #define GATHER(T)                                            \
@@ -356,9 +385,9 @@ static fl_rc fold_batch(worker *w)
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->table.nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
-            gather_keys(b, sel, f->col[k], f, w->keys, nk);
+            gather_keys(b, sel, f->col[k], f, w->keys, nk, 1);
             if (nk == 2 && s->op == FL_QOP_STATS)
-                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk);
+                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk, 0);
             else if (nk == 2)
                 for (uint32_t i = 0; i < n; i++) {
                     w->keys[2 * i + 1].hi = 0;
@@ -370,7 +399,7 @@ static fl_rc fold_batch(worker *w)
     }
     case FL_QOP_AGGREGATE:
         for (unsigned k = 0; k < s->nkeys; k++)
-            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys);
+            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys, 1);
         rc = fold_keys(w, n);
         break;
     case FL_QOP_SERIES:
