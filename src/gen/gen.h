@@ -60,8 +60,9 @@ const char *fl_gen_proto_name(fl_gen_proto p);
 typedef struct fl_gen_export_config {
     fl_gen_proto proto;
     uint16_t exporter;        /* generator exporter id, 1..; becomes the v5
-                                 engine id, v9 source id, IPFIX observation
-                                 domain and sFlow agent address 10.255.x.y */
+                                 engine type/id (high/low byte), v9 source
+                                 id, IPFIX observation domain and sFlow
+                                 agent address 10.255.x.y */
     fl_time boot;             /* the exporter's sysUptime zero (v5, v9,
                                  sFlow); flows must not start before it and
                                  must end within 49 days of it */

@@ -117,6 +117,9 @@ for p in v9 ipfix; do
 daemonize: false
 nfacctd_ip: 127.0.0.1
 nfacctd_port: $port
+nfacctd_pipe_size: 8388608
+plugin_pipe_size: 10240000
+plugin_buffer_size: 10240
 plugins: print
 aggregate: in_iface, out_iface, src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, src_mask, dst_mask, timestamp_start, timestamp_end, tcpflags
 print_output: csv
@@ -128,7 +131,7 @@ CONF
   start_bg nfacctd -f "$d/nfacctd.conf" >"$d/nfacctd.log" 2>&1
   ap=$BG_PID
   wait_for "$d/nfacctd.log" "waiting for NetFlow" || sleep 1
-  "$FL_BIN" gen --to "127.0.0.1:$port" --proto $p --count 2000 --rate 20000 --seed 7 \
+  "$FL_BIN" gen --to "127.0.0.1:$port" --proto $p --count 2000 --rate 5000 --seed 7 \
     --start $START --window 20m --dump "$d/dump.csv" 2>"$d/gen.log"
   rc=$?
   sleep 0.5
@@ -151,6 +154,9 @@ daemonize: false
 sfacctd_ip: 127.0.0.1
 sfacctd_port: $port
 sfacctd_renormalize: true
+sfacctd_pipe_size: 8388608
+plugin_pipe_size: 10240000
+plugin_buffer_size: 10240
 plugins: print
 aggregate: peer_src_ip, in_iface, out_iface, src_host, dst_host, src_port, dst_port, proto, tos, src_as, dst_as, src_mask, dst_mask
 print_output: csv
@@ -161,7 +167,8 @@ CONF
 start_bg sfacctd -f "$d/sfacctd.conf" >"$d/sfacctd.log" 2>&1
 sp=$BG_PID
 wait_for "$d/sfacctd.log" "waiting for sFlow data" || sleep 1
-"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 20000 --seed 7 \
+# a gentle rate: a loaded machine made sfacctd drop bursts at 20000 flows/s
+"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 4000 --seed 7 \
   --start $START --window 20m --sampling 10 --dump "$d/dump.csv" 2>"$d/gen.log"
 rc=$?
 sleep 0.5
