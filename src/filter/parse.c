@@ -901,7 +901,7 @@ static void nfdump_v6_zero_quirk(fl_prefix *p)
 }
 
 /* Parse "ADDR" or "ADDR/LEN" starting at the current token. */
-static fl_rc parse_prefix_here(parser *p, int allow_abbrev, fl_prefix *out)
+static fl_rc parse_prefix_here(parser *p, fl_prefix *out)
 {
     const tok *t;
     char buf[128];
@@ -927,7 +927,6 @@ static fl_rc parse_prefix_here(parser *p, int allow_abbrev, fl_prefix *out)
         nfdump_v6_zero_quirk(out);
         return FL_OK;
     }
-    (void)allow_abbrev;
     rc = parse_addr_tok(p, ti, &out->addr);
     if (rc != FL_OK)
         return rc;
@@ -966,7 +965,7 @@ static fnode *parse_addrlist(parser *p, fl_col col)
                  d);
             goto out;
         }
-        if (parse_prefix_here(p, 1, &pf) != FL_OK)
+        if (parse_prefix_here(p, &pf) != FL_OK)
             goto out;
         if (nh + nn >= FL_FILTER_MAX_LIST) {
             perr(p, p->pos, FL_ELIMIT, "list longer than %u entries", FL_FILTER_MAX_LIST);
