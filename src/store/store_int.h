@@ -196,6 +196,8 @@ typedef struct cat_entry {
 typedef struct xtab xtab; /* exporter table (exporters.c) */
 fl_rc xtab_load(const char *dir, xtab **out, fl_err *e);
 void xtab_free(xtab *x);
+/* Parse an exporter table held in memory (fuzzing); *count = exporters. */
+fl_rc xtab_parse_buf(const char *buf, size_t len, uint32_t *count, fl_err *e);
 
 struct fl_store {
     char dir[STORE_PATH_MAX];
