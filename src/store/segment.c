@@ -331,10 +331,11 @@ fl_rc block_parse(const seg_src *s, const seg_header *h, uint64_t off, seg_block
     if (b->meta == NULL)
         return FL_ENOMEM;
     memcpy(b->meta, hdr, BLK_HDR);
-    if ((rc = seg_read(s, off + BLK_HDR, b->meta + BLK_HDR, ml, e)) != FL_OK)
+    if ((rc = seg_read(s, off + BLK_HDR, b->meta + BLK_HDR, ml, e)) != FL_OK ||
+        (rc = block_parse_mem(h, b, s->name, e)) != FL_OK) {
+        block_clear(b);
         return rc;
-    if ((rc = block_parse_mem(h, b, s->name, e)) != FL_OK)
-        return rc;
+    }
     *next = off + BLK_HDR + ml + dl;
     return FL_OK;
 }
@@ -440,6 +441,7 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
         fl_err le;
         fl_rc r;
         uint64_t off = get64(f + p);
+        memset(&b, 0, sizeof b);
         if (off < h->hdr_len || off >= foff)
             r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
                           "block %u lies outside the data area", i);
@@ -447,8 +449,6 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
             if (next > foff || memcmp(b.meta, f + p + 8, BLK_HDR) != 0)
                 r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
                               "block %u does not match the footer", i);
-        } else {
-            memset(&b, 0, sizeof b);
         }
         if (r == FL_ENOMEM) {
             block_clear(&b);
