@@ -519,7 +519,7 @@ static fl_rc publish(fl_store *s, fl_time slot, uint32_t seq, fl_err *e)
     memset(&x, 0, sizeof x);
     x.slot_start = slot;
     x.seq = seq;
-    if ((rc = seg_write_closed(&src, &h, &bl, fd, &x.rows, &x.tmin, &x.tmax, x.exp, &x.nexp, e)) !=
+    if ((rc = seg_write_closed(&src, &h, &bl, fd, &s->pub, &x.rows, &x.tmin, &x.tmax, x.exp, &x.nexp, e)) !=
         FL_OK)
         goto out;
     if ((s->o.fsync && fsync(fd) != 0) || fstat(fd, &st) != 0) {
@@ -977,6 +977,7 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
     sbuf_free(&s->out);
     sbuf_free(&s->mtmp);
     sbuf_free(&s->dtmp);
+    seg_pubbufs_free(&s->pub);
     xtab_free(s->x);
     free(s);
     return rc;

@@ -174,9 +174,16 @@ fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, 
 
 /* Write a closed segment (header, live blocks, footer, trailer) from the
  * open file src into fd; *rows gets the row count. */
+/* Buffers publishing reuses from one slot to the next (zeroed = none). */
+typedef struct seg_pubbufs {
+    uint8_t *scratch, *stored, *expbits;
+    uint16_t *vals;
+    sbuf buf, fblk;
+} seg_pubbufs;
+void seg_pubbufs_free(seg_pubbufs *p);
 fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks *bl, int fd,
-                       uint64_t *rows, fl_time *tmin, fl_time *tmax, uint16_t *exp,
-                       uint32_t *nexp, fl_err *e);
+                       seg_pubbufs *pb, uint64_t *rows, fl_time *tmin, fl_time *tmax,
+                       uint16_t *exp, uint32_t *nexp, fl_err *e);
 #define CAT_MAX_EXP 64 /* exporters listed per catalog entry; more = "any" */
 
 /* ------------------------------------------------------------------ */
@@ -219,6 +226,7 @@ struct fl_store {
     fl_time last_flush;
     chunk_enc *enc;
     sbuf out, mtmp, dtmp;
+    seg_pubbufs pub;
 };
 
 /* Segment file names: SLOT-SEQ.fls (closed), .open (open slot), .tmp. */
