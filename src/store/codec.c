@@ -15,6 +15,7 @@
 #include "store/store_int.h"
 
 #include <lz4.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -68,7 +69,8 @@ void sbuf_free(sbuf *b)
 /* CRC32C (Castagnoli)                                                 */
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+static int crc_hw_ok;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
@@ -81,7 +83,10 @@ static void crc_init(void)
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_ready = 1;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc_hw_ok = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#endif
 }
 
 #if defined(__x86_64__)
@@ -107,17 +112,11 @@ uint32_t store_crc32c(uint32_t crc, const void *vp, size_t n)
     const uint8_t *p = vp;
     uint32_t c = ~crc;
 
+    pthread_once(&crc_once, crc_init);
 #if defined(__x86_64__)
-    static int hw = -1;
-    if (hw < 0) {
-        __builtin_cpu_init();
-        hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    }
-    if (hw)
+    if (crc_hw_ok)
         return ~crc_hw(c, p, n);
 #endif
-    if (!crc_ready)
-        crc_init();
     while (n >= 8) {
         uint32_t lo = get32(p) ^ c, hi = get32(p + 4);
         c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
@@ -200,7 +199,8 @@ struct chunk_enc {
     fl_addr *adict;   /* address dictionary being built */
     uint32_t last_dict; /* entries of the last address chunk's dictionary,
                            UINT32_MAX when it had none */
-    struct apair { fl_addr a; uint32_t idx; } *pairs;
+    struct apair { fl_addr a; uint32_t idx; } *pairs, *pairs2;
+    uint32_t (*cnt)[256]; /* radix histograms, 16 x 256 */
     uint32_t *remap;
 };
 
@@ -224,11 +224,13 @@ chunk_enc *chunk_enc_new(int codec, int level)
     c->bloom = malloc(BLOOM_MAX_BYTES);
     c->adict = malloc(sizeof(fl_addr) * FL_STORE_GROUP_ROWS);
     c->pairs = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->pairs2 = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->cnt = malloc(sizeof(uint32_t) * 16 * 256);
     c->remap = malloc(sizeof(uint32_t) * FL_STORE_GROUP_ROWS);
     if (codec == CODEC_ZSTD)
         c->zc = ZSTD_createCCtx();
     if (!c->u || !c->codes || !c->raw || !c->comp || !c->hset || !c->bloom || !c->adict ||
-        !c->pairs || !c->remap ||
+        !c->pairs || !c->pairs2 || !c->cnt || !c->remap ||
         (codec == CODEC_ZSTD && !c->zc)) {
         chunk_enc_free(c);
         return NULL;
@@ -249,6 +251,8 @@ void chunk_enc_free(chunk_enc *c)
     free(c->bloom);
     free(c->adict);
     free(c->pairs);
+    free(c->pairs2);
+    free(c->cnt);
     free(c->remap);
     free(c);
 }
@@ -451,9 +455,38 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     }
 }
 
-static int cmp_pair(const void *x, const void *y)
+/* Sort p[0..n) by address: LSD radix over the 16 key bytes (lo's low
+ * byte first, hi's high byte last), skipping bytes every key shares — an
+ * IPv4 dictionary needs 4 passes. Returns the sorted array (p or tmp). */
+static struct apair *radix_pairs(struct apair *p, struct apair *tmp, uint32_t n,
+                                 uint32_t (*cnt)[256])
 {
-    return fl_addr_cmp(((const struct apair *)x)->a, ((const struct apair *)y)->a);
+    memset(cnt, 0, sizeof(uint32_t) * 16 * 256);
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned b = 0; b < 16; b++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            cnt[b][(w >> (8 * (b & 7))) & 0xff]++;
+        }
+    for (unsigned b = 0; b < 16; b++) {
+        uint64_t w0 = b < 8 ? p[0].a.lo : p[0].a.hi;
+        uint32_t sum = 0;
+        struct apair *t;
+        if (n == 0 || cnt[b][(w0 >> (8 * (b & 7))) & 0xff] == n)
+            continue; /* every key has this byte: nothing to order */
+        for (unsigned v = 0; v < 256; v++) {
+            uint32_t c = cnt[b][v];
+            cnt[b][v] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            tmp[cnt[b][(w >> (8 * (b & 7))) & 0xff]++] = p[i];
+        }
+        t = p;
+        p = tmp;
+        tmp = t;
+    }
+    return p;
 }
 
 /* Distinct addresses of a[0..n) into c->adict (sorted) and each row's
@@ -482,10 +515,12 @@ static uint32_t addr_dict(chunk_enc *c, const fl_addr *a, uint32_t n, uint32_t l
         c->pairs[k].a = c->adict[k];
         c->pairs[k].idx = k;
     }
-    qsort(c->pairs, d, sizeof *c->pairs, cmp_pair);
-    for (uint32_t k = 0; k < d; k++) {
-        c->remap[c->pairs[k].idx] = k;
-        c->adict[k] = c->pairs[k].a;
+    {
+        struct apair *sorted = radix_pairs(c->pairs, c->pairs2, d, c->cnt);
+        for (uint32_t k = 0; k < d; k++) {
+            c->remap[sorted[k].idx] = k;
+            c->adict[k] = sorted[k].a;
+        }
     }
     for (uint32_t i = 0; i < n; i++)
         c->codes[i] = c->remap[c->codes[i]];
