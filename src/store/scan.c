@@ -158,6 +158,20 @@ void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st)
     *st = sc->st;
 }
 
+double fl_store_scan_progress(const fl_store_scan *sc)
+{
+    uint64_t total = 0, done = 0;
+
+    for (size_t i = 0; i < sc->nseg; i++) {
+        total += sc->segs[i].bytes;
+        if (i < sc->iseg)
+            done += sc->segs[i].bytes;
+    }
+    if (sc->cur && sc->iseg < sc->nseg && sc->bl.n)
+        done += sc->segs[sc->iseg].bytes * sc->iblk / sc->bl.n;
+    return total ? (double)done / (double)total : (sc->iseg >= sc->nseg ? 1.0 : 0.0);
+}
+
 static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
 {
     char buf[900];

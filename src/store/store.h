@@ -198,6 +198,9 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
+/* Fraction of the scan done, 0..1 (by segment bytes): the query engine's
+ * fl_source.progress. */
+double fl_store_scan_progress(const fl_store_scan *sc);
 void fl_store_scan_free(fl_store_scan *sc);
 
 /* ------------------------------------------------------------------ */

@@ -77,6 +77,7 @@ static fl_store_scan_stats read_rows(fl_store *s, const fl_store_pred *p, int fl
         }
     }
     fl_store_scan_get_stats(sc, &st);
+    CHECK(fl_store_scan_progress(sc) > 0.999);
     fl_store_scan_free(sc);
     return st;
 }
