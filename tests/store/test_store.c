@@ -532,6 +532,39 @@ TEST(tick_closes_old_slot)
     tu_rmrf(dir);
 }
 
+/* A writer restarted within a slot adds a second segment to it. */
+TEST(restart_within_slot_adds_segment)
+{
+    char dir[512];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(2000, 1, 3, 17);
+    fl_store_seginfo *segs;
+    size_t n;
+    rows r = {0};
+    fl_err e;
+
+    tu_tmpdir(dir, sizeof dir, "restart");
+    for (int k = 0; k < 2; k++) {
+        CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+        put_rows(s, f + k * 1000, 1000, 500);
+        CHECK(fl_store_close(s, &e) == FL_OK);
+    }
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(segs[0].slot_start, segs[1].slot_start);
+    CHECK_EQ_INT(segs[0].seq, 1);
+    CHECK_EQ_INT(segs[1].seq, 2);
+    free(segs);
+    read_rows(s, NULL, 0, &r);
+    same_rows(f, 2000, &r);
+    free(r.v);
+    fl_store_close(s, NULL);
+    free(f);
+    tu_rmrf(dir);
+}
+
 TEST(one_writer_only)
 {
     char dir[512];
@@ -1073,6 +1106,7 @@ int main(int argc, char **argv)
     RUN(predicates_prune_and_filter);
     RUN(open_slot_visible_after_flush);
     RUN(tick_closes_old_slot);
+    RUN(restart_within_slot_adds_segment);
     RUN(one_writer_only);
     RUN(version_refused);
     RUN(corrupt_chunk_named_and_skipped);
