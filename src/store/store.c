@@ -1021,8 +1021,9 @@ fl_rc fl_store_list(fl_store *s, fl_time t_start, fl_time t_end, const uint16_t 
         fl_store_seginfo *o = &r[k];
         cat_entry x, *xp = NULL;
         if (v[i].type == NAME_OPEN) {
-            /* skip an open file already published */
-            if (i + 1 < n && v[i + 1].slot == v[i].slot && v[i + 1].seq == v[i].seq)
+            /* skip an open file already published (its .fls sorts just
+             * before it: same slot and seq, smaller type) */
+            if (i > 0 && v[i - 1].slot == v[i].slot && v[i - 1].seq == v[i].seq)
                 continue;
             memset(o, 0, sizeof *o);
             snprintf(o->name, sizeof o->name, "%s", v[i].name);

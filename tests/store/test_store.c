@@ -565,6 +565,38 @@ TEST(restart_within_slot_adds_segment)
     tu_rmrf(dir);
 }
 
+/* Between publishing (rename) and removing the open file both exist: a
+ * reader must serve the rows once. An empty new open file is no warning. */
+TEST(published_and_open_read_once)
+{
+    char dir[512], cmd[2200];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(3000, 1, 3, 19);
+    fl_store_scan_stats st;
+    rows r = {0};
+    fl_err e;
+
+    tu_tmpdir(dir, sizeof dir, "race");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    put_rows(s, f, 3000, 1000);
+    CHECK(fl_store_flush(s, NULL, &e) == FL_OK);
+    snprintf(cmd, sizeof cmd, "cp %s/seg/*.open %s/", dir, dir);
+    CHECK(system(cmd) == 0);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    snprintf(cmd, sizeof cmd, "cp %s/*.open %s/seg/ && touch %s/seg/%013lld-000007.open", dir,
+             dir, dir, (long long)(T0 + SLOT));
+    CHECK(system(cmd) == 0);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    st = read_rows(s, NULL, 0, &r);
+    same_rows(f, 3000, &r);
+    CHECK_EQ_INT(st.warnings, 0);
+    free(r.v);
+    fl_store_close(s, NULL);
+    free(f);
+    tu_rmrf(dir);
+}
+
 TEST(one_writer_only)
 {
     char dir[512];
@@ -1107,6 +1139,7 @@ int main(int argc, char **argv)
     RUN(open_slot_visible_after_flush);
     RUN(tick_closes_old_slot);
     RUN(restart_within_slot_adds_segment);
+    RUN(published_and_open_read_once);
     RUN(one_writer_only);
     RUN(version_refused);
     RUN(corrupt_chunk_named_and_skipped);
