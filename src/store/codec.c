@@ -738,12 +738,31 @@ static void for_fast(void *out, fl_kind k, const uint8_t *raw, uint32_t n, unsig
 #undef FOR_LOOP
 }
 
-static uint64_t code_at(const uint8_t *raw, uint32_t n, unsigned w, uint32_t i)
+/* All n codes of width w out of their byte planes, plane by plane (the
+ * loops are sequential and vectorise). */
+static void unpack(const uint8_t *raw, uint32_t n, unsigned w, uint64_t *codes)
 {
-    uint64_t v = 0;
-    for (unsigned j = 0; j < w; j++)
-        v |= (uint64_t)raw[(size_t)j * n + i] << (8 * j);
-    return v;
+    if (w == 0) {
+        memset(codes, 0, sizeof(uint64_t) * n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        codes[i] = raw[i];
+    for (unsigned j = 1; j < w; j++) {
+        const uint8_t *pl = raw + (size_t)j * n;
+        unsigned sh = 8 * j;
+        for (uint32_t i = 0; i < n; i++)
+            codes[i] |= (uint64_t)pl[i] << sh;
+    }
+}
+
+static void store_all(void *out, fl_kind k, const uint64_t *v, uint32_t n)
+{
+    if (k == FL_KIND_U64 || k == FL_KIND_TIME || k == FL_KIND_MAC)
+        memcpy(out, v, sizeof(uint64_t) * n);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            narrow_store(out, k, i, v[i]);
 }
 
 fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
@@ -803,27 +822,34 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
         for_fast(out, k, raw, n, w, ch->base);
         break;
     case ENC_DELTA: {
-        uint64_t v = ch->base;
+        uint64_t v = ch->base, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
-            if (i) v += (uint64_t)unzz(code_at(raw, n, w, i));
-            narrow_store(out, k, i, v);
+            if (i) v += (uint64_t)unzz(c[i]);
+            c[i] = v;
         }
+        store_all(out, k, c, n);
         break;
     }
     case ENC_DOD: {
-        uint64_t v = ch->base, d = ch->aux;
+        uint64_t v = ch->base, d = ch->aux, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
             if (i == 1) v += d;
-            else if (i >= 2) { d += (uint64_t)unzz(code_at(raw, n, w, i)); v += d; }
-            narrow_store(out, k, i, v);
+            else if (i >= 2) { d += (uint64_t)unzz(c[i]); v += d; }
+            c[i] = v;
         }
+        store_all(out, k, c, n);
         break;
     }
-    case ENC_REF:
+    case ENC_REF: {
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++)
-            narrow_store(out, k, i,
-                         (ref ? (uint64_t)ref[i] : 0) + ch->base + code_at(raw, n, w, i));
+            c[i] += (ref ? (uint64_t)ref[i] : 0) + ch->base;
+        store_all(out, k, c, n);
         break;
+    }
     case ENC_DICT: {
         uint32_t d = ch->dict_n;
         if (k == FL_KIND_ADDR) {
@@ -855,10 +881,13 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
     }
     case ENC_V4: {
         fl_addr *o = out;
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
-            uint64_t v = ch->base + code_at(raw, n, w, i);
-            if (v == 0) { o[i].hi = 0; o[i].lo = 0; }
-            else o[i] = fl_addr_from_v4((uint32_t)(v - 1));
+            uint64_t v = ch->base + c[i];
+            /* 0 is the zero address; else IPv4-mapped v - 1 */
+            o[i].hi = 0;
+            o[i].lo = v ? 0x0000ffff00000000ULL | (uint32_t)(v - 1) : 0;
         }
         break;
     }
