@@ -34,8 +34,9 @@
 
 /*
  * A backend yields batches. next() fills b (which the engine clears
- * before each call) and returns FL_OK; b->n == 0 means the end. The engine
- * serializes calls to next(), so a backend need not be thread-safe.
+ * before each call) and returns FL_OK; b->n == 0 means the end. Unless the
+ * source sets `parallel`, the engine serializes calls to next(), so a
+ * backend need not be thread-safe.
  * A non-fatal problem (a corrupt chunk, a missing file) should be logged by
  * the backend and skipped, not returned.
  */
@@ -44,6 +45,9 @@ typedef struct fl_source {
     fl_rc (*next)(void *ctx, fl_batch *b, fl_err *e);
     /* optional: fraction of the input consumed so far, 0..1 */
     double (*progress)(void *ctx);
+    /* 1 when next() may be called from several threads at once (each with
+     * its own batch); the engine then calls it without its lock */
+    int parallel;
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches
@@ -51,6 +55,7 @@ typedef struct fl_source {
 typedef struct fl_mem_source {
     fl_batch **batches;
     size_t n, pos;
+    const uint64_t *cols; /* columns to copy (FL_PRESENT_WORDS); NULL = all */
 } fl_mem_source;
 fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n);
 
@@ -156,6 +161,11 @@ typedef struct fl_query_spec {
 } fl_query_spec;
 
 void fl_query_spec_init(fl_query_spec *s);
+
+/* The columns the engine reads to answer spec, as a bit set over fl_col
+ * (FL_PRESENT_WORDS words). Backends decode only these (plus the filter's
+ * columns, which the caller adds). */
+void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS]);
 
 /*
  * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into
