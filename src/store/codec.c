@@ -341,12 +341,14 @@ static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n, uint64_t
 }
 
 /* Integer chunk: choose encoding, fill c->raw; returns raw length. */
-static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *ref, uint32_t n,
-                      uint8_t *meta)
+static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *const refs[2],
+                      uint32_t n, uint8_t *meta)
 {
     uint64_t *u = c->u, mn = UINT64_MAX, mx = 0, dmax = 0, ddmax = 0;
     unsigned nat = fl_kind_width(k), w_for, w_d = 9, w_dd = 9, w_ref = 9;
     int64_t rmin = INT64_MAX, rmax = INT64_MIN;
+    const fl_time *ref = NULL;
+    int ref_col = 0;
     size_t best, sz;
     int enc = ENC_FOR;
     uint32_t nd;
@@ -354,16 +356,27 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     widen(u, k, vals, n, &mn, &mx);
     w_for = bytes_for(mx - mn);
     best = (size_t)w_for * n;
-    if (k == FL_KIND_TIME && ref != NULL && w_for > 0) {
+    /* times relative to time_first (refs[0]) or time_last (refs[1]):
+     * durations and export delays are small */
+    for (int r = 0; r < 2 && k == FL_KIND_TIME && w_for > 0; r++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        unsigned w;
+        if (refs == NULL || refs[r] == NULL)
+            continue;
         for (uint32_t i = 0; i < n; i++) {
-            int64_t d = (int64_t)(u[i] - (uint64_t)ref[i]);
-            rmin = d < rmin ? d : rmin;
-            rmax = d > rmax ? d : rmax;
+            int64_t d = (int64_t)(u[i] - (uint64_t)refs[r][i]);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
         }
-        w_ref = bytes_for((uint64_t)rmax - (uint64_t)rmin);
-        if ((size_t)w_ref * n <= best) { /* ties: small offsets compress better */
-            best = (size_t)w_ref * n;
+        w = bytes_for((uint64_t)hi - (uint64_t)lo);
+        if ((size_t)w * n <= best) { /* ties: small offsets compress better */
+            best = (size_t)w * n;
             enc = ENC_REF;
+            ref = refs[r];
+            ref_col = r == 0 ? FL_COL_TIME_FIRST : FL_COL_TIME_LAST;
+            rmin = lo;
+            rmax = hi;
+            w_ref = w;
         }
     }
     if (w_for > 1 && n > 2) {
@@ -412,6 +425,8 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
             c->codes[i] = (u[i] - (uint64_t)ref[i]) - (uint64_t)rmin;
         meta[4] = (uint8_t)w_ref;
         put64(meta + 24, (uint64_t)rmin);
+        put64(meta + 32, (uint64_t)ref_col); /* file column = schema column */
+        (void)rmax;
         planes_put(c->raw, c->codes, n, w_ref);
         return (size_t)w_ref * n;
     case ENC_DELTA:
@@ -637,7 +652,8 @@ static uint32_t bloom_build(chunk_enc *c, const fl_addr *a, uint32_t n)
     return len;
 }
 
-fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, const fl_time *ref,
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals,
+                   const fl_time *const refs[2],
                    uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data)
 {
     uint8_t m[CHUNK_META];
@@ -651,7 +667,7 @@ fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, con
     if (k == FL_KIND_ADDR)
         rawlen = enc_addr(c, vals, n, m);
     else
-        rawlen = enc_int(c, k, vals, ref, n, m);
+        rawlen = enc_int(c, k, vals, refs, n, m);
     out = c->raw;
     stored = rawlen;
     if (rawlen >= 64 && codec == CODEC_ZSTD) {

@@ -391,37 +391,52 @@ static int decode_one(fl_store_scan *sc, const seg_block *b, size_t bi, const se
     return 0;
 }
 
-/* Decode block b into the batch; 0 ok, -1 skipped (warned). time_first
- * goes first: other time columns may be stored relative to it. */
+/* Decode column c of block b (if stored) into the batch, after the time
+ * column it is stored relative to. 0 ok, -1 skipped (warned). */
+static int load_col(fl_store_scan *sc, const seg_block *b, size_t bi, int c, int *have,
+                    int depth)
+{
+    const seg_chunk *ch = find_chunk(b, c);
+    const fl_time *ref = NULL;
+
+    if (have[c] || ch == NULL)
+        return 0;
+    if (ch->enc == ENC_REF) {
+        if (depth > 4) {
+            fl_err le;
+            fl_err_at(&le, FL_ECORRUPT, sc->src.name, 0, (long long)b->off,
+                      "time columns refer to each other in a loop");
+            warn(sc, &le, "block");
+            return -1;
+        }
+        if (load_col(sc, b, bi, ch->ref_col, have, depth + 1) != 0)
+            return -1;
+        if (have[ch->ref_col])
+            ref = FL_TIMES(sc->batch, ch->ref_col);
+    }
+    if (decode_one(sc, b, bi, ch, ref) != 0)
+        return -1;
+    have[c] = 1;
+    return 0;
+}
+
+/* Decode block b into the batch; 0 ok, -1 skipped (warned). */
 static int load_block(fl_store_scan *sc, const seg_block *b, size_t bi)
 {
     fl_batch *bt = sc->batch;
     int have[FL_COL_COUNT];
-    const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
-    const fl_time *ref = NULL;
-    int need_tf = bit(sc->need, FL_COL_TIME_FIRST);
 
     memset(have, 0, sizeof have);
     memset(bt->present, 0, sizeof bt->present);
-    for (uint16_t i = 0; i < b->ncols && !need_tf; i++)
-        need_tf = b->chunks[i].col >= 0 && bit(sc->need, b->chunks[i].col) &&
-                  b->chunks[i].enc == ENC_REF;
-    if (tfc && need_tf) {
-        if (decode_one(sc, b, bi, tfc, NULL) != 0)
-            return -1;
-        have[FL_COL_TIME_FIRST] = 1;
-        ref = FL_TIMES(bt, FL_COL_TIME_FIRST);
-    }
     for (uint16_t i = 0; i < b->ncols; i++) {
-        const seg_chunk *ch = &b->chunks[i];
-        if (ch->col < 0 || !bit(sc->need, ch->col) || have[ch->col])
-            continue;
-        if (decode_one(sc, b, bi, ch, ref) != 0)
+        int c = b->chunks[i].col;
+        if (c >= 0 && bit(sc->need, c) && load_col(sc, b, bi, c, have, 0) != 0)
             return -1;
-        have[ch->col] = 1;
     }
+    /* columns holding an earlier block's values are zeroed: requested
+     * ones this block lacks, and references decoded before */
     for (int c = 0; c < FL_COL_COUNT; c++)
-        if (bit(sc->need, c) && !have[c] && bit(sc->dirty, c)) {
+        if (!have[c] && bit(sc->dirty, c)) {
             memset(bt->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS);
             sc->dirty[c / 64] &= ~((uint64_t)1 << (c % 64));
         }
@@ -557,6 +572,34 @@ static void check_stats(const seg_chunk *ch, fl_kind k, const void *vals, uint32
         snprintf(why, len, "zone map min/max do not match the data");
 }
 
+/* Decode (once per block) the time column chunk ch refers to, and what
+ * that refers to, into tb[]; tdone[c]: 1 decoded, 2 absent or failed. */
+static fl_rc verify_time_refs(const seg_src *src, const seg_block *b, const seg_chunk *ch,
+                              fl_time **tb, int *tdone, uint8_t *stored, uint8_t *scratch,
+                              int depth, fl_err *e)
+{
+    const seg_chunk *rc_ch;
+    fl_rc rc;
+
+    if (ch->enc != ENC_REF || tdone[ch->ref_col])
+        return FL_OK;
+    if (depth > 4)
+        return fl_err_set(e, FL_ECORRUPT, "time columns refer to each other in a loop");
+    rc_ch = find_chunk(b, ch->ref_col);
+    tdone[ch->ref_col] = 2;
+    if (rc_ch == NULL || tb[ch->ref_col] == NULL)
+        return FL_OK; /* an absent reference reads as zero */
+    if ((rc = verify_time_refs(src, b, rc_ch, tb, tdone, stored, scratch, depth + 1, e)) != FL_OK)
+        return rc;
+    rc = seg_read_chunk(src, b, rc_ch, FL_KIND_TIME,
+                        rc_ch->enc == ENC_REF && tdone[rc_ch->ref_col] == 1 ? tb[rc_ch->ref_col]
+                                                                              : NULL,
+                        tb[ch->ref_col], stored, scratch, e);
+    if (rc == FL_OK)
+        tdone[ch->ref_col] = 1;
+    return rc;
+}
+
 fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                       fl_store_verify_stats *st, fl_err *e)
 {
@@ -564,14 +607,19 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
     fl_store_seginfo *segs = NULL;
     size_t nseg = 0;
     uint8_t *stored = malloc(CHUNK_RAW_MAX + 1024), *scratch = malloc(CHUNK_SCRATCH);
-    fl_time *tf = malloc(sizeof(fl_time) * FL_STORE_GROUP_ROWS);
+    fl_time *tb[FL_COL_COUNT];
     void *vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
     fl_rc rc;
 
     if (st == NULL)
         st = &dummy;
     memset(st, 0, sizeof *st);
-    if (!stored || !scratch || !vals || !tf) {
+    memset(tb, 0, sizeof tb);
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (fl_col_get((fl_col)c)->kind == FL_KIND_TIME &&
+            (tb[c] = malloc(sizeof(fl_time) * FL_STORE_GROUP_ROWS)) == NULL)
+            stored = NULL; /* reported as out of memory below */
+    if (!stored || !scratch || !vals) {
         rc = FL_ENOMEM;
         goto out;
     }
@@ -618,12 +666,9 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
             fn(ctx, segs[i].name, "note: open slot ends in an incomplete block (cut at recovery)");
         for (size_t bi = 0; bi < bl.n; bi++) {
             const seg_block *b = &bl.v[bi];
-            const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
-            const fl_time *ref = NULL;
+            int tdone[FL_COL_COUNT];
             st->groups++;
-            if (deep && tfc &&
-                seg_read_chunk(&src, b, tfc, FL_KIND_TIME, NULL, tf, stored, scratch, &le) == FL_OK)
-                ref = tf;
+            memset(tdone, 0, sizeof tdone);
             st->rows += b->nrows;
             for (uint16_t c = 0; c < b->ncols; c++) {
                 const seg_chunk *ch = &b->chunks[c];
@@ -641,8 +686,13 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                                ch->fcol, bi);
                     continue;
                 }
-                r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref, vals,
-                                   stored, scratch, &le);
+                r = verify_time_refs(&src, b, ch, tb, tdone, stored, scratch, 0, &le);
+                if (r == FL_OK)
+                    r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind,
+                                       ch->enc == ENC_REF && tdone[ch->ref_col] == 1
+                                           ? tb[ch->ref_col]
+                                           : NULL,
+                                       vals, stored, scratch, &le);
                 if (r != FL_OK) {
                     report(st, fn, ctx, segs[i].name, "column %s, chunk %zu (offset %lld): %s",
                            cname, bi, le.offset, le.msg);
@@ -683,7 +733,8 @@ out:
     free(stored);
     free(scratch);
     free(vals);
-    free(tf);
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        free(tb[c]);
     return rc;
 }
 

@@ -184,13 +184,17 @@ fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, ui
         v = (const uint8_t *)cols[col] + (size_t)from * w;
         if (all_zero(v, (size_t)n * w))
             continue;
-        rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v,
-                          col != FL_COL_TIME_FIRST && cols[FL_COL_TIME_FIRST]
-                              ? (const fl_time *)cols[FL_COL_TIME_FIRST] + from
-                              : NULL,
-                          n,
-                          col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR, (uint32_t)data->n,
-                          meta, data);
+        {
+            /* candidate references: earlier time columns only */
+            const fl_time *refs[2] = {NULL, NULL};
+            if (col != FL_COL_TIME_FIRST && cols[FL_COL_TIME_FIRST])
+                refs[0] = (const fl_time *)cols[FL_COL_TIME_FIRST] + from;
+            if (col != FL_COL_TIME_FIRST && col != FL_COL_TIME_LAST && cols[FL_COL_TIME_LAST])
+                refs[1] = (const fl_time *)cols[FL_COL_TIME_LAST] + from;
+            rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v, refs, n,
+                              col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR,
+                              (uint32_t)data->n, meta, data);
+        }
         if (rc != FL_OK)
             return rc;
         ncols++;
@@ -264,6 +268,15 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
         ch->crc = get32(q + 20);
         ch->base = get64(q + 24);
         ch->aux = get64(q + 32);
+        ch->ref_col = -1;
+        if (ch->enc == ENC_REF) {
+            /* the reference must be another, known time column */
+            if (ch->aux >= h->ncols || h->map[ch->aux] < 0 ||
+                fl_col_get((fl_col)h->map[ch->aux])->kind != FL_KIND_TIME || ch->aux == ch->fcol)
+                return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
+                                 "chunk refers to column #%llu", (unsigned long long)ch->aux);
+            ch->ref_col = h->map[ch->aux];
+        }
         if (ch->enc == ENC_DICT) {
             if (ch->aux == 0 || ch->aux > FL_STORE_GROUP_ROWS)
                 return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
