@@ -34,7 +34,8 @@ struct fl_store_scan {
     seg_header h;
     seg_blocks bl;
     size_t iblk;
-    fl_batch *batch;
+    fl_batch *batch;   /* own arrays for needed and time columns only */
+    void *zero;        /* the shared all-zero array behind the others */
     uint64_t dirty[FL_PRESENT_WORDS];
     uint8_t *stored, *scratch;
     fl_batch *fill_cur; /* fl_store_scan_fill: batch being copied out */
@@ -44,6 +45,39 @@ struct fl_store_scan {
 
 static int bit(const uint64_t *m, int c) { return (int)(m[c / 64] >> (c % 64) & 1); }
 static void setbit(uint64_t *m, int c) { m[c / 64] |= (uint64_t)1 << (c % 64); }
+
+/* The scan's batch: arrays for the columns it decodes (needed ones and the
+ * time columns others may be stored relative to); every other column
+ * points at one shared zero array, so a narrow scan costs little memory. */
+static fl_batch *scan_batch_new(const uint64_t *need, void **zero)
+{
+    fl_batch *b = calloc(1, sizeof *b);
+    size_t tot = 0, off = 0;
+
+    if (b == NULL)
+        return NULL;
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (bit(need, c) || fl_col_get((fl_col)c)->kind == FL_KIND_TIME)
+            tot += ((size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS + 63) & ~(size_t)63;
+    b->mem = calloc(1, tot + 64);
+    *zero = calloc(FL_STORE_GROUP_ROWS, 16);
+    if (b->mem == NULL || *zero == NULL) {
+        free(b->mem);
+        free(*zero);
+        free(b);
+        return NULL;
+    }
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        if (bit(need, c) || fl_col_get((fl_col)c)->kind == FL_KIND_TIME) {
+            b->col[c] = (uint8_t *)b->mem + off;
+            off += ((size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS + 63) & ~(size_t)63;
+        } else {
+            b->col[c] = *zero;
+        }
+    }
+    b->cap = FL_STORE_GROUP_ROWS;
+    return b;
+}
 
 fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred *pred, int flags,
                          fl_store_scan **out, fl_err *e)
@@ -102,7 +136,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
             }
         }
     }
-    sc->batch = fl_batch_new(FL_STORE_GROUP_ROWS);
+    sc->batch = scan_batch_new(sc->need, &sc->zero);
     sc->stored = malloc(CHUNK_RAW_MAX + 1024);
     sc->scratch = malloc(CHUNK_SCRATCH);
     if (!sc->batch || !sc->stored || !sc->scratch) {
@@ -146,7 +180,11 @@ void fl_store_scan_free(fl_store_scan *sc)
     if (sc == NULL)
         return;
     seg_close(sc);
-    fl_batch_free(sc->batch);
+    if (sc->batch) {
+        free(sc->batch->mem);
+        free(sc->batch);
+    }
+    free(sc->zero);
     free(sc->stored);
     free(sc->scratch);
     free(sc->segs);

@@ -183,7 +183,8 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
 
 /*
  * Next batch: *out points to a batch owned by the scan, valid until the
- * next call (do not free it), holding up to FL_STORE_GROUP_ROWS rows with
+ * next call (read-only: do not free it or write into it — columns not
+ * requested share one zero array), holding up to FL_STORE_GROUP_ROWS rows with
  * the requested columns filled and marked present when stored; other
  * columns read as zero. *out == NULL at the end. A corrupt chunk or
  * segment is skipped with a warning naming file, column and chunk (logged
