@@ -14,6 +14,10 @@
  *           the SIGTERM/SIGINT path).
  * Reading:  fl_store_scan_open() with a column set and a predicate, then
  *           fl_store_scan_next() until it returns no batch.
+ *
+ * Threads: writer calls (append, flush, tick, close_slot, exporter
+ * changes) come from one thread. Scans only read the handle, so several
+ * threads may each run their own scans over one handle at once.
  */
 #ifndef FL_STORE_H
 #define FL_STORE_H
@@ -293,6 +297,8 @@ typedef struct fl_store_exporter {
  * The id of (addr, domain), adding the exporter when new (writer only;
  * the table file is rewritten atomically). Read-only handles get
  * FL_ENOTFOUND for unknown exporters. FL_ELIMIT past 65535 exporters.
+ * A linear search: callers on the packet path keep their own cache
+ * (e.g. in their per-exporter state) and call this once per exporter.
  */
 fl_rc fl_store_exporter_id(fl_store *s, fl_addr addr, uint32_t domain, uint16_t *id,
                            fl_err *e);
