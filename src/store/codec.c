@@ -214,7 +214,7 @@ chunk_enc *chunk_enc_new(int codec, int level)
     if (c == NULL)
         return NULL;
     c->codec = codec;
-    c->level = level > 0 ? level : 3;
+    c->level = level > 0 ? level : 1;
     c->u = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
     c->codes = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
     c->raw = malloc(rawmax);

@@ -35,7 +35,7 @@ void fl_store_opts_default(fl_store_opts *o)
     o->slot_ms = 300000;
     o->flush_ms = 1000;
     o->codec = FL_STORE_ZSTD;
-    o->level = 3;
+    o->level = 1;
     o->fsync = 1;
 }
 

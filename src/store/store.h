@@ -45,7 +45,9 @@ typedef enum fl_store_codec {
  *                                most this much acknowledged-by-nobody data is
  *                                lost on kill -9 / power loss
  *   codec        FL_STORE_ZSTD   per-chunk compression
- *   level        3               zstd level (1..19); ignored for lz4/none
+ *   level        1               zstd level (1..19; on 64k-row chunks higher
+ *                                levels are slower and no smaller); ignored for
+ *                                lz4/none
  *   fsync        1               0 skips fsync (tests/benchmarks only)
  * Only writers use slot_ms/flush_ms/codec/level; readers take the format
  * from the files.
