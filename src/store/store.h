@@ -41,9 +41,9 @@ typedef enum fl_store_codec {
 /*
  * Store options. fl_store_opts_default() gives the documented defaults:
  *   slot_ms      300000 (5 min)  time slot length; one segment per slot
- *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; at
- *                                most this much acknowledged-by-nobody data is
- *                                lost on kill -9 / power loss
+ *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; kill -9
+ *                                or power loss loses at most the rows appended
+ *                                since the last flush
  *   codec        FL_STORE_ZSTD   per-chunk compression
  *   level        1               zstd level (1..19; on 64k-row chunks higher
  *                                levels are slower and no smaller); ignored for
