@@ -15,6 +15,7 @@
 #include "store/store_int.h"
 
 #include <lz4.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -68,7 +69,8 @@ void sbuf_free(sbuf *b)
 /* CRC32C (Castagnoli)                                                 */
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+static int crc_hw_ok;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
@@ -81,7 +83,10 @@ static void crc_init(void)
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_ready = 1;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc_hw_ok = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#endif
 }
 
 #if defined(__x86_64__)
@@ -107,17 +112,11 @@ uint32_t store_crc32c(uint32_t crc, const void *vp, size_t n)
     const uint8_t *p = vp;
     uint32_t c = ~crc;
 
+    pthread_once(&crc_once, crc_init);
 #if defined(__x86_64__)
-    static int hw = -1;
-    if (hw < 0) {
-        __builtin_cpu_init();
-        hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    }
-    if (hw)
+    if (crc_hw_ok)
         return ~crc_hw(c, p, n);
 #endif
-    if (!crc_ready)
-        crc_init();
     while (n >= 8) {
         uint32_t lo = get32(p) ^ c, hi = get32(p + 4);
         c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
@@ -200,7 +199,8 @@ struct chunk_enc {
     fl_addr *adict;   /* address dictionary being built */
     uint32_t last_dict; /* entries of the last address chunk's dictionary,
                            UINT32_MAX when it had none */
-    struct apair { fl_addr a; uint32_t idx; } *pairs;
+    struct apair { fl_addr a; uint32_t idx; } *pairs, *pairs2;
+    uint32_t (*cnt)[256]; /* radix histograms, 16 x 256 */
     uint32_t *remap;
 };
 
@@ -214,7 +214,7 @@ chunk_enc *chunk_enc_new(int codec, int level)
     if (c == NULL)
         return NULL;
     c->codec = codec;
-    c->level = level > 0 ? level : 3;
+    c->level = level > 0 ? level : 1;
     c->u = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
     c->codes = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
     c->raw = malloc(rawmax);
@@ -224,11 +224,13 @@ chunk_enc *chunk_enc_new(int codec, int level)
     c->bloom = malloc(BLOOM_MAX_BYTES);
     c->adict = malloc(sizeof(fl_addr) * FL_STORE_GROUP_ROWS);
     c->pairs = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->pairs2 = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->cnt = malloc(sizeof(uint32_t) * 16 * 256);
     c->remap = malloc(sizeof(uint32_t) * FL_STORE_GROUP_ROWS);
     if (codec == CODEC_ZSTD)
         c->zc = ZSTD_createCCtx();
     if (!c->u || !c->codes || !c->raw || !c->comp || !c->hset || !c->bloom || !c->adict ||
-        !c->pairs || !c->remap ||
+        !c->pairs || !c->pairs2 || !c->cnt || !c->remap ||
         (codec == CODEC_ZSTD && !c->zc)) {
         chunk_enc_free(c);
         return NULL;
@@ -249,6 +251,8 @@ void chunk_enc_free(chunk_enc *c)
     free(c->bloom);
     free(c->adict);
     free(c->pairs);
+    free(c->pairs2);
+    free(c->cnt);
     free(c->remap);
     free(c);
 }
@@ -337,12 +341,14 @@ static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n, uint64_t
 }
 
 /* Integer chunk: choose encoding, fill c->raw; returns raw length. */
-static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *ref, uint32_t n,
-                      uint8_t *meta)
+static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *const refs[2],
+                      uint32_t n, uint8_t *meta)
 {
     uint64_t *u = c->u, mn = UINT64_MAX, mx = 0, dmax = 0, ddmax = 0;
     unsigned nat = fl_kind_width(k), w_for, w_d = 9, w_dd = 9, w_ref = 9;
     int64_t rmin = INT64_MAX, rmax = INT64_MIN;
+    const fl_time *ref = NULL;
+    int ref_col = 0;
     size_t best, sz;
     int enc = ENC_FOR;
     uint32_t nd;
@@ -350,16 +356,27 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     widen(u, k, vals, n, &mn, &mx);
     w_for = bytes_for(mx - mn);
     best = (size_t)w_for * n;
-    if (k == FL_KIND_TIME && ref != NULL && w_for > 0) {
+    /* times relative to time_first (refs[0]) or time_last (refs[1]):
+     * durations and export delays are small */
+    for (int r = 0; r < 2 && k == FL_KIND_TIME && w_for > 0; r++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        unsigned w;
+        if (refs == NULL || refs[r] == NULL)
+            continue;
         for (uint32_t i = 0; i < n; i++) {
-            int64_t d = (int64_t)(u[i] - (uint64_t)ref[i]);
-            rmin = d < rmin ? d : rmin;
-            rmax = d > rmax ? d : rmax;
+            int64_t d = (int64_t)(u[i] - (uint64_t)refs[r][i]);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
         }
-        w_ref = bytes_for((uint64_t)rmax - (uint64_t)rmin);
-        if ((size_t)w_ref * n <= best) { /* ties: small offsets compress better */
-            best = (size_t)w_ref * n;
+        w = bytes_for((uint64_t)hi - (uint64_t)lo);
+        if ((size_t)w * n <= best) { /* ties: small offsets compress better */
+            best = (size_t)w * n;
             enc = ENC_REF;
+            ref = refs[r];
+            ref_col = r == 0 ? FL_COL_TIME_FIRST : FL_COL_TIME_LAST;
+            rmin = lo;
+            rmax = hi;
+            w_ref = w;
         }
     }
     if (w_for > 1 && n > 2) {
@@ -408,6 +425,8 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
             c->codes[i] = (u[i] - (uint64_t)ref[i]) - (uint64_t)rmin;
         meta[4] = (uint8_t)w_ref;
         put64(meta + 24, (uint64_t)rmin);
+        put64(meta + 32, (uint64_t)ref_col); /* file column = schema column */
+        (void)rmax;
         planes_put(c->raw, c->codes, n, w_ref);
         return (size_t)w_ref * n;
     case ENC_DELTA:
@@ -451,9 +470,38 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
     }
 }
 
-static int cmp_pair(const void *x, const void *y)
+/* Sort p[0..n) by address: LSD radix over the 16 key bytes (lo's low
+ * byte first, hi's high byte last), skipping bytes every key shares — an
+ * IPv4 dictionary needs 4 passes. Returns the sorted array (p or tmp). */
+static struct apair *radix_pairs(struct apair *p, struct apair *tmp, uint32_t n,
+                                 uint32_t (*cnt)[256])
 {
-    return fl_addr_cmp(((const struct apair *)x)->a, ((const struct apair *)y)->a);
+    memset(cnt, 0, sizeof(uint32_t) * 16 * 256);
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned b = 0; b < 16; b++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            cnt[b][(w >> (8 * (b & 7))) & 0xff]++;
+        }
+    for (unsigned b = 0; b < 16; b++) {
+        uint64_t w0 = b < 8 ? p[0].a.lo : p[0].a.hi;
+        uint32_t sum = 0;
+        struct apair *t;
+        if (n == 0 || cnt[b][(w0 >> (8 * (b & 7))) & 0xff] == n)
+            continue; /* every key has this byte: nothing to order */
+        for (unsigned v = 0; v < 256; v++) {
+            uint32_t c = cnt[b][v];
+            cnt[b][v] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            tmp[cnt[b][(w >> (8 * (b & 7))) & 0xff]++] = p[i];
+        }
+        t = p;
+        p = tmp;
+        tmp = t;
+    }
+    return p;
 }
 
 /* Distinct addresses of a[0..n) into c->adict (sorted) and each row's
@@ -482,10 +530,12 @@ static uint32_t addr_dict(chunk_enc *c, const fl_addr *a, uint32_t n, uint32_t l
         c->pairs[k].a = c->adict[k];
         c->pairs[k].idx = k;
     }
-    qsort(c->pairs, d, sizeof *c->pairs, cmp_pair);
-    for (uint32_t k = 0; k < d; k++) {
-        c->remap[c->pairs[k].idx] = k;
-        c->adict[k] = c->pairs[k].a;
+    {
+        struct apair *sorted = radix_pairs(c->pairs, c->pairs2, d, c->cnt);
+        for (uint32_t k = 0; k < d; k++) {
+            c->remap[sorted[k].idx] = k;
+            c->adict[k] = sorted[k].a;
+        }
     }
     for (uint32_t i = 0; i < n; i++)
         c->codes[i] = c->remap[c->codes[i]];
@@ -602,7 +652,8 @@ static uint32_t bloom_build(chunk_enc *c, const fl_addr *a, uint32_t n)
     return len;
 }
 
-fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, const fl_time *ref,
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals,
+                   const fl_time *const refs[2],
                    uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data)
 {
     uint8_t m[CHUNK_META];
@@ -616,7 +667,7 @@ fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, con
     if (k == FL_KIND_ADDR)
         rawlen = enc_addr(c, vals, n, m);
     else
-        rawlen = enc_int(c, k, vals, ref, n, m);
+        rawlen = enc_int(c, k, vals, refs, n, m);
     out = c->raw;
     stored = rawlen;
     if (rawlen >= 64 && codec == CODEC_ZSTD) {
@@ -703,12 +754,31 @@ static void for_fast(void *out, fl_kind k, const uint8_t *raw, uint32_t n, unsig
 #undef FOR_LOOP
 }
 
-static uint64_t code_at(const uint8_t *raw, uint32_t n, unsigned w, uint32_t i)
+/* All n codes of width w out of their byte planes, plane by plane (the
+ * loops are sequential and vectorise). */
+static void unpack(const uint8_t *raw, uint32_t n, unsigned w, uint64_t *codes)
 {
-    uint64_t v = 0;
-    for (unsigned j = 0; j < w; j++)
-        v |= (uint64_t)raw[(size_t)j * n + i] << (8 * j);
-    return v;
+    if (w == 0) {
+        memset(codes, 0, sizeof(uint64_t) * n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        codes[i] = raw[i];
+    for (unsigned j = 1; j < w; j++) {
+        const uint8_t *pl = raw + (size_t)j * n;
+        unsigned sh = 8 * j;
+        for (uint32_t i = 0; i < n; i++)
+            codes[i] |= (uint64_t)pl[i] << sh;
+    }
+}
+
+static void store_all(void *out, fl_kind k, const uint64_t *v, uint32_t n)
+{
+    if (k == FL_KIND_U64 || k == FL_KIND_TIME || k == FL_KIND_MAC)
+        memcpy(out, v, sizeof(uint64_t) * n);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            narrow_store(out, k, i, v[i]);
 }
 
 fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
@@ -768,27 +838,34 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
         for_fast(out, k, raw, n, w, ch->base);
         break;
     case ENC_DELTA: {
-        uint64_t v = ch->base;
+        uint64_t v = ch->base, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
-            if (i) v += (uint64_t)unzz(code_at(raw, n, w, i));
-            narrow_store(out, k, i, v);
+            if (i) v += (uint64_t)unzz(c[i]);
+            c[i] = v;
         }
+        store_all(out, k, c, n);
         break;
     }
     case ENC_DOD: {
-        uint64_t v = ch->base, d = ch->aux;
+        uint64_t v = ch->base, d = ch->aux, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
             if (i == 1) v += d;
-            else if (i >= 2) { d += (uint64_t)unzz(code_at(raw, n, w, i)); v += d; }
-            narrow_store(out, k, i, v);
+            else if (i >= 2) { d += (uint64_t)unzz(c[i]); v += d; }
+            c[i] = v;
         }
+        store_all(out, k, c, n);
         break;
     }
-    case ENC_REF:
+    case ENC_REF: {
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++)
-            narrow_store(out, k, i,
-                         (ref ? (uint64_t)ref[i] : 0) + ch->base + code_at(raw, n, w, i));
+            c[i] += (ref ? (uint64_t)ref[i] : 0) + ch->base;
+        store_all(out, k, c, n);
         break;
+    }
     case ENC_DICT: {
         uint32_t d = ch->dict_n;
         if (k == FL_KIND_ADDR) {
@@ -820,10 +897,13 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
     }
     case ENC_V4: {
         fl_addr *o = out;
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
         for (uint32_t i = 0; i < n; i++) {
-            uint64_t v = ch->base + code_at(raw, n, w, i);
-            if (v == 0) { o[i].hi = 0; o[i].lo = 0; }
-            else o[i] = fl_addr_from_v4((uint32_t)(v - 1));
+            uint64_t v = ch->base + c[i];
+            /* 0 is the zero address; else IPv4-mapped v - 1 */
+            o[i].hi = 0;
+            o[i].lo = v ? 0x0000ffff00000000ULL | (uint32_t)(v - 1) : 0;
         }
         break;
     }

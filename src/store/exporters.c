@@ -51,7 +51,7 @@ void xtab_free(xtab *x)
 static void clean_name(char *dst, const char *src, size_t len)
 {
     size_t i = 0;
-    for (; src[i] && i < FL_STORE_NAME_MAX - 1 && i < len; i++) {
+    for (; i < len && i < FL_STORE_NAME_MAX - 1 && src[i]; i++) {
         unsigned char c = (unsigned char)src[i];
         dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
     }
@@ -184,6 +184,19 @@ static fl_rc parse(xtab *x, const char *buf, size_t len, const char *path, fl_er
         }
     }
     return FL_OK;
+}
+
+fl_rc xtab_parse_buf(const char *buf, size_t len, uint32_t *count, fl_err *e)
+{
+    xtab *x = calloc(1, sizeof *x);
+    fl_rc rc;
+
+    if (x == NULL)
+        return FL_ENOMEM;
+    rc = parse(x, buf, len, "exporters", e);
+    *count = x->n;
+    xtab_free(x);
+    return rc;
 }
 
 fl_rc xtab_load(const char *dir, xtab **out, fl_err *e)

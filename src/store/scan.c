@@ -34,7 +34,8 @@ struct fl_store_scan {
     seg_header h;
     seg_blocks bl;
     size_t iblk;
-    fl_batch *batch;
+    fl_batch *batch;   /* own arrays for needed and time columns only */
+    void *zero;        /* the shared all-zero array behind the others */
     uint64_t dirty[FL_PRESENT_WORDS];
     uint8_t *stored, *scratch;
     fl_batch *fill_cur; /* fl_store_scan_fill: batch being copied out */
@@ -44,6 +45,39 @@ struct fl_store_scan {
 
 static int bit(const uint64_t *m, int c) { return (int)(m[c / 64] >> (c % 64) & 1); }
 static void setbit(uint64_t *m, int c) { m[c / 64] |= (uint64_t)1 << (c % 64); }
+
+/* The scan's batch: arrays for the columns it decodes (needed ones and the
+ * time columns others may be stored relative to); every other column
+ * points at one shared zero array, so a narrow scan costs little memory. */
+static fl_batch *scan_batch_new(const uint64_t *need, void **zero)
+{
+    fl_batch *b = calloc(1, sizeof *b);
+    size_t tot = 0, off = 0;
+
+    if (b == NULL)
+        return NULL;
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (bit(need, c) || fl_col_get((fl_col)c)->kind == FL_KIND_TIME)
+            tot += ((size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS + 63) & ~(size_t)63;
+    b->mem = calloc(1, tot + 64);
+    *zero = calloc(FL_STORE_GROUP_ROWS, 16);
+    if (b->mem == NULL || *zero == NULL) {
+        free(b->mem);
+        free(*zero);
+        free(b);
+        return NULL;
+    }
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        if (bit(need, c) || fl_col_get((fl_col)c)->kind == FL_KIND_TIME) {
+            b->col[c] = (uint8_t *)b->mem + off;
+            off += ((size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS + 63) & ~(size_t)63;
+        } else {
+            b->col[c] = *zero;
+        }
+    }
+    b->cap = FL_STORE_GROUP_ROWS;
+    return b;
+}
 
 fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred *pred, int flags,
                          fl_store_scan **out, fl_err *e)
@@ -102,7 +136,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
             }
         }
     }
-    sc->batch = fl_batch_new(FL_STORE_GROUP_ROWS);
+    sc->batch = scan_batch_new(sc->need, &sc->zero);
     sc->stored = malloc(CHUNK_RAW_MAX + 1024);
     sc->scratch = malloc(CHUNK_SCRATCH);
     if (!sc->batch || !sc->stored || !sc->scratch) {
@@ -146,7 +180,11 @@ void fl_store_scan_free(fl_store_scan *sc)
     if (sc == NULL)
         return;
     seg_close(sc);
-    fl_batch_free(sc->batch);
+    if (sc->batch) {
+        free(sc->batch->mem);
+        free(sc->batch);
+    }
+    free(sc->zero);
     free(sc->stored);
     free(sc->scratch);
     free(sc->segs);
@@ -156,6 +194,20 @@ void fl_store_scan_free(fl_store_scan *sc)
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st)
 {
     *st = sc->st;
+}
+
+double fl_store_scan_progress(const fl_store_scan *sc)
+{
+    uint64_t total = 0, done = 0;
+
+    for (size_t i = 0; i < sc->nseg; i++) {
+        total += sc->segs[i].bytes;
+        if (i < sc->iseg)
+            done += sc->segs[i].bytes;
+    }
+    if (sc->cur && sc->iseg < sc->nseg && sc->bl.n)
+        done += sc->segs[sc->iseg].bytes * sc->iblk / sc->bl.n;
+    return total ? (double)done / (double)total : (sc->iseg >= sc->nseg ? 1.0 : 0.0);
 }
 
 static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
@@ -200,7 +252,9 @@ static int seg_open(fl_store_scan *sc, fl_err *e)
     sc->src.mem = NULL;
     if ((rc = seg_header_parse(&sc->src, &sc->h, &le)) != FL_OK ||
         (rc = seg_load_blocks(&sc->src, &sc->h, &sc->bl, &le)) != FL_OK) {
-        warn(sc, &le, "segment");
+        /* an open slot just created has no header yet: nothing to read */
+        if (!(si->open && rc == FL_ETRUNCATED))
+            warn(sc, &le, "segment");
         seg_close(sc);
         return -1;
     }
@@ -375,37 +429,52 @@ static int decode_one(fl_store_scan *sc, const seg_block *b, size_t bi, const se
     return 0;
 }
 
-/* Decode block b into the batch; 0 ok, -1 skipped (warned). time_first
- * goes first: other time columns may be stored relative to it. */
+/* Decode column c of block b (if stored) into the batch, after the time
+ * column it is stored relative to. 0 ok, -1 skipped (warned). */
+static int load_col(fl_store_scan *sc, const seg_block *b, size_t bi, int c, int *have,
+                    int depth)
+{
+    const seg_chunk *ch = find_chunk(b, c);
+    const fl_time *ref = NULL;
+
+    if (have[c] || ch == NULL)
+        return 0;
+    if (ch->enc == ENC_REF) {
+        if (depth > 4) {
+            fl_err le;
+            fl_err_at(&le, FL_ECORRUPT, sc->src.name, 0, (long long)b->off,
+                      "time columns refer to each other in a loop");
+            warn(sc, &le, "block");
+            return -1;
+        }
+        if (load_col(sc, b, bi, ch->ref_col, have, depth + 1) != 0)
+            return -1;
+        if (have[ch->ref_col])
+            ref = FL_TIMES(sc->batch, ch->ref_col);
+    }
+    if (decode_one(sc, b, bi, ch, ref) != 0)
+        return -1;
+    have[c] = 1;
+    return 0;
+}
+
+/* Decode block b into the batch; 0 ok, -1 skipped (warned). */
 static int load_block(fl_store_scan *sc, const seg_block *b, size_t bi)
 {
     fl_batch *bt = sc->batch;
     int have[FL_COL_COUNT];
-    const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
-    const fl_time *ref = NULL;
-    int need_tf = bit(sc->need, FL_COL_TIME_FIRST);
 
     memset(have, 0, sizeof have);
     memset(bt->present, 0, sizeof bt->present);
-    for (uint16_t i = 0; i < b->ncols && !need_tf; i++)
-        need_tf = b->chunks[i].col >= 0 && bit(sc->need, b->chunks[i].col) &&
-                  b->chunks[i].enc == ENC_REF;
-    if (tfc && need_tf) {
-        if (decode_one(sc, b, bi, tfc, NULL) != 0)
-            return -1;
-        have[FL_COL_TIME_FIRST] = 1;
-        ref = FL_TIMES(bt, FL_COL_TIME_FIRST);
-    }
     for (uint16_t i = 0; i < b->ncols; i++) {
-        const seg_chunk *ch = &b->chunks[i];
-        if (ch->col < 0 || !bit(sc->need, ch->col) || have[ch->col])
-            continue;
-        if (decode_one(sc, b, bi, ch, ref) != 0)
+        int c = b->chunks[i].col;
+        if (c >= 0 && bit(sc->need, c) && load_col(sc, b, bi, c, have, 0) != 0)
             return -1;
-        have[ch->col] = 1;
     }
+    /* columns holding an earlier block's values are zeroed: requested
+     * ones this block lacks, and references decoded before */
     for (int c = 0; c < FL_COL_COUNT; c++)
-        if (bit(sc->need, c) && !have[c] && bit(sc->dirty, c)) {
+        if (!have[c] && bit(sc->dirty, c)) {
             memset(bt->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS);
             sc->dirty[c / 64] &= ~((uint64_t)1 << (c % 64));
         }
@@ -541,6 +610,34 @@ static void check_stats(const seg_chunk *ch, fl_kind k, const void *vals, uint32
         snprintf(why, len, "zone map min/max do not match the data");
 }
 
+/* Decode (once per block) the time column chunk ch refers to, and what
+ * that refers to, into tb[]; tdone[c]: 1 decoded, 2 absent or failed. */
+static fl_rc verify_time_refs(const seg_src *src, const seg_block *b, const seg_chunk *ch,
+                              fl_time **tb, int *tdone, uint8_t *stored, uint8_t *scratch,
+                              int depth, fl_err *e)
+{
+    const seg_chunk *rc_ch;
+    fl_rc rc;
+
+    if (ch->enc != ENC_REF || tdone[ch->ref_col])
+        return FL_OK;
+    if (depth > 4)
+        return fl_err_set(e, FL_ECORRUPT, "time columns refer to each other in a loop");
+    rc_ch = find_chunk(b, ch->ref_col);
+    tdone[ch->ref_col] = 2;
+    if (rc_ch == NULL || tb[ch->ref_col] == NULL)
+        return FL_OK; /* an absent reference reads as zero */
+    if ((rc = verify_time_refs(src, b, rc_ch, tb, tdone, stored, scratch, depth + 1, e)) != FL_OK)
+        return rc;
+    rc = seg_read_chunk(src, b, rc_ch, FL_KIND_TIME,
+                        rc_ch->enc == ENC_REF && tdone[rc_ch->ref_col] == 1 ? tb[rc_ch->ref_col]
+                                                                              : NULL,
+                        tb[ch->ref_col], stored, scratch, e);
+    if (rc == FL_OK)
+        tdone[ch->ref_col] = 1;
+    return rc;
+}
+
 fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                       fl_store_verify_stats *st, fl_err *e)
 {
@@ -548,14 +645,19 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
     fl_store_seginfo *segs = NULL;
     size_t nseg = 0;
     uint8_t *stored = malloc(CHUNK_RAW_MAX + 1024), *scratch = malloc(CHUNK_SCRATCH);
-    fl_time *tf = malloc(sizeof(fl_time) * FL_STORE_GROUP_ROWS);
+    fl_time *tb[FL_COL_COUNT];
     void *vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
     fl_rc rc;
 
     if (st == NULL)
         st = &dummy;
     memset(st, 0, sizeof *st);
-    if (!stored || !scratch || !vals || !tf) {
+    memset(tb, 0, sizeof tb);
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (fl_col_get((fl_col)c)->kind == FL_KIND_TIME &&
+            (tb[c] = malloc(sizeof(fl_time) * FL_STORE_GROUP_ROWS)) == NULL)
+            stored = NULL; /* reported as out of memory below */
+    if (!stored || !scratch || !vals) {
         rc = FL_ENOMEM;
         goto out;
     }
@@ -585,6 +687,10 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
         src.size = (uint64_t)sb.st_size;
         if (seg_header_parse(&src, &h, &le) != FL_OK || seg_load_blocks(&src, &h, &bl, &le) != FL_OK) {
             char m[900];
+            if (segs[i].open && le.rc == FL_ETRUNCATED && src.size < 4096) {
+                close(src.fd); /* created, header not written yet */
+                continue;
+            }
             fl_err_format(&le, m, sizeof m);
             report(st, fn, ctx, segs[i].name, "%s", m);
             close(src.fd);
@@ -598,12 +704,9 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
             fn(ctx, segs[i].name, "note: open slot ends in an incomplete block (cut at recovery)");
         for (size_t bi = 0; bi < bl.n; bi++) {
             const seg_block *b = &bl.v[bi];
-            const seg_chunk *tfc = find_chunk(b, FL_COL_TIME_FIRST);
-            const fl_time *ref = NULL;
+            int tdone[FL_COL_COUNT];
             st->groups++;
-            if (deep && tfc &&
-                seg_read_chunk(&src, b, tfc, FL_KIND_TIME, NULL, tf, stored, scratch, &le) == FL_OK)
-                ref = tf;
+            memset(tdone, 0, sizeof tdone);
             st->rows += b->nrows;
             for (uint16_t c = 0; c < b->ncols; c++) {
                 const seg_chunk *ch = &b->chunks[c];
@@ -621,8 +724,13 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                                ch->fcol, bi);
                     continue;
                 }
-                r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref, vals,
-                                   stored, scratch, &le);
+                r = verify_time_refs(&src, b, ch, tb, tdone, stored, scratch, 0, &le);
+                if (r == FL_OK)
+                    r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind,
+                                       ch->enc == ENC_REF && tdone[ch->ref_col] == 1
+                                           ? tb[ch->ref_col]
+                                           : NULL,
+                                       vals, stored, scratch, &le);
                 if (r != FL_OK) {
                     report(st, fn, ctx, segs[i].name, "column %s, chunk %zu (offset %lld): %s",
                            cname, bi, le.offset, le.msg);
@@ -663,7 +771,8 @@ out:
     free(stored);
     free(scratch);
     free(vals);
-    free(tf);
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        free(tb[c]);
     return rc;
 }
 

@@ -184,13 +184,17 @@ fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, ui
         v = (const uint8_t *)cols[col] + (size_t)from * w;
         if (all_zero(v, (size_t)n * w))
             continue;
-        rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v,
-                          col != FL_COL_TIME_FIRST && cols[FL_COL_TIME_FIRST]
-                              ? (const fl_time *)cols[FL_COL_TIME_FIRST] + from
-                              : NULL,
-                          n,
-                          col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR, (uint32_t)data->n,
-                          meta, data);
+        {
+            /* candidate references: earlier time columns only */
+            const fl_time *refs[2] = {NULL, NULL};
+            if (col != FL_COL_TIME_FIRST && cols[FL_COL_TIME_FIRST])
+                refs[0] = (const fl_time *)cols[FL_COL_TIME_FIRST] + from;
+            if (col != FL_COL_TIME_FIRST && col != FL_COL_TIME_LAST && cols[FL_COL_TIME_LAST])
+                refs[1] = (const fl_time *)cols[FL_COL_TIME_LAST] + from;
+            rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v, refs, n,
+                              col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR,
+                              (uint32_t)data->n, meta, data);
+        }
         if (rc != FL_OK)
             return rc;
         ncols++;
@@ -264,6 +268,15 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
         ch->crc = get32(q + 20);
         ch->base = get64(q + 24);
         ch->aux = get64(q + 32);
+        ch->ref_col = -1;
+        if (ch->enc == ENC_REF) {
+            /* the reference must be another, known time column */
+            if (ch->aux >= h->ncols || h->map[ch->aux] < 0 ||
+                fl_col_get((fl_col)h->map[ch->aux])->kind != FL_KIND_TIME || ch->aux == ch->fcol)
+                return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
+                                 "chunk refers to column #%llu", (unsigned long long)ch->aux);
+            ch->ref_col = h->map[ch->aux];
+        }
         if (ch->enc == ENC_DICT) {
             if (ch->aux == 0 || ch->aux > FL_STORE_GROUP_ROWS)
                 return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)(b->off + p),
@@ -331,10 +344,11 @@ fl_rc block_parse(const seg_src *s, const seg_header *h, uint64_t off, seg_block
     if (b->meta == NULL)
         return FL_ENOMEM;
     memcpy(b->meta, hdr, BLK_HDR);
-    if ((rc = seg_read(s, off + BLK_HDR, b->meta + BLK_HDR, ml, e)) != FL_OK)
+    if ((rc = seg_read(s, off + BLK_HDR, b->meta + BLK_HDR, ml, e)) != FL_OK ||
+        (rc = block_parse_mem(h, b, s->name, e)) != FL_OK) {
+        block_clear(b);
         return rc;
-    if ((rc = block_parse_mem(h, b, s->name, e)) != FL_OK)
-        return rc;
+    }
     *next = off + BLK_HDR + ml + dl;
     return FL_OK;
 }
@@ -440,6 +454,7 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
         fl_err le;
         fl_rc r;
         uint64_t off = get64(f + p);
+        memset(&b, 0, sizeof b);
         if (off < h->hdr_len || off >= foff)
             r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
                           "block %u lies outside the data area", i);
@@ -447,8 +462,6 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
             if (next > foff || memcmp(b.meta, f + p + 8, BLK_HDR) != 0)
                 r = fl_err_at(&le, FL_ECORRUPT, s->name, 0, (long long)off,
                               "block %u does not match the footer", i);
-        } else {
-            memset(&b, 0, sizeof b);
         }
         if (r == FL_ENOMEM) {
             block_clear(&b);
@@ -586,31 +599,54 @@ static fl_rc write_all(int fd, const void *p, size_t n, fl_err *e)
     return FL_OK;
 }
 
-fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks *bl, int fd,
-                       uint64_t *rows_out, fl_time *tmin_out, fl_time *tmax_out, uint16_t *exp,
-                       uint32_t *nexp_out, fl_err *e)
+void seg_pubbufs_free(seg_pubbufs *p)
 {
-    sbuf fblk = {0}, buf = {0};
-    uint8_t *expbits = calloc(8192, 1), tr[SEG_TRAILER], head[40], *scratch = NULL,
-            *stored = NULL;
-    uint16_t *vals = NULL;
+    free(p->scratch);
+    free(p->stored);
+    free(p->expbits);
+    free(p->vals);
+    sbuf_free(&p->buf);
+    sbuf_free(&p->fblk);
+    memset(p, 0, sizeof *p);
+}
+
+fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks *bl, int fd,
+                       seg_pubbufs *pb, uint64_t *rows_out, fl_time *tmin_out, fl_time *tmax_out,
+                       uint16_t *exp, uint32_t *nexp_out, fl_err *e)
+{
+    uint8_t tr[SEG_TRAILER], head[40];
     uint64_t off, rows = 0;
     fl_time tmin = FL_TIME_MAX, tmax = 0;
     uint32_t nexp = 0, crc;
     int many = 0;
     fl_rc rc = FL_ENOMEM;
+    sbuf *buf = &pb->buf, *fblk = &pb->fblk;
+    uint8_t *scratch, *stored, *expbits;
+    uint16_t *vals;
 
-    fblk.max = (size_t)SEG_MAX_META * 4;
-    scratch = malloc(CHUNK_SCRATCH);
-    stored = malloc(CHUNK_RAW_MAX + 1024);
-    vals = malloc(sizeof(uint16_t) * FL_STORE_GROUP_ROWS);
+    fblk->max = (size_t)SEG_MAX_META * 4;
+    fblk->n = 0;
+    buf->n = 0;
+    if (!pb->scratch)
+        pb->scratch = malloc(CHUNK_SCRATCH);
+    if (!pb->stored)
+        pb->stored = malloc(CHUNK_RAW_MAX + 1024);
+    if (!pb->vals)
+        pb->vals = malloc(sizeof(uint16_t) * FL_STORE_GROUP_ROWS);
+    if (!pb->expbits)
+        pb->expbits = malloc(8192);
+    scratch = pb->scratch;
+    stored = pb->stored;
+    vals = pb->vals;
+    expbits = pb->expbits;
     if (!expbits || !scratch || !stored || !vals)
         goto out;
-    if (sbuf_reserve(&buf, h->hdr_len) != 0)
+    memset(expbits, 0, 8192);
+    if (sbuf_reserve(buf, h->hdr_len) != 0)
         goto out;
-    if ((rc = seg_read(src, 0, buf.p, h->hdr_len, e)) != FL_OK)
+    if ((rc = seg_read(src, 0, buf->p, h->hdr_len, e)) != FL_OK)
         goto out;
-    if ((rc = write_all(fd, buf.p, h->hdr_len, e)) != FL_OK)
+    if ((rc = write_all(fd, buf->p, h->hdr_len, e)) != FL_OK)
         goto out;
     off = h->hdr_len;
     for (size_t i = 0; i < bl->n; i++) {
@@ -618,17 +654,17 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
         size_t len = BLK_HDR + (size_t)b->meta_len + b->data_len;
         uint8_t o8[8];
         int have_exp = 0, have_t = 0;
-        buf.n = 0;
-        if (sbuf_reserve(&buf, len) != 0) {
+        buf->n = 0;
+        if (sbuf_reserve(buf, len) != 0) {
             rc = FL_ENOMEM;
             goto out;
         }
-        if ((rc = seg_read(src, b->off, buf.p, len, e)) != FL_OK)
+        if ((rc = seg_read(src, b->off, buf->p, len, e)) != FL_OK)
             goto out;
-        if ((rc = write_all(fd, buf.p, len, e)) != FL_OK)
+        if ((rc = write_all(fd, buf->p, len, e)) != FL_OK)
             goto out;
         put64(o8, off);
-        if (sbuf_put(&fblk, o8, 8) != 0 || sbuf_put(&fblk, b->meta, BLK_HDR) != 0) {
+        if (sbuf_put(fblk, o8, 8) != 0 || sbuf_put(fblk, b->meta, BLK_HDR) != 0) {
             rc = FL_ENOMEM;
             goto out;
         }
@@ -675,28 +711,28 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
     put64(head + 24, (uint64_t)tmax);
     put32(head + 32, many ? 1u : 0u);
     put32(head + 36, nexp);
-    buf.n = 0;
-    if (sbuf_put(&buf, head, sizeof head) != 0) {
+    buf->n = 0;
+    if (sbuf_put(buf, head, sizeof head) != 0) {
         rc = FL_ENOMEM;
         goto out;
     }
     for (uint32_t i = 0; i < nexp; i++) {
         uint8_t x[2];
         put16(x, exp[i]);
-        if (sbuf_put(&buf, x, 2) != 0) {
+        if (sbuf_put(buf, x, 2) != 0) {
             rc = FL_ENOMEM;
             goto out;
         }
     }
-    if (sbuf_put(&buf, fblk.p, fblk.n) != 0) {
+    if (sbuf_put(buf, fblk->p, fblk->n) != 0) {
         rc = FL_ENOMEM;
         goto out;
     }
-    crc = store_crc32c(0, buf.p, buf.n);
-    if ((rc = write_all(fd, buf.p, buf.n, e)) != FL_OK)
+    crc = store_crc32c(0, buf->p, buf->n);
+    if ((rc = write_all(fd, buf->p, buf->n, e)) != FL_OK)
         goto out;
     put64(tr, off);
-    put32(tr + 8, (uint32_t)buf.n);
+    put32(tr + 8, (uint32_t)buf->n);
     put32(tr + 12, crc);
     memcpy(tr + 16, SEG_TAIL_MAGIC, 8);
     if ((rc = write_all(fd, tr, sizeof tr, e)) != FL_OK)
@@ -707,11 +743,5 @@ fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks
     *nexp_out = many ? UINT32_MAX : nexp;
     rc = FL_OK;
 out:
-    sbuf_free(&fblk);
-    sbuf_free(&buf);
-    free(expbits);
-    free(scratch);
-    free(stored);
-    free(vals);
     return rc;
 }

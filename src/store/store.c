@@ -35,7 +35,7 @@ void fl_store_opts_default(fl_store_opts *o)
     o->slot_ms = 300000;
     o->flush_ms = 1000;
     o->codec = FL_STORE_ZSTD;
-    o->level = 3;
+    o->level = 1;
     o->fsync = 1;
 }
 
@@ -519,7 +519,7 @@ static fl_rc publish(fl_store *s, fl_time slot, uint32_t seq, fl_err *e)
     memset(&x, 0, sizeof x);
     x.slot_start = slot;
     x.seq = seq;
-    if ((rc = seg_write_closed(&src, &h, &bl, fd, &x.rows, &x.tmin, &x.tmax, x.exp, &x.nexp, e)) !=
+    if ((rc = seg_write_closed(&src, &h, &bl, fd, &s->pub, &x.rows, &x.tmin, &x.tmax, x.exp, &x.nexp, e)) !=
         FL_OK)
         goto out;
     if ((s->o.fsync && fsync(fd) != 0) || fstat(fd, &st) != 0) {
@@ -977,6 +977,7 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
     sbuf_free(&s->out);
     sbuf_free(&s->mtmp);
     sbuf_free(&s->dtmp);
+    seg_pubbufs_free(&s->pub);
     xtab_free(s->x);
     free(s);
     return rc;
@@ -1020,8 +1021,9 @@ fl_rc fl_store_list(fl_store *s, fl_time t_start, fl_time t_end, const uint16_t 
         fl_store_seginfo *o = &r[k];
         cat_entry x, *xp = NULL;
         if (v[i].type == NAME_OPEN) {
-            /* skip an open file already published */
-            if (i + 1 < n && v[i + 1].slot == v[i].slot && v[i + 1].seq == v[i].seq)
+            /* skip an open file already published (its .fls sorts just
+             * before it: same slot and seq, smaller type) */
+            if (i > 0 && v[i - 1].slot == v[i].slot && v[i - 1].seq == v[i].seq)
                 continue;
             memset(o, 0, sizeof *o);
             snprintf(o->name, sizeof o->name, "%s", v[i].name);

@@ -14,6 +14,10 @@
  *           the SIGTERM/SIGINT path).
  * Reading:  fl_store_scan_open() with a column set and a predicate, then
  *           fl_store_scan_next() until it returns no batch.
+ *
+ * Threads: writer calls (append, flush, tick, close_slot, exporter
+ * changes) come from one thread. Scans only read the handle, so several
+ * threads may each run their own scans over one handle at once.
  */
 #ifndef FL_STORE_H
 #define FL_STORE_H
@@ -37,11 +41,13 @@ typedef enum fl_store_codec {
 /*
  * Store options. fl_store_opts_default() gives the documented defaults:
  *   slot_ms      300000 (5 min)  time slot length; one segment per slot
- *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; at
- *                                most this much acknowledged-by-nobody data is
- *                                lost on kill -9 / power loss
+ *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; kill -9
+ *                                or power loss loses at most the rows appended
+ *                                since the last flush
  *   codec        FL_STORE_ZSTD   per-chunk compression
- *   level        3               zstd level (1..19); ignored for lz4/none
+ *   level        1               zstd level (1..19; on 64k-row chunks higher
+ *                                levels are slower and no smaller); ignored for
+ *                                lz4/none
  *   fsync        1               0 skips fsync (tests/benchmarks only)
  * Only writers use slot_ms/flush_ms/codec/level; readers take the format
  * from the files.
@@ -183,7 +189,8 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
 
 /*
  * Next batch: *out points to a batch owned by the scan, valid until the
- * next call (do not free it), holding up to FL_STORE_GROUP_ROWS rows with
+ * next call (read-only: do not free it or write into it — columns not
+ * requested share one zero array), holding up to FL_STORE_GROUP_ROWS rows with
  * the requested columns filled and marked present when stored; other
  * columns read as zero. *out == NULL at the end. A corrupt chunk or
  * segment is skipped with a warning naming file, column and chunk (logged
@@ -198,6 +205,9 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
+/* Fraction of the scan done, 0..1 (by segment bytes): the query engine's
+ * fl_source.progress. */
+double fl_store_scan_progress(const fl_store_scan *sc);
 void fl_store_scan_free(fl_store_scan *sc);
 
 /* ------------------------------------------------------------------ */
@@ -289,6 +299,8 @@ typedef struct fl_store_exporter {
  * The id of (addr, domain), adding the exporter when new (writer only;
  * the table file is rewritten atomically). Read-only handles get
  * FL_ENOTFOUND for unknown exporters. FL_ELIMIT past 65535 exporters.
+ * A linear search: callers on the packet path keep their own cache
+ * (e.g. in their per-exporter state) and call this once per exporter.
  */
 fl_rc fl_store_exporter_id(fl_store *s, fl_addr addr, uint32_t domain, uint16_t *id,
                            fl_err *e);

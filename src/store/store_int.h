@@ -39,7 +39,8 @@ enum {
                       byte planes), then w-byte codes (w 1 or 2) */
     ENC_V4 = 4,    /* IPv4-mapped addresses: FOR over the low 32 bits */
     ENC_RAW16 = 5, /* addresses: 16 bytes, big-endian, byte planes */
-    ENC_REF = 6,   /* times: code = (v - time_first) - base, FOR over that */
+    ENC_REF = 6,   /* times: code = (v - ref) - base, FOR over that; the
+                      reference (aux) is time_first or time_last */
     ENC_COUNT
 };
 enum { CODEC_NONE = 0, CODEC_ZSTD = 1, CODEC_LZ4 = 2 };
@@ -81,6 +82,7 @@ typedef struct seg_chunk {
     uint16_t fcol;    /* index in the file's column table */
     uint8_t enc, codec, width, flags;
     uint32_t dict_n; /* DICT: entries (aux), else 0 */
+    int ref_col;     /* REF: schema column of the reference, else -1 */
     uint32_t off, stored, raw, crc;
     uint64_t base, aux;
     fl_addr min, max; /* integer kinds: value in .lo, .hi = 0 */
@@ -120,8 +122,9 @@ void chunk_enc_free(chunk_enc *c);
 /* Encode the n values of one column (kind k) into one chunk: meta bytes
  * (CHUNK_META + bloom) appended to meta, stored bytes appended to data.
  * with_bloom: add a membership filter (address columns). */
-fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals, const fl_time *ref,
-                   uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data);
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals,
+                   const fl_time *const refs[2], uint32_t n, int with_bloom, uint32_t data_off,
+                   sbuf *meta, sbuf *data);
 
 /* Decode a chunk whose stored bytes are `stored` (already CRC-checked by
  * the caller or not: the decoder checks every length) into out (n values
@@ -174,9 +177,16 @@ fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, 
 
 /* Write a closed segment (header, live blocks, footer, trailer) from the
  * open file src into fd; *rows gets the row count. */
+/* Buffers publishing reuses from one slot to the next (zeroed = none). */
+typedef struct seg_pubbufs {
+    uint8_t *scratch, *stored, *expbits;
+    uint16_t *vals;
+    sbuf buf, fblk;
+} seg_pubbufs;
+void seg_pubbufs_free(seg_pubbufs *p);
 fl_rc seg_write_closed(const seg_src *src, const seg_header *h, const seg_blocks *bl, int fd,
-                       uint64_t *rows, fl_time *tmin, fl_time *tmax, uint16_t *exp,
-                       uint32_t *nexp, fl_err *e);
+                       seg_pubbufs *pb, uint64_t *rows, fl_time *tmin, fl_time *tmax,
+                       uint16_t *exp, uint32_t *nexp, fl_err *e);
 #define CAT_MAX_EXP 64 /* exporters listed per catalog entry; more = "any" */
 
 /* ------------------------------------------------------------------ */
@@ -196,6 +206,8 @@ typedef struct cat_entry {
 typedef struct xtab xtab; /* exporter table (exporters.c) */
 fl_rc xtab_load(const char *dir, xtab **out, fl_err *e);
 void xtab_free(xtab *x);
+/* Parse an exporter table held in memory (fuzzing); *count = exporters. */
+fl_rc xtab_parse_buf(const char *buf, size_t len, uint32_t *count, fl_err *e);
 
 struct fl_store {
     char dir[STORE_PATH_MAX];
@@ -217,6 +229,7 @@ struct fl_store {
     fl_time last_flush;
     chunk_enc *enc;
     sbuf out, mtmp, dtmp;
+    seg_pubbufs pub;
 };
 
 /* Segment file names: SLOT-SEQ.fls (closed), .open (open slot), .tmp. */

@@ -77,6 +77,7 @@ static fl_store_scan_stats read_rows(fl_store *s, const fl_store_pred *p, int fl
         }
     }
     fl_store_scan_get_stats(sc, &st);
+    CHECK(fl_store_scan_progress(sc) > 0.999);
     fl_store_scan_free(sc);
     return st;
 }
@@ -531,6 +532,71 @@ TEST(tick_closes_old_slot)
     tu_rmrf(dir);
 }
 
+/* A writer restarted within a slot adds a second segment to it. */
+TEST(restart_within_slot_adds_segment)
+{
+    char dir[512];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(2000, 1, 3, 17);
+    fl_store_seginfo *segs;
+    size_t n;
+    rows r = {0};
+    fl_err e;
+
+    tu_tmpdir(dir, sizeof dir, "restart");
+    for (int k = 0; k < 2; k++) {
+        CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+        put_rows(s, f + k * 1000, 1000, 500);
+        CHECK(fl_store_close(s, &e) == FL_OK);
+    }
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(segs[0].slot_start, segs[1].slot_start);
+    CHECK_EQ_INT(segs[0].seq, 1);
+    CHECK_EQ_INT(segs[1].seq, 2);
+    free(segs);
+    read_rows(s, NULL, 0, &r);
+    same_rows(f, 2000, &r);
+    free(r.v);
+    fl_store_close(s, NULL);
+    free(f);
+    tu_rmrf(dir);
+}
+
+/* Between publishing (rename) and removing the open file both exist: a
+ * reader must serve the rows once. An empty new open file is no warning. */
+TEST(published_and_open_read_once)
+{
+    char dir[512], cmd[2200];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(3000, 1, 3, 19);
+    fl_store_scan_stats st;
+    rows r = {0};
+    fl_err e;
+
+    tu_tmpdir(dir, sizeof dir, "race");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    put_rows(s, f, 3000, 1000);
+    CHECK(fl_store_flush(s, NULL, &e) == FL_OK);
+    snprintf(cmd, sizeof cmd, "cp %s/seg/*.open %s/", dir, dir);
+    CHECK(system(cmd) == 0);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    snprintf(cmd, sizeof cmd, "cp %s/*.open %s/seg/ && touch %s/seg/%013lld-000007.open", dir,
+             dir, dir, (long long)(T0 + SLOT));
+    CHECK(system(cmd) == 0);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    st = read_rows(s, NULL, 0, &r);
+    same_rows(f, 3000, &r);
+    CHECK_EQ_INT(st.warnings, 0);
+    free(r.v);
+    fl_store_close(s, NULL);
+    free(f);
+    tu_rmrf(dir);
+}
+
 TEST(one_writer_only)
 {
     char dir[512];
@@ -753,6 +819,56 @@ TEST(recovery_of_leftovers)
     }
     fl_store_close(s, NULL);
     (void)fd;
+    free(f);
+    tu_rmrf(dir);
+}
+
+/* Power loss can leave any prefix of the open file: cut it at many
+ * points; recovery must serve exactly the rows of the blocks that are
+ * whole, as a prefix of what was written, and never fail. */
+TEST(torn_open_file_recovers_prefix)
+{
+    char dir[512], src[1024], cmd[3000];
+    fl_store_opts o = test_opts(FL_STORE_ZSTD);
+    fl_store *s;
+    fl_flow *f = make_flows(30000, 1, 3, 31);
+    struct stat sb;
+    unsigned seed = 99;
+    uint64_t prev_rows = 0;
+    fl_err e;
+
+    tu_tmpdir(dir, sizeof dir, "torn");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    for (int i = 0; i < 30; i++) { /* 30 flushes of 1000 rows: many blocks */
+        put_rows(s, f + i * 1000, 1000, 1000);
+        CHECK(fl_store_flush(s, NULL, &e) == FL_OK);
+    }
+    snprintf(cmd, sizeof cmd, "cp %s/seg/*.open %s/full.open", dir, dir);
+    CHECK(system(cmd) == 0);
+    fl_store_close(s, NULL);
+    snprintf(src, sizeof src, "%s/full.open", dir);
+    CHECK(stat(src, &sb) == 0);
+    for (int k = 0; k <= 20; k++) {
+        /* cut points: increasing, random within each twentieth, and the end */
+        off_t cut = k == 20 ? sb.st_size
+                            : (off_t)(sb.st_size * k / 20 + rand_r(&seed) % (sb.st_size / 20));
+        rows r = {0};
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && rm -rf seg catalog && mkdir seg && head -c %lld full.open > "
+                 "seg/%013lld-000001.open",
+                 dir, (long long)cut, (long long)T0);
+        CHECK(system(cmd) == 0);
+        CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+        read_rows(s, NULL, 0, &r);
+        CHECK(r.n % 1000 == 0); /* whole flushes only */
+        CHECK(r.n >= prev_rows); /* a longer prefix never loses rows */
+        same_rows(f, r.n, &r);
+        if (k == 20)
+            CHECK_EQ_INT(r.n, 30000);
+        prev_rows = r.n;
+        free(r.v);
+        fl_store_close(s, NULL);
+    }
     free(f);
     tu_rmrf(dir);
 }
@@ -1022,10 +1138,13 @@ int main(int argc, char **argv)
     RUN(predicates_prune_and_filter);
     RUN(open_slot_visible_after_flush);
     RUN(tick_closes_old_slot);
+    RUN(restart_within_slot_adds_segment);
+    RUN(published_and_open_read_once);
     RUN(one_writer_only);
     RUN(version_refused);
     RUN(corrupt_chunk_named_and_skipped);
     RUN(recovery_of_leftovers);
+    RUN(torn_open_file_recovers_prefix);
     RUN(expire_by_age_and_size);
     RUN(exporter_table);
     TEST_EXIT();
