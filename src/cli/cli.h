@@ -77,4 +77,19 @@ struct fl_query_spec;
 int cli_query_spec(const cli_cmd *cmd, const cli_args *a, struct fl_query_spec *s,
                    int *fmt, int *flags, char *filter, size_t filter_len);
 
+/* query_backend.c: the filter and the backends of `flowlens query` (and of
+ * serve's API). Both print their errors (with the filter's position) and
+ * return a CLI exit code. */
+struct fl_filter;
+struct fl_store;
+struct fl_store_scan;
+struct fl_source;
+int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters_dir,
+                       struct fl_filter **out);
+/* Open the store at dir read-only and a scan for spec qs (and filter f,
+ * may be NULL) with the window and filter ranges pushed down. */
+int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,
+                     const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
+                     struct fl_source *src);
+
 #endif
