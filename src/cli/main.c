@@ -49,6 +49,8 @@ static const cli_opt query_opts[] = {
     {"no-scale", 0, NULL, "report raw counters, not scaled by sampling rate"},
     {"summary", 0, NULL, "totals and per-protocol breakdown only"},
     {"having", 0, "COND", "keep aggregated rows where e.g. bytes>1M, flows=1, bpp<100"},
+    {"file", 'f', "FILE", "read the filter from FILE (nfdump -f)"},
+    {"filters-dir", 0, "DIR", "directory of filter files for @include and %filters%"},
     {"series", 0, "METRIC", "time series of bytes, packets, flows, bps, pps, fps or bpp"},
     {"topseries", 0, "ELEM", "time series of the top -n values of ELEM, plus Other"},
     {"metric", 0, "METRIC", "metric of --topseries (default bytes)"},

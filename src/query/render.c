@@ -44,17 +44,19 @@ static void fmt_date(fl_time t, int utc, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* nfdump's duration: "    hh:mm:ss.mmm", or "Nd hh:mm:ss.mmm" past a day. */
 static void fmt_duration(double d, char *buf, size_t len)
 {
-    uint64_t ms = (uint64_t)llround(d * 1000.0), s = ms / 1000;
-    unsigned days = (unsigned)(s / 86400);
+    int days = (int)(d / 86400), sum = 86400 * days;
+    int hours = (int)((d - sum) / 3600);
+    int min;
 
-    if (days)
-        snprintf(buf, len, "%ud %02u:%02u:%02u.%03u", days, (unsigned)(s / 3600 % 24),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+    sum += 3600 * hours;
+    min = (int)((d - sum) / 60);
+    if (days == 0)
+        snprintf(buf, len, "    %02d:%02d:%06.3f", hours, min, d - sum - 60 * min);
     else
-        snprintf(buf, len, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+        snprintf(buf, len, "%2dd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
 }
 
 static void flags_string(uint8_t f, char out[9])
