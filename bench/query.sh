@@ -23,7 +23,7 @@ N=${N:-50000000}
 SEED=${SEED:-1}
 RATE=${RATE:-400000}
 BIN=build/release/flowlens
-T=bench/timeit.py
+T="python3 bench/timeit.py"
 CMP=tests/tools/nfcompare.py
 START=2024-05-01T00:00:00Z
 
@@ -76,7 +76,6 @@ q "-s srcip/bytes -n 10" stat byt -s srcip/bytes -n 10
 q "-s dstport" stat fl -s dstport
 q "-A srcip,dstip -O bytes -n 10" rows "sa da ipkt ibyt" -A srcip,dstip -O bytes -n 10
 q "filter dst port 443 and bytes>1000" stat fl -s proto 'dst port 443 and bytes > 1000'
-host=$(awk -F, 'NR==2 {print $5}' "$W/fl.out" 2>/dev/null || true)
 q "one IP: host 10.0.0.1" stat fl -s proto 'host 10.0.0.1'
 
 # topseries: flowlens over the day; nfdump one interval x 288
