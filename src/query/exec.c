@@ -125,6 +125,10 @@ typedef struct worker {
     fl_qcounters *buckets; /* series */
     double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
     fl_batch *list;        /* list */
+    /* stats over one 8- or 16-bit column: counters indexed by the value,
+     * no hashing (ports, protocol, ToS, masks, VLANs...) */
+    fl_qcounters *small;
+    uint32_t small_n;
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -379,6 +383,21 @@ static fl_rc fold_batch(worker *w)
         w->proto_packets[pc] += w->cnt[i].packets;
         w->proto_bytes[pc] += w->cnt[i].bytes;
     }
+    if (w->small) {
+        const fl_qfield *f = &s->keys[0];
+        for (unsigned k = 0; k < f->ncols; k++) {
+            if (fl_col_get(f->col[k])->kind == FL_KIND_U8) {
+                const uint8_t *v = FL_U8(b, f->col[k]);
+                for (uint32_t i = 0; i < n; i++)
+                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+            } else {
+                const uint16_t *v = FL_U16(b, f->col[k]);
+                for (uint32_t i = 0; i < n; i++)
+                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+            }
+        }
+        return FL_OK;
+    }
     switch (s->op) {
     case FL_QOP_STATS:
     case FL_QOP_TOPSERIES: {
@@ -496,6 +515,25 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Values of the stats element when it is one small integer column (every
+ * column of a dual element of the same small kind), else 0. */
+static uint32_t small_domain(const fl_query_spec *s)
+{
+    const fl_qfield *f = &s->keys[0];
+    uint32_t n = 0;
+
+    if (s->op != FL_QOP_STATS || s->per_proto || s->nkeys != 1 || f->has_prefix)
+        return 0;
+    for (unsigned k = 0; k < f->ncols; k++) {
+        fl_kind kind = fl_col_get(f->col[k])->kind;
+        uint32_t m = kind == FL_KIND_U8 ? 256 : kind == FL_KIND_U16 ? 65536 : 0;
+        if (m == 0 || (n && m != n))
+            return 0;
+        n = m;
+    }
+    return n;
+}
+
 static fl_rc worker_init(worker *w, run *ru)
 {
     const fl_query_spec *s = ru->spec;
@@ -513,6 +551,18 @@ static fl_rc worker_init(worker *w, run *ru)
     w->hash = malloc(sizeof *w->hash * w->b->cap);
     if (w->cnt == NULL || w->hash == NULL)
         return FL_ENOMEM;
+    w->small_n = small_domain(s);
+    if (w->small_n) {
+        w->small = malloc(sizeof *w->small * w->small_n);
+        if (w->small == NULL)
+            return FL_ENOMEM;
+        for (uint32_t v = 0; v < w->small_n; v++) {
+            memset(&w->small[v], 0, sizeof w->small[v]);
+            w->small[v].first = INT64_MAX;
+            w->small[v].last = INT64_MIN;
+        }
+        return FL_OK;
+    }
     if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
         unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
                       : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
@@ -546,6 +596,7 @@ static void worker_free(worker *w)
     free(w->cnt);
     free(w->keys);
     free(w->hash);
+    free(w->small);
 }
 
 /* ------------------------------------------------------------------ */
@@ -691,6 +742,25 @@ static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int
     }
     res->nrows = n;
     res->distinct = n;
+    return FL_OK;
+}
+
+static fl_rc small_to_rows(fl_qresult *res, const fl_qcounters *small, uint32_t n)
+{
+    size_t used = 0, k = 0;
+
+    for (uint32_t v = 0; v < n; v++)
+        used += small[v].flows != 0;
+    res->rows = calloc(used ? used : 1, sizeof *res->rows);
+    if (res->rows == NULL)
+        return FL_ENOMEM;
+    for (uint32_t v = 0; v < n; v++)
+        if (small[v].flows) {
+            res->rows[k].key[0].lo = v;
+            res->rows[k].c = small[v];
+            k++;
+        }
+    res->nrows = res->distinct = k;
     return FL_OK;
 }
 
@@ -1009,6 +1079,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
             res->proto_packets[p] += ws[i].proto_packets[p];
             res->proto_bytes[p] += ws[i].proto_bytes[p];
         }
+        if (i > 0 && ws[0].small)
+            for (uint32_t v = 0; v < ws[0].small_n; v++)
+                if (ws[i].small[v].flows)
+                    agg_add_counters(&ws[0].small[v], &ws[i].small[v]);
         if (i > 0 && ws[0].has_table) {
             rc = agg_merge(&ws[0].table, &ws[i].table);
             if (rc != FL_OK) {
@@ -1041,7 +1115,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
 
     switch (spec->op) {
     case FL_QOP_STATS:
-        rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
+        if (ws[0].small)
+            rc = small_to_rows(res, ws[0].small, ws[0].small_n);
+        else
+            rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
         apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
