@@ -376,12 +376,25 @@ static fl_rc fold_batch(worker *w)
     fl_rc rc = FL_OK;
 
     gather_counters(w);
-    for (uint32_t i = 0; i < n; i++) {
-        int pc = proto_class(proto[sel->idx[i]]);
-        agg_add_counters(&w->total, &w->cnt[i]);
-        w->proto_flows[pc]++;
-        w->proto_packets[pc] += w->cnt[i].packets;
-        w->proto_bytes[pc] += w->cnt[i].bytes;
+    {
+        /* totals in registers; one store per batch */
+        fl_qcounters t = w->total;
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            int pc = proto_class(proto[sel->idx[i]]);
+            t.flows++;
+            t.packets += c->packets;
+            t.bytes += c->bytes;
+            t.out_packets += c->out_packets;
+            t.out_bytes += c->out_bytes;
+            t.first = c->first < t.first ? c->first : t.first;
+            t.last = c->last > t.last ? c->last : t.last;
+            w->proto_flows[pc]++;
+            w->proto_packets[pc] += c->packets;
+            w->proto_bytes[pc] += c->bytes;
+        }
+        t.tcp_flags = 0;
+        w->total = t;
     }
     if (w->small) {
         const fl_qfield *f = &s->keys[0];

@@ -98,10 +98,17 @@ port=$(udp_port)
 start_bg tshark -i lo -f "udp port $port" -w "$d/cap.pcap" >"$d/tshark.log" 2>&1
 tp=$BG_PID
 wait_for "$d/tshark.log" "Capturing on" || fail sflow_tshark_starts "$(cat "$d/tshark.log")"
-"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 20000 --seed 7 \
+"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 5000 --seed 7 \
   --start $START --window 20m --dump "$d/dump.csv" 2>"$d/gen.log"
 rc=$?
-sleep 0.5
+# tshark writes behind the wire, more so on a loaded machine: wait (up to
+# 15 s) until the capture holds every datagram gen sent, then stop it
+sent=$(grep -o 'in [0-9]* datagrams' "$d/gen.log" | grep -o '[0-9]*')
+for _ in $(seq 150); do
+  got=$(tshark -r "$d/cap.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
+  [ "$got" -ge "${sent:-1}" ] && break
+  sleep 0.1
+done
 stop "$tp"
 [ "$rc" -eq 0 ] && pass sflow_gen_exit_0 || fail sflow_gen_exit_0 "$(cat "$d/gen.log")"
 tshark -r "$d/cap.pcap" -d "udp.port==$port,sflow" -T pdml >"$d/cap.pdml" 2>/dev/null
