@@ -14,6 +14,7 @@
 # nfdump counts in it. Prints both and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 N=${N:-10000000}
 SEED=${SEED:-1}
 RATE=${RATE:-200000}
@@ -64,7 +65,7 @@ if true; then
   wait "$NFPID" 2>/dev/null || true
   NFPID=""
   nf_flows=$(nfdump -R "$W/nf" -I | awk '/^Flows:/ {print $2; exit}')
-  echo "nfcapd received $nf_flows of $N flows in $(echo "$t1 - $t0" | bc) s (rate limit $RATE/s)"
+  echo "nfcapd received $nf_flows of $N flows in $(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.1f", a - b }') s (rate limit $RATE/s)"
   if [ -n "$nf_flows" ] && [ "$nf_flows" -gt 0 ]; then
     nf_ok=1
     for c in lzo:-z lz4:-y bz2:-j; do
@@ -72,7 +73,7 @@ if true; then
       flag=${c#*:}
       nfdump -R "$W/nf" -w "$W/nf.$name" "$flag" >/dev/null
       sz=$(stat -c %s "$W/nf.$name")
-      bpf=$(echo "scale=2; $sz / $nf_flows" | bc)
+      bpf=$(div "$sz" "$nf_flows")
       eval "nf_$name=$bpf"
       echo "nfdump codec=$name flows=$nf_flows bytes=$sz bytes_per_flow=$bpf"
     done
@@ -86,8 +87,9 @@ printf '  %-22s %8s\n' "flowlens zstd" "$fl_zstd" "flowlens lz4" "$fl_lz4"
 if [ "$nf_ok" = 1 ]; then
   printf '  %-22s %8s\n' "nfdump LZO (-z)" "$nf_lzo" "nfdump LZ4 (-y)" "$nf_lz4" "nfdump BZ2 (-j)" "$nf_bz2"
   best=$(printf '%s\n' "$nf_lzo" "$nf_lz4" "$nf_bz2" | sort -n | head -1)
-  echo "  ratio nfdump smallest / flowlens zstd: $(echo "scale=2; $best / $fl_zstd" | bc)x (target >= 3x)"
-  echo "  ratio nfdump LZ4 / flowlens lz4:       $(echo "scale=2; $nf_lz4 / $fl_lz4" | bc)x"
+  echo "  ratio nfdump smallest / flowlens zstd: $(div "$best" "$fl_zstd")x (target >= 3x)"
+  echo "  ratio nfdump LZ4 / flowlens lz4:       $(div "$nf_lz4" "$fl_lz4")x"
+  echo "  ratio nfdump LZO / flowlens zstd:      $(div "$nf_lzo" "$fl_zstd")x"
 else
   echo "  nfdump: not measured (see above)"
 fi

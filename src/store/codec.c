@@ -345,8 +345,8 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
                       uint32_t n, uint8_t *meta)
 {
     uint64_t *u = c->u, mn = UINT64_MAX, mx = 0, dmax = 0, ddmax = 0;
-    unsigned nat = fl_kind_width(k), w_for, w_d = 9, w_dd = 9, w_ref = 9;
-    int64_t rmin = INT64_MAX, rmax = INT64_MIN;
+    unsigned w_for, w_d = 9, w_dd = 9, w_ref = 9;
+    int64_t rmin = INT64_MAX;
     const fl_time *ref = NULL;
     int ref_col = 0;
     size_t best, sz;
@@ -375,7 +375,6 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
             ref = refs[r];
             ref_col = r == 0 ? FL_COL_TIME_FIRST : FL_COL_TIME_LAST;
             rmin = lo;
-            rmax = hi;
             w_ref = w;
         }
     }
@@ -409,7 +408,6 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
             enc = ENC_DICT;
         }
     }
-    (void)nat;
     meta[2] = (uint8_t)enc;
     put64(meta + 40, mn);
     put64(meta + 56, mx);
@@ -426,7 +424,6 @@ static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *
         meta[4] = (uint8_t)w_ref;
         put64(meta + 24, (uint64_t)rmin);
         put64(meta + 32, (uint64_t)ref_col); /* file column = schema column */
-        (void)rmax;
         planes_put(c->raw, c->codes, n, w_ref);
         return (size_t)w_ref * n;
     case ENC_DELTA:

@@ -219,7 +219,7 @@ static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
 }
 
 /* Open segment sc->segs[sc->iseg]; 0 on success, -1 to skip it. */
-static int seg_open(fl_store_scan *sc, fl_err *e)
+static int seg_open(fl_store_scan *sc)
 {
     const fl_store_seginfo *si = &sc->segs[sc->iseg];
     char path[STORE_PATH_MAX + 80];
@@ -227,7 +227,6 @@ static int seg_open(fl_store_scan *sc, fl_err *e)
     fl_err le;
     fl_rc rc;
 
-    (void)e;
     snprintf(path, sizeof path, "%s/%s", sc->s->segdir, si->name);
     sc->src.fd = open(path, O_RDONLY | O_CLOEXEC);
     if (sc->src.fd < 0 && si->open && errno == ENOENT) {
@@ -484,6 +483,7 @@ static int load_block(fl_store_scan *sc, const seg_block *b, size_t bi)
 
 fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
 {
+    (void)e; /* every per-file problem is a warning; e is for future errors */
     *out = NULL;
     for (;;) {
         if (!sc->cur) {
@@ -493,7 +493,7 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
                 sc->iseg++;
                 continue;
             }
-            if (seg_open(sc, e) != 0) {
+            if (seg_open(sc) != 0) {
                 sc->iseg++;
                 continue;
             }

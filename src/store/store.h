@@ -192,9 +192,9 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
  * next call (read-only: do not free it or write into it — columns not
  * requested share one zero array), holding up to FL_STORE_GROUP_ROWS rows with
  * the requested columns filled and marked present when stored; other
- * columns read as zero. *out == NULL at the end. A corrupt chunk or
- * segment is skipped with a warning naming file, column and chunk (logged
- * and counted in stats); only I/O or memory failures return an error.
+ * columns read as zero. *out == NULL at the end. A corrupt or unreadable
+ * chunk or segment is skipped with a warning naming file, column and chunk
+ * (logged and counted in stats), so the scan goes on over the rest.
  */
 fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
 /*

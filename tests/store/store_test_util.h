@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t tu_mix(uint64_t x)
+static inline uint64_t tu_mix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -22,7 +22,7 @@ static uint64_t tu_mix(uint64_t x)
 
 /* Column c of row i: cardinality varies by column so every encoding
  * (constant, dictionary, frame of reference, raw) is exercised. */
-static uint64_t tu_val(uint64_t i, int c)
+static inline uint64_t tu_val(uint64_t i, int c)
 {
     uint64_t h = tu_mix(i * 131 + (uint64_t)c);
     switch (c % 4) {
@@ -33,7 +33,7 @@ static uint64_t tu_val(uint64_t i, int c)
     }
 }
 
-static fl_addr tu_addr(uint64_t i, int c, int v6)
+static inline fl_addr tu_addr(uint64_t i, int c, int v6)
 {
     uint64_t h = tu_mix(i * 977 + (uint64_t)c);
     if (h % 50 == 0)
@@ -50,7 +50,7 @@ static fl_addr tu_addr(uint64_t i, int c, int v6)
 }
 
 /* A flow with every column set; time_first = t; v6 picks the family. */
-static void tu_flow(fl_flow *f, uint64_t i, fl_time t, int v6)
+static inline void tu_flow(fl_flow *f, uint64_t i, fl_time t, int v6)
 {
     memset(f, 0, sizeof *f);
 #define FL_COL(ID, name, kind, tag, stat, ipfix, unit, desc) TU_SET_##kind(f->ID, FL_COL_##ID);
@@ -68,7 +68,7 @@ static void tu_flow(fl_flow *f, uint64_t i, fl_time t, int v6)
 }
 
 /* 1 when every column of a and b is equal, else 0 and the column name. */
-static int tu_flow_eq(const fl_flow *a, const fl_flow *b, const char **col)
+static inline int tu_flow_eq(const fl_flow *a, const fl_flow *b, const char **col)
 {
 #define FL_COL(ID, name, kind, tag, stat, ipfix, unit, desc)                             \
     if (memcmp(&a->ID, &b->ID, sizeof a->ID) != 0) {                                    \
@@ -80,7 +80,7 @@ static int tu_flow_eq(const fl_flow *a, const fl_flow *b, const char **col)
     return 1;
 }
 
-static void tu_tmpdir(char *buf, size_t len, const char *tag)
+static inline void tu_tmpdir(char *buf, size_t len, const char *tag)
 {
     const char *base = getenv("FL_TEST_OUT");
     snprintf(buf, len, "%s/store-%s-XXXXXX", base ? base : "/tmp", tag);
@@ -90,7 +90,7 @@ static void tu_tmpdir(char *buf, size_t len, const char *tag)
     }
 }
 
-static void tu_rmrf(const char *dir)
+static inline void tu_rmrf(const char *dir)
 {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
