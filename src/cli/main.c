@@ -80,7 +80,10 @@ static const cli_opt gen_opts[] = {
     {"dump", 0, "FILE", "also write the flows sent as CSV (for tests)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
-static const cli_opt store_only_opts[] = {OPT_STORE, OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
+
+static const cli_opt exporters_opts[] = {
+    OPT_STORE, {"output", 'o', "FORMAT", "table (default) or json"}, OPT_CONFIG, OPT_LOG,
+    {NULL, 0, NULL, NULL}};
 
 static const cli_opt verify_opts[] = {
     OPT_STORE, {"deep", 0, NULL, "decompress and check every chunk"},
@@ -116,8 +119,8 @@ const cli_cmd cli_commands[] = {
      cmd_import},
     {"gen", "Send simulated flow exports to a collector.",
      "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_gen},
-    {"exporters", "List the exporters the store knows.", "[--store DIR]", store_only_opts,
-     cmd_not_built},
+    {"exporters", "List the exporters the store knows, with what each sent.",
+     "[--store DIR] [-o table|json]", exporters_opts, cmd_exporters},
     {"verify", "Check a store's segments and checksums.", "[--store DIR] [--deep]", verify_opts,
      cmd_verify},
     {"expire", "Delete old flows by age or total size.",
