@@ -107,6 +107,7 @@ typedef struct run {
     size_t budget_per_thread;
     size_t nbuckets;
     fl_time bstart;
+    unsigned nthreads;
 } run;
 
 static int proto_class(uint8_t p)
@@ -254,6 +255,26 @@ static void copy_row(fl_batch *dst, uint32_t dr, const fl_batch *src, uint32_t s
     }
 }
 
+static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list);
+
+/* A listing with -c keeps only what can still make the cut: once a
+ * worker's list holds well over -c rows, order it as the final merge will
+ * and keep the first -c (ties keep arrival order, as the merge does). */
+static fl_rc list_compact(worker *w)
+{
+    fl_query_spec s2 = *w->run->spec;
+    fl_qresult tmp;
+
+    memset(&tmp, 0, sizeof tmp);
+    if (s2.order == FL_ORDER_NONE)
+        s2.order = FL_ORDER_TSTART;
+    if (finish_list(&s2, &tmp, w->list) != FL_OK)
+        return fl_err_set(&w->err, FL_ENOMEM, "out of memory compacting the flow list");
+    fl_batch_free(w->list);
+    w->list = tmp.list;
+    return FL_OK;
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -331,6 +352,16 @@ static fl_rc fold_batch(worker *w)
             }
             break;
         case FL_QOP_LIST:
+            if (s->limit && w->list && w->list->n >= s->limit) {
+                /* one thread in arrival order: the first -c rows are final */
+                if (s->order == FL_ORDER_NONE && w->run->nthreads == 1)
+                    break;
+                if (w->list->n >= 2 * s->limit && w->list->n >= 4096) {
+                    rc = list_compact(w);
+                    if (rc != FL_OK)
+                        return rc;
+                }
+            }
             rc = list_reserve(w, w->list ? w->list->n + 1 : 1);
             if (rc != FL_OK)
                 return rc;
@@ -777,6 +808,7 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
     ru.spec = spec;
     ru.src = src;
     ru.budget_per_thread = budget / nthreads;
+    ru.nthreads = nthreads;
     pthread_mutex_init(&ru.lock, NULL);
     if (spec->op == FL_QOP_SERIES || spec->op == FL_QOP_TOPSERIES) {
         ru.bstart = spec->start - spec->start % spec->step;
