@@ -240,6 +240,7 @@ async function cancelQuery() {
 }
 function reportError(e) {
   if (e.name === 'AbortError') return;
+  $$('.view').forEach((v) => v.classList.add('stale'));
   const a = e.api || {};
   if (a.param === 'filter') showFilterError(a);
   let hint = '';
@@ -250,6 +251,7 @@ function reportError(e) {
   setStatus(`${a.status ? a.status + ' ' : ''}${a.code ? a.code + ': ' : ''}${e.message}.${hint}`, true);
 }
 function doneStatus(r) {
+  $$('.view').forEach((v) => v.classList.remove('stale'));
   const w = r.window && r.window.start ? `${fmtTime(r.window.start)} – ${fmtTime(r.window.end)}` : 'all time';
   setStatus(`${w} · ${si(r.matched)} of ${si(r.scanned)} flows matched · ${r.cached ? 'cached, ' : ''}${r.elapsed_ms.toFixed(r.elapsed_ms < 10 ? 1 : 0)} ms`);
 }
@@ -308,7 +310,7 @@ function renderChart() {
     uSeries.push(s);
   }
   const width = Math.max(300, box.clientWidth - 10);
-  const height = Math.max(220, Math.min(520, Math.round(window.innerHeight - 430)));
+  const height = Math.round(Math.max(240, Math.min(window.innerHeight - 400, window.innerHeight * 0.6)));
   const opts = {
     width, height, series: uSeries, legend: { show: false },
     scales: { x: { time: true } },

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# tests/http/test_serve_cli.sh — `flowlens serve` options and process life:
+# bad --http values are usage errors, a busy port is a clear error, the
+# server stops cleanly on SIGTERM, and the API answers over curl.
+. "$FL_ROOT/tests/lib.sh"
+
+expect_rc "bad --http is a usage error" 2 "$FL_BIN" serve --http nonsense
+expect_out "names the option" "--http"
+expect_rc "port out of range" 2 "$FL_BIN" serve --http 127.0.0.1:70000
+expect_rc "bad --demo-flows" 2 "$FL_BIN" serve --demo-flows abc
+expect_rc "bad --time-limit" 2 "$FL_BIN" serve --time-limit 0
+
+start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 20000 --log-level warn >"$T_TMP/a.out" 2>&1
+pid=$BG_PID
+port=""
+for _ in $(seq 1 300); do
+  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T_TMP/a.out")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+if [ -n "$port" ]; then pass "port 0 picks a free port ($port)"; else fail "port 0 picks a free port" "$(cat "$T_TMP/a.out")"; fi
+
+check "GET / serves the page" sh -c "curl -sf http://127.0.0.1:$port/ | grep -q '<title>flowlens</title>'"
+check "summary over curl" sh -c "curl -sf 'http://127.0.0.1:$port/api/v1/query?op=summary&window=all' | grep -q '\"flows\":20000'"
+check "errors are JSON with a status" sh -c "curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/api/v1/query?op=nope' | grep -q 400"
+
+# the same port again: a clear error, exit 1
+expect_rc "busy port is an error" 1 "$FL_BIN" serve --http "127.0.0.1:$port" --demo-flows 1000
+expect_out "says it cannot listen" "cannot listen on 127.0.0.1 port $port"
+
+kill -TERM "$pid"
+rc=0
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then fail "stops on SIGTERM" "still running"; else pass "stops on SIGTERM"; fi
+wait "$pid"; rc=$?
+if [ "$rc" -eq 0 ]; then pass "clean exit status"; else fail "clean exit status" "exit $rc: $(tail -5 "$T_TMP/a.out")"; fi
