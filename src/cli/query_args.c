@@ -103,6 +103,8 @@ int cli_query_spec(const cli_cmd *cmd, const cli_args *a, fl_query_spec *s,
         s->linear = cli_has(a, "linear");
         s->window_mode = FL_WIN_START;
     }
+    if ((v = cli_get(a, "having")) != NULL && fl_query_parse_having(s, v, &e) != FL_OK)
+        return cli_usage_error(cmd, "--having '%s': %s", v, e.msg);
     if ((v = cli_get(a, "top")) != NULL && parse_u64(v, &s->top) != 0)
         return cli_usage_error(cmd, "-n needs a number, not '%s'", v);
     if ((v = cli_get(a, "count")) != NULL && parse_u64(v, &s->limit) != 0)

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "gen/gen.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ struct fl_http_demo {
 typedef struct demo_src {
     fl_http_demo *d;
     fl_time start, end;
-    size_t pos;
+    _Atomic size_t pos; /* next batch; next() may run on several threads */
+    uint64_t cols[FL_PRESENT_WORDS];
 } demo_src;
 
 void fl_http_demo_free(fl_http_demo *d)
@@ -151,15 +153,18 @@ static fl_rc demo_next(void *ctx, fl_batch *b, fl_err *e)
     fl_http_demo *d = s->d;
     (void)e;
 
-    while (s->pos < d->n) {
-        size_t i = s->pos++;
+    for (;;) {
+        size_t i = atomic_fetch_add(&s->pos, 1);
+        if (i >= d->n)
+            break;
         const fl_batch *src = d->b[i];
         if (s->start || s->end) {
             if (d->max_last[i] < s->start || d->min_first[i] > s->end)
                 continue;
         }
         for (int c = 0; c < FL_COL_COUNT; c++)
-            memcpy(b->col[c], src->col[c], (size_t)fl_col_get((fl_col)c)->width * src->n);
+            if (s->cols[c / 64] >> (c % 64) & 1)
+                memcpy(b->col[c], src->col[c], (size_t)fl_col_get((fl_col)c)->width * src->n);
         memcpy(b->present, src->present, sizeof b->present);
         b->n = src->n;
         return FL_OK;
@@ -167,8 +172,15 @@ static fl_rc demo_next(void *ctx, fl_batch *b, fl_err *e)
     return FL_OK;
 }
 
-static fl_rc demo_open(void *ctx, fl_time start, fl_time end, fl_source *src, uint64_t *estimate,
-                       fl_err *e)
+static double demo_progress(void *ctx)
+{
+    demo_src *s = ctx;
+    size_t pos = atomic_load(&s->pos);
+    return s->d->n ? (double)(pos < s->d->n ? pos : s->d->n) / (double)s->d->n : 1.0;
+}
+
+static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *cols,
+                       fl_source *src, uint64_t *estimate, fl_err *e)
 {
     fl_http_demo *d = ctx;
     demo_src *s = calloc(1, sizeof *s);
@@ -179,12 +191,17 @@ static fl_rc demo_open(void *ctx, fl_time start, fl_time end, fl_source *src, ui
     s->d = d;
     s->start = start;
     s->end = end;
+    for (int w = 0; w < FL_PRESENT_WORDS; w++)
+        s->cols[w] = cols ? cols[w] : ~(uint64_t)0;
     for (size_t i = 0; i < d->n; i++)
         if ((!start && !end) || !(d->max_last[i] < start || d->min_first[i] > end))
             est += d->b[i]->n;
     *estimate = est;
+    memset(src, 0, sizeof *src);
     src->ctx = s;
     src->next = demo_next;
+    src->progress = demo_progress;
+    src->parallel = 1;
     return FL_OK;
 }
 

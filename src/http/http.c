@@ -633,6 +633,12 @@ static fl_rc run_next(void *ctx, fl_batch *b, fl_err *e)
     return rc;
 }
 
+static double run_progress(void *ctx)
+{
+    run *r = ctx;
+    return r->inner.progress(r->inner.ctx);
+}
+
 /* Wait for a query slot; 0 on success. */
 static int slot_take(fl_http *hs)
 {
@@ -873,6 +879,7 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
     struct timespec c0, c1;
     enum MHD_Result ret;
     int slot = 0, opened = 0, is_csv = 0;
+    fl_rc rc_open;
     unsigned st;
 
     clock_gettime(CLOCK_MONOTONIC, &c0);
@@ -922,14 +929,22 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
     memcpy(r.id, q.id, sizeof r.id);
     r.started = fl_time_now();
     r.deadline = r.started + hs->cfg.time_limit_ms;
-    if (hs->be.open(hs->be.ctx, q.spec.start, q.spec.end, &r.inner, &r.estimate, &e) != FL_OK) {
+    {
+        uint64_t cols[FL_PRESENT_WORDS];
+        fl_query_columns(&q.spec, cols);
+        cols[FL_COL_EXPORTER / 64] |= (uint64_t)1 << (FL_COL_EXPORTER % 64);
+        rc_open = hs->be.open(hs->be.ctx, q.spec.start, q.spec.end, sel.fn ? NULL : cols,
+                              &r.inner, &r.estimate, &e);
+    }
+    if (rc_open != FL_OK) {
         herr_set(&h, 500, "backend", NULL, -1, "cannot open the flow source: %s", e.msg);
         goto out;
     }
     opened = 1;
     run_register(hs, &r);
     {
-        fl_source src = {&r, run_next};
+        /* the wrapper keeps the inner source's parallelism and progress */
+        fl_source src = {&r, run_next, r.inner.progress ? run_progress : NULL, r.inner.parallel};
         fl_rc rc = fl_query_run(&q.spec, src, &res, &e);
         run_unregister(hs, &r);
         if (rc != FL_OK) {

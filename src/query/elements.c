@@ -332,3 +332,39 @@ fl_rc fl_query_parse_aggregate(fl_query_spec *s, const char *arg, fl_err *e)
         return fl_err_at(e, FL_EINVAL, "query", 0, 0, "empty aggregation list");
     return FL_OK;
 }
+
+fl_rc fl_query_parse_having(fl_query_spec *s, const char *arg, fl_err *e)
+{
+    size_t nlen = strcspn(arg, "<>=");
+    char name[16];
+    const char *p;
+    uint64_t v = 0;
+
+    if (arg[nlen] == '\0' || nlen == 0 || nlen >= sizeof name)
+        return fl_err_at(e, FL_EINVAL, "having", 0, (long long)nlen,
+                         "expected METRIC<N, METRIC>N or METRIC=N (e.g. bytes>1000000)");
+    memcpy(name, arg, nlen);
+    name[nlen] = '\0';
+    if (fl_query_parse_order(name, &s->having_metric, e) != FL_OK)
+        return FL_EINVAL;
+    p = arg + nlen + 1;
+    if (*p < '0' || *p > '9')
+        return fl_err_at(e, FL_EINVAL, "having", 0, (long long)(p - arg), "expected a number");
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return fl_err_at(e, FL_ERANGE, "having", 0, (long long)(p - arg), "number too large");
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    switch (*p) {
+    case 'k': v *= 1000; p++; break;
+    case 'm': case 'M': v *= 1000000; p++; break;
+    case 'g': case 'G': v *= 1000000000; p++; break;
+    default: break;
+    }
+    if (*p != '\0')
+        return fl_err_at(e, FL_EINVAL, "having", 0, (long long)(p - arg),
+                         "unexpected '%s' after the number", p);
+    s->having_op = arg[nlen];
+    s->having_value = v;
+    return FL_OK;
+}

@@ -34,16 +34,25 @@ static fl_rc mem_next(void *ctx, fl_batch *b, fl_err *e)
 {
     fl_mem_source *m = ctx;
     const fl_batch *src;
+    size_t i = __atomic_fetch_add(&m->pos, 1, __ATOMIC_RELAXED);
     (void)e;
 
-    if (m->pos >= m->n)
+    if (i >= m->n)
         return FL_OK;
-    src = m->batches[m->pos++];
+    src = m->batches[i];
     for (int c = 0; c < FL_COL_COUNT; c++)
-        memcpy(b->col[c], src->col[c], (size_t)fl_col_get((fl_col)c)->width * src->n);
+        if (m->cols == NULL || (m->cols[c / 64] >> (c % 64) & 1))
+            memcpy(b->col[c], src->col[c], (size_t)fl_col_get((fl_col)c)->width * src->n);
     memcpy(b->present, src->present, sizeof b->present);
     b->n = src->n;
     return FL_OK;
+}
+
+static double mem_progress(void *ctx)
+{
+    const fl_mem_source *m = ctx;
+    size_t pos = __atomic_load_n(&m->pos, __ATOMIC_RELAXED);
+    return m->n ? (double)(pos < m->n ? pos : m->n) / (double)m->n : 1.0;
 }
 
 fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
@@ -53,9 +62,31 @@ fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
     m->batches = batches;
     m->n = n;
     m->pos = 0;
+    m->cols = NULL;
     s.ctx = m;
     s.next = mem_next;
+    s.progress = mem_progress;
+    s.parallel = 1;
     return s;
+}
+
+void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
+{
+    static const fl_col always[] = {FL_COL_TIME_FIRST,  FL_COL_TIME_LAST,  FL_COL_PACKETS,
+                                    FL_COL_BYTES,       FL_COL_OUT_PACKETS, FL_COL_OUT_BYTES,
+                                    FL_COL_SAMPLING_RATE, FL_COL_PROTO,    FL_COL_TCP_FLAGS};
+
+    memset(mask, 0, sizeof(uint64_t) * FL_PRESENT_WORDS);
+    if (s->op == FL_QOP_LIST) {
+        for (int c = 0; c < FL_COL_COUNT; c++)
+            mask[c / 64] |= (uint64_t)1 << (c % 64);
+        return;
+    }
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        mask[always[i] / 64] |= (uint64_t)1 << (always[i] % 64);
+    for (unsigned k = 0; k < s->nkeys && k < FL_QUERY_MAX_KEYS; k++)
+        for (unsigned j = 0; j < s->keys[k].ncols && j < 2; j++)
+            mask[s->keys[k].col[j] / 64] |= (uint64_t)1 << (s->keys[k].col[j] % 64);
 }
 
 uint64_t fl_qrow_order_value(const fl_qcounters *c, fl_order o)
@@ -94,6 +125,10 @@ typedef struct worker {
     fl_qcounters *buckets; /* series */
     double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
     fl_batch *list;        /* list */
+    /* per-batch scratch: counters, keys and hashes of the selected rows */
+    fl_qcounters *cnt;
+    fl_addr *keys;
+    uint64_t *hash;
     fl_rc rc;
     fl_err err;
 } worker;
@@ -145,61 +180,105 @@ static fl_rc select_rows(worker *w)
     return FL_OK;
 }
 
-static fl_addr key_of(const fl_batch *b, fl_col c, const fl_qfield *f, uint32_t r)
+/*
+ * Keys of field f (column c) for the selected rows into out[i * stride]:
+ * one loop per column kind, so the per-row work is a load and a store.
+ */
+static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl_qfield *f,
+                        fl_addr *out, unsigned stride)
 {
-    fl_addr k = {0, 0};
+    const uint32_t *idx = sel->idx;
+    uint32_t n = sel->n;
 
-    if (fl_col_get(c)->kind == FL_KIND_ADDR) {
-        k = FL_ADDRS(b, c)[r];
-        if (f->has_prefix) {
-            int v4 = fl_addr_is_v4(k);
-            if (v4 && !f->v6)
-                k = fl_addr_mask(k, 96u + f->prefix);
-            else if (!v4 && f->v6)
-                k = fl_addr_mask(k, f->prefix);
-        }
-    } else {
-        k.lo = fl_batch_get_u64(b, c, r);
+    switch (fl_col_get(c)->kind) {
+    case FL_KIND_ADDR: {
+        const fl_addr *v = FL_ADDRS(b, c);
+        for (uint32_t i = 0; i < n; i++)
+            out[i * stride] = v[idx[i]];
+        if (f->has_prefix)
+            for (uint32_t i = 0; i < n; i++) {
+                fl_addr *k = &out[i * stride];
+                int v4 = fl_addr_is_v4(*k);
+                if (v4 && !f->v6)
+                    *k = fl_addr_mask(*k, 96u + f->prefix);
+                else if (!v4 && f->v6)
+                    *k = fl_addr_mask(*k, f->prefix);
+            }
+        return;
     }
-    return k;
+#define GATHER(T)                                            \
+    do {                                                     \
+        const T *v = (const T *)b->col[c];                   \
+        for (uint32_t i = 0; i < n; i++) {                   \
+            out[i * stride].hi = 0;                          \
+            out[i * stride].lo = (uint64_t)v[idx[i]];        \
+        }                                                    \
+    } while (0)
+    case FL_KIND_U8: GATHER(uint8_t); return;
+    case FL_KIND_U16: GATHER(uint16_t); return;
+    case FL_KIND_U32: GATHER(uint32_t); return;
+    case FL_KIND_U64:
+    case FL_KIND_MAC: GATHER(uint64_t); return;
+    case FL_KIND_TIME: GATHER(fl_time); return;
+#undef GATHER
+    }
 }
 
-/* Counters of row r, scaled by its sampling rate unless asked not to. */
-static void row_counters(const worker *w, uint32_t r, fl_qcounters *c)
+/* Counters of the selected rows, scaled by their sampling rate unless
+ * asked not to, into the worker's scratch arrays. */
+static void gather_counters(worker *w)
 {
     const fl_batch *b = w->b;
-    uint64_t scale = 1;
+    const uint32_t *idx = w->sel->idx;
+    uint32_t n = w->sel->n;
+    const uint64_t *pk = FL_U64(b, FL_COL_PACKETS), *by = FL_U64(b, FL_COL_BYTES),
+                   *opk = FL_U64(b, FL_COL_OUT_PACKETS), *oby = FL_U64(b, FL_COL_OUT_BYTES);
+    const uint32_t *rate = FL_U32(b, FL_COL_SAMPLING_RATE);
+    const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
+    const uint8_t *fl = FL_U8(b, FL_COL_TCP_FLAGS);
+    int scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
 
-    if (!w->run->spec->no_scale) {
-        uint32_t rate = FL_U32(b, FL_COL_SAMPLING_RATE)[r];
-        if (rate > 1)
-            scale = rate;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = idx[i];
+        fl_qcounters *c = &w->cnt[i];
+        uint64_t m = scale && rate[r] > 1 ? rate[r] : 1;
+        c->flows = 1;
+        c->packets = pk[r] * m;
+        c->bytes = by[r] * m;
+        c->out_packets = opk[r] * m;
+        c->out_bytes = oby[r] * m;
+        c->first = tf[r];
+        c->last = tl[r];
+        c->tcp_flags = fl[r];
     }
-    c->flows = 1;
-    c->packets = FL_U64(b, FL_COL_PACKETS)[r] * scale;
-    c->bytes = FL_U64(b, FL_COL_BYTES)[r] * scale;
-    c->out_packets = FL_U64(b, FL_COL_OUT_PACKETS)[r] * scale;
-    c->out_bytes = FL_U64(b, FL_COL_OUT_BYTES)[r] * scale;
-    c->first = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
-    c->last = FL_TIMES(b, FL_COL_TIME_LAST)[r];
-    c->tcp_flags = FL_U8(b, FL_COL_TCP_FLAGS)[r];
 }
 
-static fl_rc add_key(worker *w, const fl_addr *k, const fl_qcounters *c)
+static fl_rc budget_error(worker *w, fl_rc rc)
 {
-    agg_entry *en;
-    fl_rc rc = agg_find(&w->table, k, agg_hash(k, w->table.nk), &en);
-
     if (rc == FL_ELIMIT)
         return fl_err_set(&w->err, FL_ELIMIT,
                           "query needs more memory than its budget of %zu MiB for %zu distinct "
                           "keys; narrow the window or filter, or raise the budget",
-                          w->run->spec->memory_budget ? w->run->spec->memory_budget >> 20
-                                                      : DEFAULT_BUDGET >> 20,
+                          (w->run->spec->memory_budget ? w->run->spec->memory_budget
+                                                       : DEFAULT_BUDGET) >> 20,
                           w->table.used);
-    if (rc != FL_OK)
-        return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
-    agg_add_counters(&en->c, c);
+    return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
+}
+
+/* Fold the scratch keys (nk per row) with the scratch counters. */
+static fl_rc fold_keys(worker *w, uint32_t n)
+{
+    unsigned nk = w->table.nk;
+
+    for (uint32_t i = 0; i < n; i++)
+        w->hash[i] = agg_hash(&w->keys[(size_t)i * nk], nk);
+    for (uint32_t i = 0; i < n; i++) {
+        agg_entry *en;
+        fl_rc rc = agg_find(&w->table, &w->keys[(size_t)i * nk], w->hash[i], &en);
+        if (rc != FL_OK)
+            return budget_error(w, rc);
+        agg_add_counters(&en->c, &w->cnt[i]);
+    }
     return FL_OK;
 }
 
@@ -279,103 +358,83 @@ static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
     const fl_batch *b = w->b;
+    const fl_sel *sel = w->sel;
+    uint32_t n = sel->n;
+    const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
     fl_rc rc = FL_OK;
 
-    for (uint32_t i = 0; i < w->sel->n; i++) {
-        uint32_t r = w->sel->idx[i];
-        fl_qcounters c;
-        int pc;
-
-        row_counters(w, r, &c);
-        if (w->total.flows == 0) {
-            w->total.first = c.first;
-            w->total.last = c.last;
-        }
-        agg_add_counters(&w->total, &c);
-        pc = proto_class(FL_U8(b, FL_COL_PROTO)[r]);
+    gather_counters(w);
+    for (uint32_t i = 0; i < n; i++) {
+        int pc = proto_class(proto[sel->idx[i]]);
+        agg_add_counters(&w->total, &w->cnt[i]);
         w->proto_flows[pc]++;
-        w->proto_packets[pc] += c.packets;
-        w->proto_bytes[pc] += c.bytes;
-
-        switch (s->op) {
-        case FL_QOP_STATS: {
-            const fl_qfield *f = &s->keys[0];
-            for (unsigned k = 0; k < f->ncols; k++) {
-                fl_addr key[2];
-                key[0] = key_of(b, f->col[k], f, r);
-                key[1].hi = 0;
-                key[1].lo = s->per_proto ? FL_U8(b, FL_COL_PROTO)[r] : 0;
-                rc = add_key(w, key, &c);
-                if (rc != FL_OK)
-                    return rc;
-            }
-            break;
+        w->proto_packets[pc] += w->cnt[i].packets;
+        w->proto_bytes[pc] += w->cnt[i].bytes;
+    }
+    switch (s->op) {
+    case FL_QOP_STATS:
+    case FL_QOP_TOPSERIES: {
+        const fl_qfield *f = &s->keys[0];
+        unsigned nk = w->table.nk;
+        for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
+            gather_keys(b, sel, f->col[k], f, w->keys, nk);
+            if (nk == 2 && s->op == FL_QOP_STATS)
+                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk);
+            else if (nk == 2)
+                for (uint32_t i = 0; i < n; i++) {
+                    w->keys[2 * i + 1].hi = 0;
+                    w->keys[2 * i + 1].lo = bucket_of(w->run, w->cnt[i].first);
+                }
+            rc = fold_keys(w, n);
         }
-        case FL_QOP_AGGREGATE: {
-            fl_addr key[FL_QUERY_MAX_KEYS];
-            for (unsigned k = 0; k < s->nkeys; k++)
-                key[k] = key_of(b, s->keys[k].col[0], &s->keys[k], r);
-            rc = add_key(w, key, &c);
-            if (rc != FL_OK)
-                return rc;
-            break;
-        }
-        case FL_QOP_TOPSERIES: {
-            const fl_qfield *f = &s->keys[0];
-            for (unsigned k = 0; k < f->ncols; k++) {
-                fl_addr key[2];
-                key[0] = key_of(b, f->col[k], f, r);
-                key[1].hi = 0;
-                key[1].lo = bucket_of(w->run, c.first);
-                rc = add_key(w, key, &c);
-                if (rc != FL_OK)
-                    return rc;
-            }
-            break;
-        }
-        case FL_QOP_SERIES:
-            if (s->linear && c.last > c.first) {
-                double dur = (double)(c.last - c.first);
-                size_t b0 = bucket_of(w->run, c.first), b1 = bucket_of(w->run, c.last);
+        break;
+    }
+    case FL_QOP_AGGREGATE:
+        for (unsigned k = 0; k < s->nkeys; k++)
+            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys);
+        rc = fold_keys(w, n);
+        break;
+    case FL_QOP_SERIES:
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            if (s->linear && c->last > c->first) {
+                double dur = (double)(c->last - c->first);
+                size_t b0 = bucket_of(w->run, c->first), b1 = bucket_of(w->run, c->last);
                 for (size_t k = b0; k <= b1; k++) {
                     fl_time lo = w->run->bstart + (fl_time)k * s->step, hi = lo + s->step;
-                    double part = (double)((c.last < hi ? c.last : hi) - (c.first > lo ? c.first : lo)) / dur;
-                    w->bucket_bytes[k] += part * (double)c.bytes;
-                    w->bucket_packets[k] += part * (double)c.packets;
+                    double part = (double)((c->last < hi ? c->last : hi) -
+                                           (c->first > lo ? c->first : lo)) / dur;
+                    w->bucket_bytes[k] += part * (double)c->bytes;
+                    w->bucket_packets[k] += part * (double)c->packets;
                 }
                 w->bucket_flows[b0] += 1;
             } else {
-                size_t k = bucket_of(w->run, c.first);
-                w->bucket_bytes[k] += (double)c.bytes;
-                w->bucket_packets[k] += (double)c.packets;
+                size_t k = bucket_of(w->run, c->first);
+                w->bucket_bytes[k] += (double)c->bytes;
+                w->bucket_packets[k] += (double)c->packets;
                 w->bucket_flows[k] += 1;
             }
-            break;
-        case FL_QOP_LIST:
-            if (s->limit && w->list && w->list->n >= s->limit) {
-                /* one thread in arrival order: the first -c rows are final */
-                if (s->order == FL_ORDER_NONE && w->run->nthreads == 1)
-                    break;
-                if (w->list->n >= 2 * s->limit && w->list->n >= 4096) {
-                    rc = list_compact(w);
-                    if (rc != FL_OK)
-                        return rc;
-                }
-            }
-            rc = list_reserve(w, w->list ? w->list->n + 1 : 1);
-            if (rc != FL_OK)
-                return rc;
-            copy_row(w->list, w->list->n, b, r);
-            w->list->n++;
-            break;
-        case FL_QOP_SUMMARY:
-            break;
         }
-    }
-    if (s->op == FL_QOP_LIST && w->list)
+        break;
+    case FL_QOP_LIST:
+        /* one thread in arrival order: once -c rows are in, they are final */
+        if (s->limit && s->order == FL_ORDER_NONE && w->run->nthreads == 1 && w->list &&
+            w->list->n >= s->limit)
+            break;
+        rc = list_reserve(w, (w->list ? w->list->n : 0) + n);
+        if (rc != FL_OK)
+            return rc;
+        for (uint32_t i = 0; i < n; i++)
+            copy_row(w->list, w->list->n++, b, sel->idx[i]);
         for (int k = 0; k < FL_PRESENT_WORDS; k++)
             w->list->present[k] |= b->present[k];
-    return FL_OK;
+        if (s->limit && w->list->n >= 2 * s->limit && w->list->n >= 4096)
+            rc = list_compact(w);
+        break;
+    case FL_QOP_SUMMARY:
+        break;
+    }
+    return rc;
 }
 
 static void *worker_main(void *arg)
@@ -392,7 +451,13 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&ru->lock);
             break;
         }
-        rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+        if (ru->src.parallel) {
+            pthread_mutex_unlock(&ru->lock);
+            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            pthread_mutex_lock(&ru->lock);
+        } else {
+            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+        }
         if (rc != FL_OK || w->b->n == 0) {
             ru->done = 1;
             if (rc != FL_OK) {
@@ -400,9 +465,18 @@ static void *worker_main(void *arg)
                 w->rc = rc;
             }
         }
+        if (rc == FL_OK && w->b->n > 0 && ru->spec->on_progress && ru->src.progress)
+            ru->spec->on_progress(ru->spec->progress_ctx, ru->src.progress(ru->src.ctx));
         pthread_mutex_unlock(&ru->lock);
         if (rc != FL_OK || w->b->n == 0)
             break;
+        if (ru->spec->cancel && *ru->spec->cancel) {
+            w->rc = fl_err_set(&w->err, FL_ECANCELED, "query canceled");
+            pthread_mutex_lock(&ru->lock);
+            ru->done = ru->failed = 1;
+            pthread_mutex_unlock(&ru->lock);
+            break;
+        }
         w->scanned += w->b->n;
         rc = select_rows(w);
         if (rc == FL_OK)
@@ -433,11 +507,19 @@ static fl_rc worker_init(worker *w, run *ru)
         return FL_ENOMEM;
     w->total.first = INT64_MAX;
     w->total.last = INT64_MIN;
+    w->cnt = malloc(sizeof *w->cnt * w->b->cap);
+    w->hash = malloc(sizeof *w->hash * w->b->cap);
+    if (w->cnt == NULL || w->hash == NULL)
+        return FL_ENOMEM;
     if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
-        unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys : 2;
+        unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
+                      : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
         if (agg_init(&w->table, nk, ru->budget_per_thread) != FL_OK)
             return FL_ENOMEM;
         w->has_table = 1;
+        w->keys = malloc(sizeof *w->keys * nk * w->b->cap);
+        if (w->keys == NULL)
+            return FL_ENOMEM;
     }
     if (s->op == FL_QOP_SERIES) {
         w->bucket_bytes = calloc(ru->nbuckets, sizeof(double));
@@ -459,6 +541,9 @@ static void worker_free(worker *w)
     free(w->bucket_packets);
     free(w->bucket_flows);
     fl_batch_free(w->list);
+    free(w->cnt);
+    free(w->keys);
+    free(w->hash);
 }
 
 /* ------------------------------------------------------------------ */
@@ -493,6 +578,59 @@ static int cmp_items(const void *pa, const void *pb)
     return cmp_keys(a->row, b->row);
 }
 
+/* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted:
+ * a heap of k holding the worst of the best at its root, O(n log k). */
+static void heap_down(sort_item *h, size_t k, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        sort_item t;
+        /* max-heap by cmp_items: the root is the item that sorts last */
+        if (l < k && cmp_items(&h[l], &h[m]) > 0)
+            m = l;
+        if (r < k && cmp_items(&h[r], &h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void top_n_select(sort_item *items, size_t n, size_t k)
+{
+    if (k == 0)
+        return;
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(items, k, i);
+    for (size_t i = k; i < n; i++)
+        if (cmp_items(&items[i], &items[0]) < 0) {
+            items[0] = items[i];
+            heap_down(items, k, 0);
+        }
+    qsort(items, k, sizeof *items, cmp_items);
+}
+
+/* Drop rows failing the post-aggregation filter. */
+static void apply_having(const fl_query_spec *s, fl_qresult *res)
+{
+    size_t k = 0;
+
+    if (s->having_op == 0)
+        return;
+    for (size_t i = 0; i < res->nrows; i++) {
+        uint64_t v = fl_qrow_order_value(&res->rows[i].c, s->having_metric);
+        int keep = s->having_op == '<' ? v < s->having_value
+                   : s->having_op == '>' ? v > s->having_value
+                                          : v == s->having_value;
+        if (keep)
+            res->rows[k++] = res->rows[i];
+    }
+    res->nrows = k;
+}
+
 /* Sort rows by order (descending unless asc), ties by key; keep top. */
 static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int nk)
 {
@@ -509,12 +647,15 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
         items[i].v = fl_qrow_order_value(&res->rows[i].c, o);
         items[i].row = &res->rows[i];
     }
+    keep = top && top < n ? (size_t)top : n;
     pthread_mutex_lock(&g_sort_lock);
     g_nk = nk;
     g_asc = asc;
-    qsort(items, n, sizeof *items, cmp_items);
+    if (keep * 4 < n)
+        top_n_select(items, n, keep);
+    else
+        qsort(items, n, sizeof *items, cmp_items);
     pthread_mutex_unlock(&g_sort_lock);
-    keep = top && top < n ? (size_t)top : n;
     sorted = malloc(keep * sizeof *sorted);
     if (sorted == NULL) {
         free(items);
@@ -899,13 +1040,15 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
 
     switch (spec->op) {
     case FL_QOP_STATS:
-        rc = table_to_rows(res, &ws[0].table, 2, spec->per_proto);
+        rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
+        apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
                             spec->ascending, spec->top, 2);
         break;
     case FL_QOP_AGGREGATE:
         rc = table_to_rows(res, &ws[0].table, spec->nkeys, 0);
+        apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
                             spec->ascending, spec->limit, (int)spec->nkeys);

@@ -34,14 +34,20 @@
 
 /*
  * A backend yields batches. next() fills b (which the engine clears
- * before each call) and returns FL_OK; b->n == 0 means the end. The engine
- * serializes calls to next(), so a backend need not be thread-safe.
+ * before each call) and returns FL_OK; b->n == 0 means the end. Unless the
+ * source sets `parallel`, the engine serializes calls to next(), so a
+ * backend need not be thread-safe.
  * A non-fatal problem (a corrupt chunk, a missing file) should be logged by
  * the backend and skipped, not returned.
  */
 typedef struct fl_source {
     void *ctx;
     fl_rc (*next)(void *ctx, fl_batch *b, fl_err *e);
+    /* optional: fraction of the input consumed so far, 0..1 */
+    double (*progress)(void *ctx);
+    /* 1 when next() may be called from several threads at once (each with
+     * its own batch); the engine then calls it without its lock */
+    int parallel;
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches
@@ -49,6 +55,7 @@ typedef struct fl_source {
 typedef struct fl_mem_source {
     fl_batch **batches;
     size_t n, pos;
+    const uint64_t *cols; /* columns to copy (FL_PRESENT_WORDS); NULL = all */
 } fl_mem_source;
 fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n);
 
@@ -136,12 +143,29 @@ typedef struct fl_query_spec {
     fl_metric metric;
     int linear;          /* spread a flow over its duration (FlowViewer linear) */
     int per_step_top;    /* topseries: top-N per step (FlowGraph) vs over window */
+    /* post-aggregation filter (stats, aggregate): keep rows whose
+     * having_metric compares to having_value by having_op ('<' '>' '=') */
+    fl_order having_metric;
+    char having_op;      /* 0 = no post-aggregation filter */
+    uint64_t having_value;
     /* execution */
     unsigned threads;    /* 0 = number of CPUs */
     size_t memory_budget; /* bytes for aggregation tables; 0 = 1 GiB */
+    /* called after each batch with the source's progress (0..1) when the
+     * source reports it; from scanning threads, one call at a time */
+    void (*on_progress)(void *ctx, double fraction);
+    void *progress_ctx;
+    /* set to non-zero from any thread to stop the query: it returns
+     * FL_ECANCELED */
+    volatile int *cancel;
 } fl_query_spec;
 
 void fl_query_spec_init(fl_query_spec *s);
+
+/* The columns the engine reads to answer spec, as a bit set over fl_col
+ * (FL_PRESENT_WORDS words). Backends decode only these (plus the filter's
+ * columns, which the caller adds). */
+void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS]);
 
 /*
  * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into
@@ -151,6 +175,9 @@ void fl_query_spec_init(fl_query_spec *s);
 fl_rc fl_query_parse_stat(fl_query_spec *s, const char *arg, fl_err *e);
 /* Parse an nfdump `-A` list "srcip,dstport,srcip4/24,..." into keys. */
 fl_rc fl_query_parse_aggregate(fl_query_spec *s, const char *arg, fl_err *e);
+/* Parse a post-aggregation filter "bytes>1000000", "flows=1", "bpp<100"
+ * into spec's having_* fields. */
+fl_rc fl_query_parse_having(fl_query_spec *s, const char *arg, fl_err *e);
 /* Parse an order name: flows packets bytes pps bps bpp tstart tend. */
 fl_rc fl_query_parse_order(const char *name, fl_order *o, fl_err *e);
 fl_rc fl_query_parse_metric(const char *name, fl_metric *m, fl_err *e);

@@ -267,17 +267,66 @@ static const char *field_name(const fl_qfield *k, char *buf, size_t len)
     return buf;
 }
 
+static const char list_csv_header[] =
+    "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,"
+    "dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,"
+    "mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n";
+
+static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f);
+
+/* nfdump prints aggregated records as flows whose non-key fields are
+ * zero; -o csv keeps that layout so scripts (and tests) read both alike. */
+static void aggregate_csv(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+{
+    fl_batch *b = fl_batch_new(1);
+
+    fputs(list_csv_header, f);
+    for (size_t i = 0; b && i < r->nrows; i++) {
+        const fl_qrow *row = &r->rows[i];
+        fl_batch_clear(b);
+        fl_batch_add_row(b);
+        for (unsigned k = 0; k < s->nkeys; k++) {
+            fl_col c = s->keys[k].col[0];
+            if (fl_col_get(c)->kind == FL_KIND_ADDR)
+                FL_ADDRS(b, c)[0] = row->key[k];
+            else
+                fl_batch_set_u64(b, c, 0, row->key[k].lo);
+        }
+        /* unset addresses print as 0.0.0.0, as nfdump's do */
+        for (int c = 0; c < FL_COL_COUNT; c++) {
+            int keyed = 0;
+            for (unsigned k = 0; k < s->nkeys; k++)
+                keyed |= s->keys[k].col[0] == (fl_col)c;
+            if (!keyed && fl_col_get((fl_col)c)->kind == FL_KIND_ADDR)
+                FL_ADDRS(b, (fl_col)c)[0] = fl_addr_from_v4(0);
+        }
+        FL_TIMES(b, FL_COL_TIME_FIRST)[0] = row->c.first;
+        FL_TIMES(b, FL_COL_TIME_LAST)[0] = row->c.last;
+        FL_U64(b, FL_COL_PACKETS)[0] = row->c.packets;
+        FL_U64(b, FL_COL_BYTES)[0] = row->c.bytes;
+        FL_U64(b, FL_COL_OUT_PACKETS)[0] = row->c.out_packets;
+        FL_U64(b, FL_COL_OUT_BYTES)[0] = row->c.out_bytes;
+        list_csv_line(b, 0, flags & FL_RENDER_UTC, f);
+    }
+    fl_batch_free(b);
+    if (!(flags & FL_RENDER_QUIET))
+        summary_csv(r, f);
+}
+
 static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                              int flags, FILE *f)
 {
     int plain = flags & FL_RENDER_PLAIN;
     char name[48];
 
-    if (fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) {
+    if (fmt == FL_FMT_CSV) {
+        aggregate_csv(s, r, flags, f);
+        return;
+    }
+    if (fmt == FL_FMT_TABLE) {
         for (unsigned k = 0; k < s->nkeys; k++)
-            fprintf(f, fmt == FL_FMT_CSV ? "%s," : "%18s ", field_name(&s->keys[k], name, sizeof name));
-        fprintf(f, fmt == FL_FMT_CSV ? "first,last,duration,flows,packets,bytes,pps,bps,bpp\n"
-                                     : "%-23s %12s %8s %10s %10s %8s %8s %5s\n",
+            fprintf(f, "%18s ", field_name(&s->keys[k], name, sizeof name));
+        fprintf(f, "%-23s %12s %8s %10s %10s %8s %8s %5s\n",
                 "Date first seen", "Duration", "Flows", "Packets", "Bytes", "pps", "bps", "bpp");
     } else if (fmt == FL_FMT_JSON) {
         fprintf(f, "{\"distinct\":%" PRIu64 ",\"rows\":[", r->distinct);
@@ -285,25 +334,19 @@ static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_ren
     for (size_t i = 0; i < r->nrows; i++) {
         const fl_qrow *row = &r->rows[i];
         derived d = derive(&row->c, 1);
-        char val[64], d1[32], d2[32];
+        char val[64], d1[32];
 
         if (fmt == FL_FMT_JSON || fmt == FL_FMT_NDJSON)
             fprintf(f, "%s{", fmt == FL_FMT_JSON && i ? "," : "");
         for (unsigned k = 0; k < s->nkeys; k++) {
             key_string(s, &s->keys[k], row->key[k], plain, val, sizeof val);
-            if (fmt == FL_FMT_CSV)
-                fprintf(f, "%s,", val);
-            else if (fmt == FL_FMT_TABLE)
+            if (fmt == FL_FMT_TABLE)
                 fprintf(f, "%18s ", val);
             else
                 fprintf(f, "\"%s\":\"%s\",", field_name(&s->keys[k], name, sizeof name), val);
         }
         fmt_date(row->c.first, flags & FL_RENDER_UTC, d1, sizeof d1);
-        fmt_date(row->c.last, flags & FL_RENDER_UTC, d2, sizeof d2);
-        if (fmt == FL_FMT_CSV) {
-            fprintf(f, "%s,%s,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-                    d1, d2, d.duration, row->c.flows, d.packets, d.bytes, d.pps, d.bps, d.bpp);
-        } else if (fmt == FL_FMT_TABLE) {
+        if (fmt == FL_FMT_TABLE) {
             char fl[32], pk[32], by[32], pps[32], bps[32], dur[40];
             fmt_number(row->c.flows, plain, 1, fl, sizeof fl);
             fmt_number(d.packets, plain, 1, pk, sizeof pk);
@@ -327,8 +370,8 @@ static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_ren
     }
     if (fmt == FL_FMT_JSON)
         fprintf(f, "]}\n");
-    if ((fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET))
-        fmt == FL_FMT_CSV ? summary_csv(r, f) : summary_table(r, flags, f);
+    if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
+        summary_table(r, flags, f);
 }
 
 /* One value of column c of a listed flow, for JSON. */
@@ -405,9 +448,7 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
     (void)s;
 
     if (fmt == FL_FMT_CSV)
-        fprintf(f, "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,"
-                   "dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,"
-                   "mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n");
+        fputs(list_csv_header, f);
     else if (fmt == FL_FMT_JSON)
         fprintf(f, "[");
     else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))

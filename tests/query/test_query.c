@@ -334,9 +334,89 @@ TEST(sampling_scales_unless_told_not_to)
     fl_qresult_free(b);
 }
 
+TEST(top_n_heap_equals_full_sort)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *all, *top;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "dstip/bytes", &e) == FL_OK);
+    s.top = 0;
+    all = run_spec(&s);
+    s.top = 7; /* far below a quarter of the rows: the heap path */
+    top = run_spec(&s);
+    CHECK(all->nrows > 28);
+    CHECK_EQ_INT(top->nrows, 7);
+    for (size_t i = 0; i < 7; i++) {
+        CHECK(fl_addr_cmp(top->rows[i].key[0], all->rows[i].key[0]) == 0);
+        CHECK_EQ_INT(top->rows[i].c.bytes, all->rows[i].c.bytes);
+    }
+    fl_qresult_free(all);
+    fl_qresult_free(top);
+}
+
+TEST(having_filters_rows)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcip", &e) == FL_OK);
+    CHECK(fl_query_parse_having(&s, "flows>20", &e) == FL_OK);
+    s.top = 0;
+    r = run_spec(&s);
+    CHECK(r->nrows > 0);
+    for (size_t i = 0; i < r->nrows; i++)
+        CHECK(r->rows[i].c.flows > 20);
+    fl_qresult_free(r);
+    CHECK(fl_query_parse_having(&s, "bytes>1k", &e) == FL_OK && s.having_value == 1000);
+    CHECK(fl_query_parse_having(&s, "bites>1", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_having(&s, "bytes", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_having(&s, "bytes>x", &e) == FL_EINVAL);
+}
+
+static int progress_calls;
+static double last_progress;
+static volatile int cancel_flag;
+static void on_progress(void *ctx, double f)
+{
+    (void)ctx;
+    progress_calls++;
+    last_progress = f;
+    if (f >= 0.5)
+        cancel_flag = 1;
+}
+
+TEST(progress_and_cancel)
+{
+    fl_query_spec s;
+    fl_mem_source m;
+    fl_qresult *r = NULL;
+    fl_err e;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    s.threads = 1;
+    s.on_progress = on_progress;
+    r = run_spec(&s);
+    CHECK_EQ_INT(progress_calls, NB);
+    CHECK(last_progress == 1.0);
+    fl_qresult_free(r);
+    s.cancel = &cancel_flag;
+    r = NULL;
+    CHECK(fl_query_run(&s, fl_mem_source_init(&m, batches, NB), &r, &e) == FL_ECANCELED);
+    CHECK(r == NULL);
+    CHECK(strstr(e.msg, "canceled") != NULL);
+}
+
 int main(void)
 {
     make_flows();
+    RUN(top_n_heap_equals_full_sort);
+    RUN(having_filters_rows);
+    RUN(progress_and_cancel);
     RUN(summary_counts_everything);
     RUN(stats_srcip_by_bytes_matches_brute_force);
     RUN(dual_element_counts_both_sides);
