@@ -73,7 +73,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
     fl_err e;
     char addr[64];
     uint64_t flows = 1500000, seed = 1, v;
-    fl_time end = fl_time_now();
+    fl_time end = fl_time_now(), span = 86400000;
     const char *s;
     sigset_t set;
     int sig, rc = CLI_EXIT_FAIL;
@@ -105,6 +105,14 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         return cli_usage_error(cmd, "--cache needs a number of entries, not '%s'", s);
     else if (s)
         hc.cache_entries = (size_t)v;
+    if ((s = cli_get(args, "demo-span")) != NULL) {
+        char *unit;
+        unsigned long long n = strtoull(s, &unit, 10);
+        fl_time mul = *unit == 'd' ? 86400000 : *unit == 'h' ? 3600000 : *unit == 'm' ? 60000 : 0;
+        if (*s < '0' || *s > '9' || n == 0 || n > 3660 || mul == 0 || unit[1] != '\0')
+            return cli_usage_error(cmd, "--demo-span wants a duration like 24h, 7d or 90m, not '%s'", s);
+        span = (fl_time)n * mul;
+    }
     /* round the demo's end to the minute so graphs start on whole steps */
     end -= end % 60000;
 
@@ -113,8 +121,9 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         fl_log_warn("serve: the store module is not built yet; --store %s is ignored and the "
                     "demo data is served",
                     cli_get(args, "store"));
-    fl_log_info("serve: generating %" PRIu64 " demo flows over the 24 h before now", flows);
-    if (fl_http_demo_new(flows, end, 86400000, seed, &demo, &e) != FL_OK) {
+    fl_log_info("serve: generating %" PRIu64 " demo flows over %" PRId64 " min", flows,
+                span / 60000);
+    if (fl_http_demo_new(flows, end, span, seed, &demo, &e) != FL_OK) {
         fprintf(stderr, "flowlens serve: demo data: %s\n", e.msg);
         goto out;
     }
