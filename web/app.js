@@ -23,7 +23,7 @@ const OTHER_COLOR = '#adb5bd';
 // ---------------------------------------------------------------- state
 const DEFAULTS = {
   view: 'graph', t: '24h', from: '', to: '', tz: 'utc', filter: '', exp: '',
-  dim: 'srcip', top: '10', metric: 'bps', step: 'auto', style: 'area', perstep: '0', other: '1', linear: '1',
+  dim: 'srcip', top: '10', metric: 'bps', step: 'auto', style: 'area', perstep: '0', other: '1', linear: '1', prev: '0', pct: '0',
   op: 'stats', elem: 'srcip', agg: 'srcip,dstport,proto', order: 'bytes', rows: '20', units: 'si',
   lorder: '', lsize: '100', page: '0', cols: '',
 };
@@ -55,7 +55,7 @@ function si(v, unit = '', raw = false) {
   return (Number.isInteger(v) ? String(v) : v.toFixed(a >= 10 ? 1 : 2)) + (unit ? ' ' + unit : '');
 }
 const METRIC_UNIT = { bps: 'b/s', pps: 'p/s', fps: 'fl/s', bytes: 'B', packets: 'pkts', flows: 'flows', bpp: 'B/pkt' };
-const fmtMetric = (v) => si(v, METRIC_UNIT[S.metric] || '');
+const fmtMetric = (v) => (lastGraph && lastGraph.pct ? (v === null || v === undefined ? '–' : v.toFixed(1) + ' %') : si(v, METRIC_UNIT[S.metric] || ''));
 function fmtTime(ms, withSec) {
   const d = new Date(ms);
   const p2 = (n) => String(n).padStart(2, '0');
@@ -271,8 +271,25 @@ async function drawGraph() {
   const n = series.length ? series[0].values.length : 0;
   const x = Array.from({ length: n }, (_, i) => (res.start + i * res.step) / 1000);
   const names = series.map((s) => (S.dim === 'total' ? 'total' : s.name));
-  const raw = series.map((s) => s.values);
-  lastGraph = { x, names, raw, r, dim: S.dim };
+  let raw = series.map((s) => s.values);
+  let prev = null;
+  if (S.prev === '1' && r.window.start) {
+    // the same total, one window length earlier, drawn as a dashed line
+    const span = r.window.end - r.window.start;
+    const p = Object.assign(baseParams(), { op: 'series', metric: S.metric, step: Math.round(res.step / 1000), linear: S.linear === '1',
+      start: r.window.start - span, end: r.window.end - span });
+    delete p.window;
+    const pr = await api('query', p);
+    prev = x.map((_, i) => (pr.result.series[0].values[i] === undefined ? null : pr.result.series[0].values[i]));
+  }
+  const pct = S.pct === '1';
+  if (pct) {
+    // each series as a share of everything at that step (Other included)
+    const tot = x.map((_, i) => res.series.reduce((a, s) => a + (s.values[i] || 0), 0));
+    raw = raw.map((v) => v.map((y, i) => (tot[i] ? (100 * y) / tot[i] : 0)));
+    if (prev) prev = null;
+  }
+  lastGraph = { x, names, raw, r, dim: S.dim, prev, pct };
   hidden = new Set();
   renderChart();
   doneStatus(r);
@@ -309,6 +326,10 @@ function renderChart() {
     if (S.style === 'bars') { s.paths = uPlot.paths.bars({ size: [0.92, 40] }); s.fill = c; }
     uSeries.push(s);
   }
+  if (g.prev) {
+    data.push(g.prev);
+    uSeries.push({ label: 'previous period', stroke: '#343a40', width: 1.5, dash: [6, 4], points: { show: false } });
+  }
   const width = Math.max(300, box.clientWidth - 10);
   const height = Math.round(Math.max(240, Math.min(window.innerHeight - 400, window.innerHeight * 0.6)));
   const opts = {
@@ -316,7 +337,7 @@ function renderChart() {
     scales: { x: { time: true } },
     tzDate: (ts) => (S.tz === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
     axes: [{ stroke: '#555', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' } },
-      { stroke: '#555', size: 84, grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' }, values: (u, vals) => vals.map((v) => si(v, METRIC_UNIT[S.metric])) }],
+      { stroke: '#555', size: 84, grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' }, values: (u, vals) => vals.map((v) => (g.pct ? v + ' %' : si(v, METRIC_UNIT[S.metric]))) }],
     cursor: { drag: { x: true, y: false }, points: { show: false } },
     hooks: { setCursor: [(u) => hover(u, drawOrder)], setSelect: [(u) => zoomTo(u)] },
   };
@@ -361,7 +382,7 @@ function renderLegend(colors, vis) {
   const total = g.raw.map((s) => s.reduce((a, b) => a + (b || 0), 0));
   const all = total.reduce((a, b) => a + b, 0);
   t.append(el('tr', {}, el('th', {}, g.dim === 'total' ? 'Series' : g.dim), el('th', { class: 'n' }, 'Max'), el('th', { class: 'n' }, '95th'),
-    el('th', { class: 'n' }, 'Avg'), el('th', { class: 'n' }, 'Min'), el('th', { class: 'n' }, 'Share'), el('th', { class: 'n' }, 'At cursor')));
+    el('th', { class: 'n' }, 'Avg'), el('th', { class: 'n' }, 'Min'), el('th', { class: 'n' }, 'Share'), el('th', { class: 'n' }, 'At cursor'), el('th', {}, '')));
   g.raw.forEach((vals, i) => {
     const st = stats(vals);
     const sw = el('span', { class: 'sw', style: `background:${colors[i]}`, title: 'show/hide' });
@@ -373,8 +394,20 @@ function renderLegend(colors, vis) {
     for (const k of ['max', 'p95', 'avg', 'min']) tr.append(el('td', { class: 'n', 'data-k': k, 'data-raw': String(st[k]) }, fmtMetric(st[k])));
     tr.append(el('td', { class: 'n' }, all ? (100 * total[i] / all).toFixed(1) + '%' : '–'));
     tr.append(el('td', { class: 'n cur', 'data-i': String(i) }, ''));
+    if (canDrill) {
+      const a = el('a', { class: 'flows-link', href: '#', title: 'list the flows of this series' }, 'flows');
+      a.addEventListener('click', (ev) => { ev.preventDefault(); addToFilter(drillExpr(g.dim, g.names[i])); S.view = 'flows'; S.page = '0'; submit(true); });
+      tr.append(el('td', {}, a));
+    } else tr.append(el('td'));
     t.append(tr);
   });
+  if (g.prev) {
+    const st = stats(g.prev.filter((v) => v !== null));
+    const tr = el('tr', {}, el('td', { class: 'name prev' }, el('span', { class: 'sw dash' }), 'previous period (total)'));
+    for (const k of ['max', 'p95', 'avg', 'min']) tr.append(el('td', { class: 'n' }, fmtMetric(st[k])));
+    tr.append(el('td'), el('td'), el('td'));
+    t.append(tr);
+  }
 }
 function drill(i) {
   const g = lastGraph;
@@ -565,6 +598,7 @@ function syncForm() {
   const set = (id, v) => { const e = $(id); if (e) e.value = v; };
   set('#g-dim', S.dim); set('#g-top', S.top); set('#g-metric', S.metric); set('#g-step', S.step); set('#g-style', S.style);
   $('#g-perstep').checked = S.perstep === '1'; $('#g-other').checked = S.other === '1'; $('#g-linear').checked = S.linear === '1';
+  $('#g-prev').checked = S.prev === '1'; $('#g-pct').checked = S.pct === '1';
   set('#t-op', S.op); set('#t-elem', S.elem); set('#t-agg', S.agg); set('#t-order', S.order); set('#t-top', S.rows);
   $('#t-elem-l').hidden = S.op !== 'stats'; $('#t-agg-l').hidden = S.op !== 'aggregate';
   set('#l-order', S.lorder); set('#l-size', S.lsize);
@@ -578,6 +612,7 @@ function readForm() {
   S.from = $('#from').value; S.to = $('#to').value;
   S.dim = $('#g-dim').value; S.top = $('#g-top').value; S.metric = $('#g-metric').value; S.step = $('#g-step').value; S.style = $('#g-style').value;
   S.perstep = $('#g-perstep').checked ? '1' : '0'; S.other = $('#g-other').checked ? '1' : '0'; S.linear = $('#g-linear').checked ? '1' : '0';
+  S.prev = $('#g-prev').checked ? '1' : '0'; S.pct = $('#g-pct').checked ? '1' : '0';
   S.op = $('#t-op').value; S.elem = $('#t-elem').value; S.agg = $('#t-agg').value; S.order = $('#t-order').value; S.rows = $('#t-top').value;
   S.lorder = $('#l-order').value; S.lsize = $('#l-size').value;
   S.exp = Array.from($('#exporters').selectedOptions).map((o) => o.value).join(',');
