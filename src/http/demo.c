@@ -179,7 +179,7 @@ static double demo_progress(void *ctx)
     return s->d->n ? (double)(pos < s->d->n ? pos : s->d->n) / (double)s->d->n : 1.0;
 }
 
-static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *cols,
+static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *cols, void *fctx,
                        fl_source *src, uint64_t *estimate, fl_err *e)
 {
     fl_http_demo *d = ctx;
@@ -188,6 +188,7 @@ static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *co
 
     if (s == NULL)
         return fl_err_set(e, FL_ENOMEM, "out of memory");
+    (void)fctx; /* the placeholder filter never compiles one */
     s->d = d;
     s->start = start;
     s->end = end;

@@ -933,8 +933,8 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
         uint64_t cols[FL_PRESENT_WORDS];
         fl_query_columns(&q.spec, cols);
         cols[FL_COL_EXPORTER / 64] |= (uint64_t)1 << (FL_COL_EXPORTER % 64);
-        rc_open = hs->be.open(hs->be.ctx, q.spec.start, q.spec.end, sel.fn ? NULL : cols,
-                              &r.inner, &r.estimate, &e);
+        rc_open = hs->be.open(hs->be.ctx, q.spec.start, q.spec.end, cols, sel.fctx, &r.inner,
+                              &r.estimate, &e);
     }
     if (rc_open != FL_OK) {
         herr_set(&h, 500, "backend", NULL, -1, "cannot open the flow source: %s", e.msg);

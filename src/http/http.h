@@ -44,14 +44,15 @@ typedef struct fl_http_backend {
      * Open a source over the flows that may fall in [start, end] (both 0 =
      * everything). The source may yield flows outside the window (the
      * engine applies the window exactly). cols: the columns the query reads
-     * (FL_PRESENT_WORDS words, fl_query_columns plus the exporter column);
-     * NULL = every column (a filter is set and may read any). Other
-     * columns may be left unfilled. *estimate: flows the source will
-     * yield, for progress (0 if unknown). The server calls close(ctx,
-     * src->ctx) when the query is done, also after an error.
+     * (FL_PRESENT_WORDS words: fl_query_columns plus the exporter column);
+     * other columns may be left unfilled. fctx: the query's compiled
+     * filter (from filter_compile) or NULL, so the backend can add the
+     * filter's columns and push its ranges down. *estimate: flows the
+     * source will yield, for progress (0 if unknown). The server calls
+     * close(ctx, src->ctx) when the query is done, also after an error.
      */
-    fl_rc (*open)(void *ctx, fl_time start, fl_time end, const uint64_t *cols, fl_source *src,
-                  uint64_t *estimate, fl_err *e);
+    fl_rc (*open)(void *ctx, fl_time start, fl_time end, const uint64_t *cols, void *fctx,
+                  fl_source *src, uint64_t *estimate, fl_err *e);
     void (*close)(void *ctx, void *src_ctx);
     /*
      * Compile an nfdump-syntax filter (text[0..len), never empty) into a

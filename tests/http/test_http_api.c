@@ -222,7 +222,7 @@ static char *engine(const fl_query_spec *spec, fl_render_fmt fmt, int flags, uin
     FILE *f;
 
     fl_err_clear(&e);
-    if (be.open(be.ctx, spec->start, spec->end, NULL, &src, &est, &e) != FL_OK)
+    if (be.open(be.ctx, spec->start, spec->end, NULL, NULL, &src, &est, &e) != FL_OK)
         return NULL;
     if (fl_query_run(spec, src, &res, &e) != FL_OK) {
         be.close(be.ctx, src.ctx);
@@ -821,12 +821,12 @@ static fl_rc slow_next(void *ctx, fl_batch *b, fl_err *e)
     nanosleep(&ts, NULL);
     return s->inner.next(s->inner.ctx, b, e);
 }
-static fl_rc slow_open(void *ctx, fl_time a, fl_time z, const uint64_t *cols, fl_source *src,
-                       uint64_t *est, fl_err *e)
+static fl_rc slow_open(void *ctx, fl_time a, fl_time z, const uint64_t *cols, void *fctx,
+                       fl_source *src, uint64_t *est, fl_err *e)
 {
     slow *s = calloc(1, sizeof *s);
     (void)ctx;
-    if (demo_be.open(demo_be.ctx, a, z, cols, &s->inner, est, e) != FL_OK) {
+    if (demo_be.open(demo_be.ctx, a, z, cols, fctx, &s->inner, est, e) != FL_OK) {
         free(s);
         return FL_EIO;
     }
