@@ -14,7 +14,7 @@ BUILD_PKGS="build-essential make pkg-config clang libclang-rt-14-dev llvm
 # Real peers the tests compare against.
 PEER_PKGS="nfdump tshark softflowd python3 tzdata"
 # The web UI: node/npm build it (uPlot from npm), tests drive Chromium and curl.
-WEB_PKGS="chromium curl"
+WEB_PKGS="chromium curl openssl"
 
 want="$BUILD_PKGS $PEER_PKGS $WEB_PKGS"
 # node and npm: any install will do (Debian's nodejs + npm when none is there)

@@ -64,6 +64,32 @@ static int parse_http(const char *s, char *addr, size_t alen, uint16_t *port)
     return 0;
 }
 
+/* A whole PEM file, at most 1 MiB, NUL-terminated; NULL with msg set. */
+static char *read_pem(const char *path, char *msg, size_t mlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, max = 1 << 20;
+
+    if (f == NULL) {
+        snprintf(msg, mlen, "cannot open %s", path);
+        return NULL;
+    }
+    buf = malloc(max + 1);
+    if (buf != NULL) {
+        n = fread(buf, 1, max + 1, f);
+        if (n == 0 || n > max || memmem(buf, n, "-----BEGIN", 10) == NULL) {
+            snprintf(msg, mlen, "%s is not a PEM file of at most 1 MiB", path);
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
 int cmd_serve(const cli_cmd *cmd, const cli_args *args)
 {
     fl_http_config hc;
@@ -77,6 +103,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
     const char *s;
     sigset_t set;
     int sig, rc = CLI_EXIT_FAIL;
+    char *cert = NULL, *key = NULL;
 
     fl_err_clear(&e);
     fl_http_config_default(&hc);
@@ -113,6 +140,18 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
             return cli_usage_error(cmd, "--demo-span wants a duration like 24h, 7d or 90m, not '%s'", s);
         span = (fl_time)n * mul;
     }
+    if (cli_get(args, "tls-cert") || cli_get(args, "tls-key")) {
+        char msg[300];
+        if (!cli_get(args, "tls-cert") || !cli_get(args, "tls-key"))
+            return cli_usage_error(cmd, "--tls-cert and --tls-key go together");
+        if ((cert = read_pem(cli_get(args, "tls-cert"), msg, sizeof msg)) == NULL ||
+            (key = read_pem(cli_get(args, "tls-key"), msg, sizeof msg)) == NULL) {
+            free(cert);
+            return cli_usage_error(cmd, "%s", msg);
+        }
+        hc.tls_cert_pem = cert;
+        hc.tls_key_pem = key;
+    }
     /* round the demo's end to the minute so graphs start on whole steps */
     end -= end % 60000;
 
@@ -139,8 +178,9 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         fprintf(stderr, "flowlens serve: %s\n", e.msg);
         goto out;
     }
-    printf("flowlens serve: listening on http://%s%s%s:%u/ (demo data, %" PRIu64 " flows)\n",
-           strchr(hc.addr, ':') ? "[" : "", hc.addr, strchr(hc.addr, ':') ? "]" : "",
+    printf("flowlens serve: listening on %s://%s%s%s:%u/ (demo data, %" PRIu64 " flows)\n",
+           cert ? "https" : "http", strchr(hc.addr, ':') ? "[" : "", hc.addr,
+           strchr(hc.addr, ':') ? "]" : "",
            (unsigned)fl_http_port(h), flows);
     fflush(stdout);
     sigwait(&set, &sig);
@@ -149,5 +189,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
 out:
     fl_http_stop(h);
     fl_http_demo_free(demo);
+    free(cert);
+    free(key);
     return rc;
 }

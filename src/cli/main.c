@@ -31,6 +31,8 @@ static const cli_opt serve_opts[] = {
     {"time-limit", 0, "MS", "wall-time limit of one API query (default 30000)"},
     {"memory", 0, "MIB", "memory budget of one API query (default 512)"},
     {"cache", 0, "N", "API result cache entries (default 64, 0 disables)"},
+    {"tls-cert", 0, "FILE", "serve HTTPS with this PEM certificate (needs --tls-key)"},
+    {"tls-key", 0, "FILE", "PEM private key of --tls-cert"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {

@@ -1378,15 +1378,34 @@ fl_rc fl_http_start(const fl_http_config *cfg, const fl_http_backend *be, fl_htt
         hs->cache = calloc(hs->cfg.cache_entries, sizeof *hs->cache);
         hs->ncache = hs->cache ? hs->cfg.cache_entries : 0;
     }
-    hs->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, hs, MHD_OPTION_SOCK_ADDR, sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, hs,
-                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL)) {
+        fl_http_stop(hs);
+        return fl_err_set(e, FL_EINVAL, "TLS needs both a certificate and a key");
+    }
+    if (cfg->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fl_http_stop(hs);
+            return fl_err_set(e, FL_EUNSUPPORTED, "this libmicrohttpd has no TLS support");
+        }
+        hs->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handler, hs,
+                                 MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                 hs, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+                                 MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem,
+                                 MHD_OPTION_HTTPS_MEM_CERT, cfg->tls_cert_pem, MHD_OPTION_END);
+    } else {
+        hs->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, hs, MHD_OPTION_SOCK_ADDR, sa,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed, hs,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+                                 MHD_OPTION_END);
+    }
     if (hs->d == NULL) {
         fl_http_stop(hs);
-        return fl_err_set(e, FL_EIO, "cannot listen on %s port %u (in use, or not an address "
-                                     "of this host)",
+        return fl_err_set(e, FL_EIO, "cannot listen on %s port %u (in use, not an address "
+                                     "of this host, or a bad TLS certificate/key)",
                           cfg->addr, (unsigned)cfg->port);
     }
     {

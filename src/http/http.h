@@ -82,6 +82,8 @@ typedef struct fl_http_config {
     unsigned cache_ttl_ms;     /* default 60000 */
     uint64_t max_list;         /* flows one listing may return; default 10000 */
     uint64_t max_rows;         /* rows one stats/aggregate may return; default 100000 */
+    const char *tls_cert_pem;  /* serve HTTPS with this certificate (PEM text) ... */
+    const char *tls_key_pem;   /* ... and key; both NULL = plain HTTP */
 } fl_http_config;
 
 typedef struct fl_http fl_http;

@@ -35,3 +35,25 @@ for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then fail "stops on SIGTERM" "still running"; else pass "stops on SIGTERM"; fi
 wait "$pid"; rc=$?
 if [ "$rc" -eq 0 ]; then pass "clean exit status"; else fail "clean exit status" "exit $rc: $(tail -5 "$T_TMP/a.out")"; fi
+
+# HTTPS with a certificate made here
+expect_rc "--tls-cert needs --tls-key" 2 "$FL_BIN" serve --tls-cert /dev/null
+expect_rc "a non-PEM certificate is refused" 2 "$FL_BIN" serve --tls-cert /etc/hostname --tls-key /etc/hostname
+if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+     -keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" >"$T_TMP/openssl.out" 2>&1; then
+  pass "test certificate made"
+else
+  fail "test certificate made" "$(head -c 300 "$T_TMP/openssl.out")"
+fi
+start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 5000 --log-level warn \
+  --tls-cert "$T_TMP/cert.pem" --tls-key "$T_TMP/key.pem" >"$T_TMP/tls.out" 2>&1
+tpid=$BG_PID
+tport=""
+for _ in $(seq 1 300); do
+  tport=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T_TMP/tls.out")
+  [ -n "$tport" ] && break
+  sleep 0.1
+done
+check "HTTPS answers the API" sh -c "curl -sf --cacert '$T_TMP/cert.pem' 'https://127.0.0.1:$tport/api/v1/query?op=summary&window=all' | grep -q '\"flows\":5000'"
+check "plain HTTP is not served on the TLS port" sh -c "! curl -sf -m 5 'http://127.0.0.1:$tport/api/v1/capabilities' >/dev/null"
+kill -TERM "$tpid"
