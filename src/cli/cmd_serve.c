@@ -152,6 +152,14 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         hc.tls_cert_pem = cert;
         hc.tls_key_pem = key;
     }
+    printf("flowlens serve: store %s, http %s\n", cli_get(args, "store") ? cli_get(args, "store") : "./var/store",
+           cli_get(args, "http") ? cli_get(args, "http") : "127.0.0.1:8080");
+    if (cli_has(args, "check")) {
+        free(cert);
+        free(key);
+        return CLI_EXIT_OK;
+    }
+    fflush(stdout);
     /* round the demo's end to the minute so graphs start on whole steps */
     end -= end % 60000;
 

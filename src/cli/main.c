@@ -33,6 +33,7 @@ static const cli_opt serve_opts[] = {
     {"cache", 0, "N", "API result cache entries (default 64, 0 disables)"},
     {"tls-cert", 0, "FILE", "serve HTTPS with this PEM certificate (needs --tls-key)"},
     {"tls-key", 0, "FILE", "PEM private key of --tls-cert"},
+    {"check", 0, NULL, "print the settings and exit without serving"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {

@@ -42,6 +42,7 @@
 #define EXPORTERS_MAX 1024
 #define SERIES_MAX_BUCKETS 20000
 #define FILTER_MAX 8192
+#define TOPSERIES_MAX 100
 
 /* ------------------------------------------------------------------ */
 /* Types                                                               */
@@ -509,6 +510,8 @@ static unsigned parse_query(const fl_http *hs, json_t *p, fl_time now, qreq *q, 
                             max);
         s->limit = lim + q->offset;
     }
+    if (s->op == FL_QOP_TOPSERIES && s->top > TOPSERIES_MAX)
+        return herr_set(h, 400, "bad_top", "top", -1, "a graph of at most %d series", TOPSERIES_MAX);
     if (s->op == FL_QOP_SERIES || s->op == FL_QOP_TOPSERIES) {
         s->window_mode = FL_WIN_START;
         v = p_str(p, "metric");
@@ -858,6 +861,36 @@ static unsigned compile_select(fl_http *hs, qreq *q, qsel *sel, herr *h)
     return 0;
 }
 
+fl_rc fl_http_parse_request(const char *body, size_t len, fl_time now, fl_query_spec *spec_out,
+                            fl_err *e)
+{
+    fl_http hs;
+    json_t *p;
+    json_error_t je;
+    qreq q;
+    herr h;
+    fl_rc rc = FL_OK;
+
+    memset(&hs, 0, sizeof hs);
+    fl_http_config_default(&hs.cfg);
+    p = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (p == NULL || !json_is_object(p)) {
+        json_decref(p);
+        return fl_err_at(e, FL_EINVAL, "request", 0, p ? 0 : je.position,
+                         "request body is not a JSON object");
+    }
+    if (parse_query(&hs, p, now, &q, &h) != 0)
+        rc = fl_err_at(e, FL_EINVAL, h.param ? h.param : "request", 0, h.offset, "%s: %s",
+                       h.code, h.msg);
+    else if (spec_out)
+        *spec_out = q.spec;
+    if (spec_out)
+        spec_out->element = NULL;
+    qreq_free(&q);
+    json_decref(p);
+    return rc;
+}
+
 static void select_free(fl_http *hs, qsel *sel)
 {
     if (sel->fctx && hs->be.filter_free)
@@ -1120,7 +1153,7 @@ static enum MHD_Result ep_capabilities(fl_http *hs, struct MHD_Connection *c)
     }
     json_t *j = json_pack(
         "{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b,s:s},s:{s:s,s:s,s:s,s:o},"
-        "s:{s:I,s:i,s:i,s:I,s:I,s:I,s:i,s:I}}",
+        "s:{s:I,s:i,s:i,s:I,s:I,s:I,s:i,s:I,s:i}}",
         "version", "1", "backend", hs->be.name ? hs->be.name : "", "ops", str_array(op_names, 6),
         "dimensions", str_array(fl_query_stat_elements(), 0), "metrics",
         str_array(metric_names, 7), "orders", str_array(order_names, 8), "window_modes",
@@ -1136,7 +1169,8 @@ static enum MHD_Result ep_capabilities(fl_http *hs, struct MHD_Connection *c)
         (json_int_t)hs->cfg.time_limit_ms, "max_queries", (json_int_t)hs->cfg.max_queries,
         "memory_budget", (json_int_t)hs->cfg.memory_budget, "max_list",
         (json_int_t)hs->cfg.max_list, "max_rows", (json_int_t)hs->cfg.max_rows, "max_steps",
-        (json_int_t)SERIES_MAX_BUCKETS, "filter_max", (json_int_t)FILTER_MAX);
+        (json_int_t)SERIES_MAX_BUCKETS, "filter_max", (json_int_t)FILTER_MAX, "max_series",
+        (json_int_t)TOPSERIES_MAX);
     if (j == NULL)
         return respond_error(c, 500, "internal", "cannot build capabilities");
     return respond_json(c, 200, j);

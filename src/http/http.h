@@ -98,6 +98,15 @@ uint16_t fl_http_port(const fl_http *h);
 /* Stop serving and free. Accepts NULL. */
 void fl_http_stop(fl_http *h);
 
+/*
+ * Parse a /api/v1/query request body (JSON) exactly as the server does,
+ * without running it: FL_OK with *spec_out (optional) filled, or FL_EINVAL
+ * with the API's message in e. Strings in *spec_out do not outlive the call.
+ * Relative windows resolve against `now`. For the fuzz target and tests.
+ */
+fl_rc fl_http_parse_request(const char *body, size_t len, fl_time now, fl_query_spec *spec_out,
+                            fl_err *e);
+
 /* ------------------------------------------------------------------ */
 /* The demo backend (until the store lands; also used by tests)        */
 /* ------------------------------------------------------------------ */

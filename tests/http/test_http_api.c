@@ -77,9 +77,9 @@ static pid_t start_server(const char *extra, int *port)
                 break;
             len += (size_t)n;
             buf[len] = '\0';
-            const char *s = strstr(buf, "127.0.0.1:");
-            if (s && strchr(s, '/'))
-                *port = atoi(s + 10);
+            const char *s = strstr(buf, "listening on http://127.0.0.1:");
+            if (s && strchr(s + 30, '/'))
+                *port = atoi(s + 30);
         }
     }
     close(fd[0]);
@@ -710,6 +710,8 @@ TEST(errors_bad_input)
     expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"stats\",\"stat\":\"srcip\",\"order\":\"size\"}",
                400, "bad_order", "order");
     expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"stats\",\"stat\":\"srcip\",\"top\":-3}",
+               400, "bad_top", "top");
+    expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"topseries\",\"stat\":\"srcip\",\"top\":5000}",
                400, "bad_top", "top");
     expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"summary\",\"exporters\":[\"x\"]}", 400,
                "bad_exporters", "exporters");
