@@ -568,7 +568,7 @@ async function drawExporters() {
     series: [{}, ...series.map((s, i) => ({ label: 'exporter ' + s.name, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: false }, value: (u, v) => si(v, 'fl/s') }))],
     scales: { x: { time: true } },
     tzDate: (ts) => (S.tz === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
-    axes: [{ grid: { stroke: '#eef0f3' } }, { size: 60, grid: { stroke: '#eef0f3' }, values: (u, v) => v.map((y) => si(y, 'fl/s')) }],
+    axes: [{ grid: { stroke: '#eef0f3' } }, { size: 84, grid: { stroke: '#eef0f3' }, values: (u, v) => v.map((y) => si(y, 'fl/s')) }],
   }, [xs, ...series.map((s) => s.values)], box);
   box.querySelector('.u-legend') && (box.querySelector('.u-legend').style.display = 'table');
   doneStatus(r);
