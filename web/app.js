@@ -302,7 +302,7 @@ function renderChart() {
   const box = $('#chart');
   if (plot) { plot.destroy(); plot = null; }
   box.innerHTML = '';
-  if (!g.x.length || !g.raw.length) { box.append(el('div', { class: 'empty' }, 'No flows in this window.')); $('#legend').innerHTML = ''; return; }
+  if (!g.x.length || !g.raw.length || g.r.matched === 0) { box.append(el('div', { class: 'empty' }, 'No flows in this window' + (S.filter.trim() ? ' match the filter.' : '.') + ' Try a longer window or another time range.')); $('#legend').innerHTML = ''; return; }
   const stacked = S.style !== 'lines';
   const vis = g.raw.map((_, i) => !hidden.has(i));
   // stacked: series k is drawn as the sum of visible series 0..k, the top
