@@ -416,6 +416,40 @@ function drill(i) {
   addToFilter(expr);
   submit(true);
 }
+// The graph as a standalone SVG (vector copy of what the canvas shows).
+function graphSVG() {
+  const g = lastGraph, W = 1200, H = 420, L = 80, R = 16, T = 16, B = 40;
+  const n = g.x.length, stacked = S.style !== 'lines';
+  const vis = g.raw.map((_, i) => !hidden.has(i));
+  const colors = g.names.map((nm, i) => (nm === 'Other' ? OTHER_COLOR : PALETTE[i % PALETTE.length]));
+  const cum = [];
+  let acc = new Array(n).fill(0), max = 0;
+  g.raw.forEach((v, i) => {
+    if (stacked && vis[i]) acc = acc.map((a, j) => a + (v[j] || 0));
+    cum[i] = stacked ? acc.slice() : v.map((y) => y || 0);
+    if (vis[i]) max = Math.max(max, ...cum[i]);
+  });
+  if (!max) max = 1;
+  const X = (j) => L + (n > 1 ? (j * (W - L - R)) / (n - 1) : 0), Y = (v) => T + (H - T - B) * (1 - v / max);
+  const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 20 * g.names.length}" font-family="sans-serif" font-size="12">`;
+  out += `<rect width="100%" height="100%" fill="#fff"/>`;
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    out += `<line x1="${L}" x2="${W - R}" y1="${Y(v)}" y2="${Y(v)}" stroke="#e5e7eb"/><text x="${L - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(fmtMetric(v))}</text>`;
+  }
+  const order = stacked ? g.raw.map((_, i) => i).reverse() : g.raw.map((_, i) => i);
+  for (const i of order) {
+    if (!vis[i]) continue;
+    const pts = cum[i].map((v, j) => `${X(j).toFixed(1)},${Y(v).toFixed(1)}`).join(' ');
+    out += stacked
+      ? `<polygon points="${X(0)},${Y(0)} ${pts} ${X(n - 1)},${Y(0)}" fill="${colors[i]}" stroke="${colors[i]}" stroke-width="0.5"/>`
+      : `<polyline points="${pts}" fill="none" stroke="${colors[i]}" stroke-width="1.5"/>`;
+  }
+  out += `<text x="${L}" y="${H - 14}">${esc(fmtTime(g.x[0] * 1000))}</text><text x="${W - R}" y="${H - 14}" text-anchor="end">${esc(fmtTime(g.x[n - 1] * 1000))}</text>`;
+  g.names.forEach((nm, i) => { out += `<rect x="${L}" y="${H + 20 * i}" width="10" height="10" fill="${colors[i]}"/><text x="${L + 16}" y="${H + 20 * i + 10}">${esc(nm)}</text>`; });
+  return out + '</svg>\n';
+}
 function download(name, text, type) {
   const a = el('a', { href: URL.createObjectURL(new Blob([text], { type })), download: name });
   document.body.append(a); a.click(); a.remove();
@@ -679,6 +713,7 @@ async function init() {
     const x = c.getContext('2d'); x.fillStyle = '#fff'; x.fillRect(0, 0, c.width, c.height); x.drawImage(src, 0, 0);
     const a = el('a', { href: c.toDataURL('image/png'), download: `flowlens-graph-${stamp()}.png` }); document.body.append(a); a.click(); a.remove();
   });
+  $('#g-svg').addEventListener('click', () => { if (lastGraph && lastGraph.x.length) download(`flowlens-graph-${stamp()}.svg`, graphSVG(), 'image/svg+xml'); });
   $('#g-csv').addEventListener('click', () => { if (lastGraph) exportCSV(graphParams(), `flowlens-graph-${stamp()}.csv`); });
   $('#t-csv').addEventListener('click', () => exportCSV(tableParams(), `flowlens-table-${stamp()}.csv`));
   $('#t-json').addEventListener('click', () => { if (lastTable) download(`flowlens-table-${stamp()}.json`, JSON.stringify(lastTable.r, null, 1), 'application/json'); });

@@ -90,7 +90,7 @@ await step('hover shows time, values and share', async () => {
   await page.mouse.move(5, 5);
 });
 
-await step('export CSV and PNG of the graph', async () => {
+await step('export CSV, PNG and SVG of the graph', async () => {
   let [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-csv')]);
   const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
   const series = graphResp.result.series;
@@ -102,6 +102,10 @@ await step('export CSV and PNG of the graph', async () => {
   [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-png')]);
   const png = readFileSync(await dl.path());
   assert(png.subarray(1, 4).toString() === 'PNG' && png.length > 5000, 'PNG file');
+  [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-svg')]);
+  const svg = readFileSync(await dl.path(), 'utf8');
+  assert(svg.startsWith('<svg') && (svg.match(/<polygon/g) || []).length === series.length, 'SVG with one area per series');
+  assert(series.every((s) => svg.includes('>' + s.name + '<')), 'SVG legend names');
 });
 
 await step('bad filter is underlined at its position', async () => {
