@@ -202,6 +202,27 @@ function drillExpr(dim, key) {
   return `${k} ${String(key).trim().toLowerCase()}`;
 }
 
+// saved filters: a named library kept in this browser (localStorage)
+const SAVED_KEY = 'flowlens.filters';
+function savedFilters() { try { return JSON.parse(localStorage.getItem(SAVED_KEY) || '{}'); } catch (e) { return {}; } }
+function renderSaved() {
+  const sel = $('#saved'), lib = savedFilters();
+  sel.innerHTML = '';
+  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'No saved filters yet'));
+  for (const name of Object.keys(lib).sort()) sel.append(el('option', { value: name, title: lib[name] }, name));
+}
+function saveFilter() {
+  const f = $('#filter').value.trim();
+  if (!f) { setStatus('Type a filter first, then save it.', true); return; }
+  const name = window.prompt('Name for this filter', f.slice(0, 40));
+  if (!name) return;
+  const lib = savedFilters();
+  lib[name] = f;
+  localStorage.setItem(SAVED_KEY, JSON.stringify(lib));
+  renderSaved();
+  $('#saved').value = name;
+}
+
 // ---------------------------------------------------------------- running
 let running = null;
 function setStatus(text, isErr) {
@@ -704,6 +725,19 @@ async function init() {
     if (['g-style', 'g-other'].includes(e.target.id) && lastGraph) { syncForm(); writeURL(false); if (e.target.id === 'g-style') renderChart(); else submit(false); return; }
     if (e.target.closest('#l-cols')) { syncForm(); writeURL(false); renderFlows(); return; }
     syncForm();
+  });
+  renderSaved();
+  $('#save').addEventListener('click', saveFilter);
+  $('#saved').addEventListener('change', (e) => {
+    e.stopPropagation();
+    const f = savedFilters()[$('#saved').value];
+    if (f !== undefined) { $('#filter').value = f; readForm(); syncForm(); scheduleFilterCheck(); }
+  });
+  $('#unsave').addEventListener('click', () => {
+    const lib = savedFilters();
+    delete lib[$('#saved').value];
+    localStorage.setItem(SAVED_KEY, JSON.stringify(lib));
+    renderSaved();
   });
   $('#copycmd').addEventListener('click', () => { navigator.clipboard && navigator.clipboard.writeText($('#cmd').textContent); });
   $('#g-png').addEventListener('click', () => {

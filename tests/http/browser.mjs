@@ -129,6 +129,19 @@ await step('bad filter is underlined at its position', async () => {
   await page.fill('#filter', '');
 });
 
+await step('saved filter library', async () => {
+  await page.fill('#filter', 'proto udp and dst port 53');
+  page.once('dialog', (d) => d.accept('dns'));
+  await page.click('#save');
+  await page.fill('#filter', '');
+  await page.selectOption('#saved', 'dns');
+  assert((await page.inputValue('#filter')) === 'proto udp and dst port 53', 'saved filter restored');
+  await page.click('#unsave');
+  const opts = await page.$$eval('#saved option', (o) => o.map((x) => x.value));
+  assert(!opts.includes('dns'), 'deleted');
+  await page.fill('#filter', '');
+});
+
 await step('drill down from the legend adds to the filter', async () => {
   const first = graphResp.result.series[0].name;
   const wait = page.waitForResponse((r) => r.url().includes('/api/v1/query'), { timeout: 30000 });
