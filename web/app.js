@@ -476,7 +476,13 @@ function download(name, text, type) {
   document.body.append(a); a.click(); a.remove();
 }
 function stamp() { return new Date().toISOString().slice(0, 16).replace(/[-:T]/g, ''); }
-async function exportCSV(params, name) {
+// CSV of what is shown: the same spec with the window the answer resolved
+async function exportCSV(params, name, shown) {
+  if (shown && shown.window && shown.window.start) {
+    delete params.window;
+    params.start = shown.window.start;
+    params.end = shown.window.end;
+  }
   try {
     const r = await fetch('api/v1/query', { method: 'POST', body: JSON.stringify(Object.assign({}, params, { format: 'csv' })) });
     const text = await r.text();
@@ -748,10 +754,10 @@ async function init() {
     const a = el('a', { href: c.toDataURL('image/png'), download: `flowlens-graph-${stamp()}.png` }); document.body.append(a); a.click(); a.remove();
   });
   $('#g-svg').addEventListener('click', () => { if (lastGraph && lastGraph.x.length) download(`flowlens-graph-${stamp()}.svg`, graphSVG(), 'image/svg+xml'); });
-  $('#g-csv').addEventListener('click', () => { if (lastGraph) exportCSV(graphParams(), `flowlens-graph-${stamp()}.csv`); });
-  $('#t-csv').addEventListener('click', () => exportCSV(tableParams(), `flowlens-table-${stamp()}.csv`));
+  $('#g-csv').addEventListener('click', () => { if (lastGraph) exportCSV(graphParams(), `flowlens-graph-${stamp()}.csv`, lastGraph.r); });
+  $('#t-csv').addEventListener('click', () => exportCSV(tableParams(), `flowlens-table-${stamp()}.csv`, lastTable && lastTable.r));
   $('#t-json').addEventListener('click', () => { if (lastTable) download(`flowlens-table-${stamp()}.json`, JSON.stringify(lastTable.r, null, 1), 'application/json'); });
-  $('#l-csv').addEventListener('click', () => exportCSV(flowParams(), `flowlens-flows-${stamp()}.csv`));
+  $('#l-csv').addEventListener('click', () => exportCSV(flowParams(), `flowlens-flows-${stamp()}.csv`, lastFlows));
   $('#l-prev').addEventListener('click', () => { S.page = String(Math.max(0, Number(S.page) - 1)); submit(true); });
   $('#l-next').addEventListener('click', () => { S.page = String(Number(S.page) + 1); submit(true); });
   window.addEventListener('popstate', () => { readURL(); submit(false); });

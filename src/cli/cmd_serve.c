@@ -175,6 +175,9 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         goto out;
     }
     be = fl_http_demo_backend(demo);
+    /* live traffic unless the history was pinned to a fixed end (tests) */
+    if (!cli_get(args, "demo-end") && fl_http_demo_live(demo, 5000, &e) != FL_OK)
+        fl_log_warn("serve: no live demo traffic: %s", e.msg);
 
     /* block the stop signals in every thread; this one waits for them */
     sigemptyset(&set);
@@ -186,10 +189,10 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         fprintf(stderr, "flowlens serve: %s\n", e.msg);
         goto out;
     }
-    printf("flowlens serve: listening on %s://%s%s%s:%u/ (demo data, %" PRIu64 " flows)\n",
+    printf("flowlens serve: listening on %s://%s%s%s:%u/ (demo data, %" PRIu64 " flows%s)\n",
            cert ? "https" : "http", strchr(hc.addr, ':') ? "[" : "", hc.addr,
            strchr(hc.addr, ':') ? "]" : "",
-           (unsigned)fl_http_port(h), flows);
+           (unsigned)fl_http_port(h), flows, cli_get(args, "demo-end") ? "" : ", live");
     fflush(stdout);
     sigwait(&set, &sig);
     fl_log_info("serve: signal %d, stopping", sig);

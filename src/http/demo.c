@@ -8,29 +8,51 @@
  * against. Sources skip batches that cannot touch the window using each
  * batch's min(first)/max(last). The filter hook accepts only the empty
  * filter; anything else gets FL_EUNSUPPORTED "filter module not built yet".
+ *
+ * Live traffic (fl_http_demo_live): a thread appends the flows of the last
+ * interval every few seconds at the history's average rate. Batches are
+ * appended into preallocated arrays and published by an atomic count, so
+ * readers never lock: a source sees the batches that existed when it was
+ * opened.
  */
 #include "http.h"
 #include "gen/gen.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEMO_MAX_FLOWS 50000000ULL
 #define DEMO_MAX_EXPORTERS 16
+#define DEMO_LIVE_BATCHES 200000 /* live batches kept (~11 days at 5 s) */
 
 struct fl_http_demo {
     fl_batch **b;
     fl_time *min_first, *max_last;
-    size_t n;
+    _Atomic size_t n; /* published batches */
+    size_t cap;
     uint64_t flows;
     fl_http_exporter exp[DEMO_MAX_EXPORTERS];
     size_t nexp;
+    pthread_mutex_t exp_lock; /* exp, nexp */
+    /* live traffic */
+    uint64_t seed;
+    double rate;     /* flows per ms */
+    fl_time live_end;
+    unsigned interval_ms;
+    pthread_t live;
+    int live_on;
+    pthread_mutex_t live_lock;
+    pthread_cond_t live_cv;
+    int stop;
 };
 
 typedef struct demo_src {
     fl_http_demo *d;
+    size_t n; /* batches published when opened */
     fl_time start, end;
     _Atomic size_t pos; /* next batch; next() may run on several threads */
     uint64_t cols[FL_PRESENT_WORDS];
@@ -40,6 +62,16 @@ void fl_http_demo_free(fl_http_demo *d)
 {
     if (d == NULL)
         return;
+    if (d->live_on) {
+        pthread_mutex_lock(&d->live_lock);
+        d->stop = 1;
+        pthread_cond_signal(&d->live_cv);
+        pthread_mutex_unlock(&d->live_lock);
+        pthread_join(d->live, NULL);
+    }
+    pthread_mutex_destroy(&d->exp_lock);
+    pthread_mutex_destroy(&d->live_lock);
+    pthread_cond_destroy(&d->live_cv);
     for (size_t i = 0; i < d->n; i++)
         fl_batch_free(d->b[i]);
     free(d->b);
@@ -48,43 +80,60 @@ void fl_http_demo_free(fl_http_demo *d)
     free(d);
 }
 
+/* Fold batch b into the per-exporter statistics (caller holds exp_lock). */
+static void demo_exporter_add(fl_http_demo *d, const fl_batch *b, uint64_t ifs[][4])
+{
+    for (uint32_t r = 0; r < b->n; r++) {
+        uint16_t id = FL_U16(b, FL_COL_EXPORTER)[r];
+        size_t k;
+        for (k = 0; k < d->nexp && d->exp[k].id != id; k++)
+            ;
+        if (k == d->nexp) {
+            if (d->nexp == DEMO_MAX_EXPORTERS)
+                continue;
+            memset(&d->exp[k], 0, sizeof d->exp[k]);
+            d->exp[k].id = id;
+            snprintf(d->exp[k].name, sizeof d->exp[k].name, "demo-router-%u", (unsigned)id);
+            snprintf(d->exp[k].address, sizeof d->exp[k].address, "192.0.2.%u", (unsigned)id);
+            d->exp[k].first_seen = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
+            d->exp[k].sampling = FL_U32(b, FL_COL_SAMPLING_RATE)[r];
+            d->nexp++;
+        }
+        fl_http_exporter *x = &d->exp[k];
+        x->flows++;
+        x->packets += FL_U64(b, FL_COL_PACKETS)[r];
+        x->bytes += FL_U64(b, FL_COL_BYTES)[r];
+        if (FL_TIMES(b, FL_COL_TIME_LAST)[r] > x->last_seen)
+            x->last_seen = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+        uint32_t in = FL_U32(b, FL_COL_IN_IF)[r];
+        if (ifs && in < 256)
+            ifs[k][in / 64] |= 1ULL << (in % 64);
+    }
+}
+
 /* Per-exporter statistics for /api/v1/exporters. */
 static void demo_exporter_stats(fl_http_demo *d)
 {
     uint64_t ifs[DEMO_MAX_EXPORTERS][4] = {{0}}; /* bitmap of if indexes < 256 */
 
-    for (size_t i = 0; i < d->n; i++) {
-        const fl_batch *b = d->b[i];
-        for (uint32_t r = 0; r < b->n; r++) {
-            uint16_t id = FL_U16(b, FL_COL_EXPORTER)[r];
-            size_t k;
-            for (k = 0; k < d->nexp && d->exp[k].id != id; k++)
-                ;
-            if (k == d->nexp) {
-                if (d->nexp == DEMO_MAX_EXPORTERS)
-                    continue;
-                memset(&d->exp[k], 0, sizeof d->exp[k]);
-                d->exp[k].id = id;
-                snprintf(d->exp[k].name, sizeof d->exp[k].name, "demo-router-%u", (unsigned)id);
-                snprintf(d->exp[k].address, sizeof d->exp[k].address, "192.0.2.%u", (unsigned)id);
-                d->exp[k].first_seen = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
-                d->exp[k].sampling = FL_U32(b, FL_COL_SAMPLING_RATE)[r];
-                d->nexp++;
-            }
-            fl_http_exporter *x = &d->exp[k];
-            x->flows++;
-            x->packets += FL_U64(b, FL_COL_PACKETS)[r];
-            x->bytes += FL_U64(b, FL_COL_BYTES)[r];
-            if (FL_TIMES(b, FL_COL_TIME_LAST)[r] > x->last_seen)
-                x->last_seen = FL_TIMES(b, FL_COL_TIME_LAST)[r];
-            uint32_t in = FL_U32(b, FL_COL_IN_IF)[r];
-            if (in < 256)
-                ifs[k][in / 64] |= 1ULL << (in % 64);
-        }
-    }
+    for (size_t i = 0; i < d->n; i++)
+        demo_exporter_add(d, d->b[i], ifs);
     for (size_t k = 0; k < d->nexp; k++)
         for (int w = 0; w < 4; w++)
             d->exp[k].interfaces += (uint32_t)__builtin_popcountll(ifs[k][w]);
+}
+
+/* Min first / max last of b's rows. */
+static void batch_span(const fl_batch *b, fl_time *lo, fl_time *hi)
+{
+    *lo = FL_TIME_MAX;
+    *hi = 0;
+    for (uint32_t r = 0; r < b->n; r++) {
+        if (FL_TIMES(b, FL_COL_TIME_FIRST)[r] < *lo)
+            *lo = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
+        if (FL_TIMES(b, FL_COL_TIME_LAST)[r] > *hi)
+            *hi = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+    }
 }
 
 fl_rc fl_http_demo_new(uint64_t flows, fl_time end, fl_time span, uint64_t seed,
@@ -107,15 +156,29 @@ fl_rc fl_http_demo_new(uint64_t flows, fl_time end, fl_time span, uint64_t seed,
     gc.end = end;
     gc.flows = flows;
     d = calloc(1, sizeof *d);
-    cap = (size_t)(flows / FL_BATCH_CAP) + 1;
+    cap = (size_t)(flows / FL_BATCH_CAP) + 1 + DEMO_LIVE_BATCHES;
     if (d == NULL || (d->b = calloc(cap, sizeof *d->b)) == NULL ||
         (d->min_first = calloc(cap, sizeof(fl_time))) == NULL ||
         (d->max_last = calloc(cap, sizeof(fl_time))) == NULL || (g = fl_gen_new(&gc)) == NULL) {
         rc = fl_err_set(e, FL_ENOMEM, "out of memory generating %llu demo flows",
                         (unsigned long long)flows);
-        goto out;
+        fl_gen_free(g);
+        free(d ? d->b : NULL);
+        if (d) {
+            free(d->min_first);
+            free(d->max_last);
+        }
+        free(d);
+        return rc;
     }
-    while (d->n < cap) {
+    pthread_mutex_init(&d->exp_lock, NULL);
+    pthread_mutex_init(&d->live_lock, NULL);
+    pthread_cond_init(&d->live_cv, NULL);
+    d->cap = cap;
+    d->seed = seed;
+    d->rate = (double)flows / (double)span;
+    d->live_end = end;
+    while (d->n < cap - DEMO_LIVE_BATCHES) {
         fl_batch *b = fl_batch_new(0);
         if (b == NULL) {
             rc = fl_err_set(e, FL_ENOMEM, "out of memory generating demo flows");
@@ -125,13 +188,8 @@ fl_rc fl_http_demo_new(uint64_t flows, fl_time end, fl_time span, uint64_t seed,
             fl_batch_free(b);
             break;
         }
-        fl_time lo = FL_TIME_MAX, hi = 0;
-        for (uint32_t r = 0; r < b->n; r++) {
-            if (FL_TIMES(b, FL_COL_TIME_FIRST)[r] < lo)
-                lo = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
-            if (FL_TIMES(b, FL_COL_TIME_LAST)[r] > hi)
-                hi = FL_TIMES(b, FL_COL_TIME_LAST)[r];
-        }
+        fl_time lo, hi;
+        batch_span(b, &lo, &hi);
         d->min_first[d->n] = lo;
         d->max_last[d->n] = hi;
         d->b[d->n++] = b;
@@ -155,7 +213,7 @@ static fl_rc demo_next(void *ctx, fl_batch *b, fl_err *e)
 
     for (;;) {
         size_t i = atomic_fetch_add(&s->pos, 1);
-        if (i >= d->n)
+        if (i >= s->n)
             break;
         const fl_batch *src = d->b[i];
         if (s->start || s->end) {
@@ -176,7 +234,7 @@ static double demo_progress(void *ctx)
 {
     demo_src *s = ctx;
     size_t pos = atomic_load(&s->pos);
-    return s->d->n ? (double)(pos < s->d->n ? pos : s->d->n) / (double)s->d->n : 1.0;
+    return s->n ? (double)(pos < s->n ? pos : s->n) / (double)s->n : 1.0;
 }
 
 static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *cols, void *fctx,
@@ -190,11 +248,12 @@ static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *co
         return fl_err_set(e, FL_ENOMEM, "out of memory");
     (void)fctx; /* the placeholder filter never compiles one */
     s->d = d;
+    s->n = atomic_load(&d->n);
     s->start = start;
     s->end = end;
     for (int w = 0; w < FL_PRESENT_WORDS; w++)
         s->cols[w] = cols ? cols[w] : ~(uint64_t)0;
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < s->n; i++)
         if ((!start && !end) || !(d->max_last[i] < start || d->min_first[i] > end))
             est += d->b[i]->n;
     *estimate = est;
@@ -237,8 +296,77 @@ static fl_rc demo_exporters(void *ctx, fl_http_exporter *out, size_t max, size_t
     fl_http_demo *d = ctx;
     (void)e;
 
+    pthread_mutex_lock(&d->exp_lock);
     *n = d->nexp < max ? d->nexp : max;
     memcpy(out, d->exp, *n * sizeof *out);
+    pthread_mutex_unlock(&d->exp_lock);
+    return FL_OK;
+}
+
+/* The live thread: every interval, the flows of the time since the last
+ * tick at the history's average rate, as one more batch. */
+static void *demo_live_main(void *arg)
+{
+    fl_http_demo *d = arg;
+    uint64_t tick = 0;
+
+    pthread_mutex_lock(&d->live_lock);
+    while (!d->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += d->interval_ms / 1000;
+        ts.tv_nsec += (long)(d->interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->live_cv, &d->live_lock, &ts);
+        if (d->stop)
+            break;
+        fl_time now = fl_time_now();
+        if (now <= d->live_end || atomic_load(&d->n) >= d->cap)
+            continue;
+        fl_gen_config gc;
+        fl_gen_config_default(&gc);
+        gc.seed = d->seed * 1000003ULL + ++tick;
+        gc.start = d->live_end;
+        gc.end = now;
+        gc.flows = (uint64_t)(d->rate * (double)(now - d->live_end) + 0.5);
+        if (gc.flows == 0)
+            continue;
+        if (gc.flows > FL_BATCH_CAP)
+            gc.flows = FL_BATCH_CAP;
+        fl_gen *g = fl_gen_new(&gc);
+        fl_batch *b = g ? fl_batch_new((uint32_t)gc.flows) : NULL;
+        if (b != NULL && fl_gen_next(g, b, b->cap) > 0) {
+            size_t i = atomic_load(&d->n);
+            batch_span(b, &d->min_first[i], &d->max_last[i]);
+            d->b[i] = b;
+            pthread_mutex_lock(&d->exp_lock);
+            demo_exporter_add(d, b, NULL);
+            d->flows += b->n;
+            pthread_mutex_unlock(&d->exp_lock);
+            atomic_store(&d->n, i + 1); /* publish */
+            b = NULL;
+            d->live_end = now;
+        }
+        fl_batch_free(b);
+        fl_gen_free(g);
+    }
+    pthread_mutex_unlock(&d->live_lock);
+    return NULL;
+}
+
+fl_rc fl_http_demo_live(fl_http_demo *d, unsigned interval_ms, fl_err *e)
+{
+    if (d->live_on)
+        return fl_err_set(e, FL_EEXIST, "demo live traffic already runs");
+    if (interval_ms == 0)
+        interval_ms = 5000;
+    d->interval_ms = interval_ms;
+    if (pthread_create(&d->live, NULL, demo_live_main, d) != 0)
+        return fl_err_set(e, FL_ENOMEM, "cannot start the demo's live traffic thread");
+    d->live_on = 1;
     return FL_OK;
 }
 

@@ -66,6 +66,7 @@ typedef struct cache_ent {
     size_t meta_len;
     char *csv;  /* or a CSV body (format csv) */
     fl_time stored, used;
+    fl_time ttl;
 } cache_ent;
 
 struct fl_http {
@@ -724,7 +725,7 @@ static char *cache_get(fl_http *hs, const char *key, size_t *len, int *is_csv)
         cache_ent *c = &hs->cache[i];
         if (c->key == NULL || strcmp(c->key, key) != 0)
             continue;
-        if (now - c->stored > (fl_time)hs->cfg.cache_ttl_ms) {
+        if (now - c->stored > c->ttl) {
             hs->cache_total -= c->meta_len;
             cache_ent_clear(c);
             break;
@@ -742,7 +743,8 @@ static char *cache_get(fl_http *hs, const char *key, size_t *len, int *is_csv)
     return out;
 }
 
-static void cache_put(fl_http *hs, const char *key, const char *body, size_t len, int is_csv)
+static void cache_put(fl_http *hs, const char *key, const char *body, size_t len, int is_csv,
+                      fl_time ttl)
 {
     cache_ent *slot = NULL;
 
@@ -790,6 +792,7 @@ static void cache_put(fl_http *hs, const char *key, const char *body, size_t len
                 slot->meta = b;
             slot->meta_len = len;
             slot->stored = slot->used = fl_time_now();
+            slot->ttl = ttl;
             hs->cache_total += len;
         } else {
             free(k);
@@ -797,6 +800,16 @@ static void cache_put(fl_http *hs, const char *key, const char *body, size_t len
         }
     }
     pthread_mutex_unlock(&hs->lock);
+}
+
+/* How long an answer stays fresh: windows that reach the last two minutes
+ * (or have no end) may still grow with live data, so only 10 s. */
+static fl_time cache_ttl(const fl_http *hs, const fl_query_spec *s)
+{
+    fl_time ttl = (fl_time)hs->cfg.cache_ttl_ms;
+    if ((s->start == 0 && s->end == 0) || s->end > fl_time_now() - 120000)
+        ttl = ttl < 10000 ? ttl : 10000;
+    return ttl;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1169,7 +1182,7 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
             goto oom;
         fl_query_render(&q.spec, res, FL_FMT_CSV, FL_RENDER_UTC | FL_RENDER_PLAIN, f, &e);
         fclose(f);
-        cache_put(hs, q.key, body, blen, 1);
+        cache_put(hs, q.key, body, blen, 1, cache_ttl(hs, &q.spec));
         ret = respond(c, 200, body, blen, "text/csv; charset=utf-8", 1, "X-Flowlens-Cache", "miss");
         body = NULL;
         goto done;
@@ -1201,7 +1214,7 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
         if (fclose(f) != 0)
             goto oom;
         /* the engine ends its JSON with a newline; keep it, JSON allows it */
-        cache_put(hs, q.key, meta, mlen, 0);
+        cache_put(hs, q.key, meta, mlen, 0, cache_ttl(hs, &q.spec));
         clock_gettime(CLOCK_MONOTONIC, &c1);
         f = open_memstream(&body, &blen);
         if (f == NULL)

@@ -123,6 +123,10 @@ typedef struct fl_http_demo fl_http_demo;
 fl_rc fl_http_demo_new(uint64_t flows, fl_time end, fl_time span, uint64_t seed,
                        fl_http_demo **out, fl_err *e);
 void fl_http_demo_free(fl_http_demo *d);
+/* Live traffic: from now on, every interval_ms (0 = 5000) a thread appends
+ * the flows since the last tick at the history's average rate (the demo's
+ * "plus live traffic"). Stopped by fl_http_demo_free. */
+fl_rc fl_http_demo_live(fl_http_demo *d, unsigned interval_ms, fl_err *e);
 /* The callback table over d (valid while d lives). */
 fl_http_backend fl_http_demo_backend(fl_http_demo *d);
 

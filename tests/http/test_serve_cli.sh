@@ -57,3 +57,24 @@ done
 check "HTTPS answers the API" sh -c "curl -sf --cacert '$T_TMP/cert.pem' 'https://127.0.0.1:$tport/api/v1/query?op=summary&window=all' | grep -q '\"flows\":5000'"
 check "plain HTTP is not served on the TLS port" sh -c "! curl -sf -m 5 'http://127.0.0.1:$tport/api/v1/capabilities' >/dev/null"
 kill -TERM "$tpid"
+
+# live demo traffic (no --demo-end): the number of flows grows every 5 s
+start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 400000 --cache 0 --log-level warn >"$T_TMP/live.out" 2>&1
+lpid=$BG_PID
+lport=""
+for _ in $(seq 1 300); do
+  lport=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/ (demo data, [0-9]* flows, live).*|\1|p' "$T_TMP/live.out")
+  [ -n "$lport" ] && break
+  sleep 0.1
+done
+if [ -n "$lport" ]; then pass "serve says it feeds live traffic"; else fail "serve says it feeds live traffic" "$(cat "$T_TMP/live.out")"; fi
+count() { curl -sf "http://127.0.0.1:$lport/api/v1/query?op=summary&window=all" | sed -n 's/.*"matched":\([0-9]*\).*/\1/p'; }
+c0=$(count)
+grown=""
+for _ in $(seq 1 30); do
+  sleep 1
+  c1=$(count)
+  if [ -n "$c1" ] && [ -n "$c0" ] && [ "$c1" -gt "$c0" ]; then grown=yes; break; fi
+done
+if [ -n "$grown" ]; then pass "live traffic arrives ($c0 -> $c1 flows)"; else fail "live traffic arrives" "stayed at $c0"; fi
+kill -TERM "$lpid"
