@@ -24,7 +24,7 @@ const OTHER_COLOR = '#adb5bd';
 const DEFAULTS = {
   view: 'graph', t: '24h', from: '', to: '', tz: 'utc', filter: '', exp: '',
   dim: 'srcip', top: '10', metric: 'bps', step: 'auto', style: 'area', perstep: '0', other: '1', linear: '1', prev: '0', pct: '0',
-  op: 'stats', elem: 'srcip', agg: 'srcip,dstport,proto', order: 'bytes', rows: '20', units: 'si',
+  op: 'stats', elem: 'srcip', tproto: '0', agg: 'srcip,dstport,proto', order: 'bytes', rows: '20', units: 'si',
   lorder: '', lsize: '100', page: '0', cols: '',
 };
 const S = Object.assign({}, DEFAULTS);
@@ -115,7 +115,7 @@ function tableParams() {
   const p = baseParams();
   if (S.op === 'summary') return Object.assign(p, { op: 'summary' });
   if (S.op === 'aggregate') return Object.assign(p, { op: 'aggregate', aggregate: S.agg, order: S.order, top: Number(S.rows) || 20, limit: Number(S.rows) || 20 });
-  return Object.assign(p, { op: 'stats', stat: S.elem + '/' + S.order, top: Number(S.rows) || 20 });
+  return Object.assign(p, { op: 'stats', stat: S.elem + (S.tproto === '1' ? ':p' : '') + '/' + S.order, top: Number(S.rows) || 20 });
 }
 function flowParams() {
   const p = baseParams();
@@ -145,7 +145,7 @@ function cliCommand() {
   } else if (S.view === 'table') {
     if (S.op === 'summary') a.push('--summary');
     else if (S.op === 'aggregate') a.push('-A', S.agg, '-O', S.order, '-n', S.rows);
-    else a.push('-s', S.elem + '/' + S.order, '-n', S.rows);
+    else a.push('-s', S.elem + (S.tproto === '1' ? ':p' : '') + '/' + S.order, '-n', S.rows);
   } else if (S.view === 'flows') {
     a.push('-c', String((Number(S.page) + 1) * Number(S.lsize)));
     if (S.lorder) a.push('-O', S.lorder.replace('-asc', ''));
@@ -208,7 +208,7 @@ function savedFilters() { try { return JSON.parse(localStorage.getItem(SAVED_KEY
 function renderSaved() {
   const sel = $('#saved'), lib = savedFilters();
   sel.innerHTML = '';
-  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'No saved filters yet'));
+  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'Saved filters: none'));
   for (const name of Object.keys(lib).sort()) sel.append(el('option', { value: name, title: lib[name] }, name));
 }
 function saveFilter() {
@@ -662,6 +662,7 @@ function syncForm() {
   $('#g-prev').checked = S.prev === '1'; $('#g-pct').checked = S.pct === '1';
   set('#t-op', S.op); set('#t-elem', S.elem); set('#t-agg', S.agg); set('#t-order', S.order); set('#t-top', S.rows);
   $('#t-elem-l').hidden = S.op !== 'stats'; $('#t-agg-l').hidden = S.op !== 'aggregate';
+  $('#t-proto-l').hidden = S.op !== 'stats'; $('#t-proto').checked = S.tproto === '1';
   set('#l-order', S.lorder); set('#l-size', S.lsize);
   const cols = new Set(flowCols());
   $$('#l-cols input').forEach((c) => { c.checked = cols.has(c.value); });
@@ -674,6 +675,7 @@ function readForm() {
   S.dim = $('#g-dim').value; S.top = $('#g-top').value; S.metric = $('#g-metric').value; S.step = $('#g-step').value; S.style = $('#g-style').value;
   S.perstep = $('#g-perstep').checked ? '1' : '0'; S.other = $('#g-other').checked ? '1' : '0'; S.linear = $('#g-linear').checked ? '1' : '0';
   S.prev = $('#g-prev').checked ? '1' : '0'; S.pct = $('#g-pct').checked ? '1' : '0';
+  S.tproto = $('#t-proto').checked ? '1' : '0';
   S.op = $('#t-op').value; S.elem = $('#t-elem').value; S.agg = $('#t-agg').value; S.order = $('#t-order').value; S.rows = $('#t-top').value;
   S.lorder = $('#l-order').value; S.lsize = $('#l-size').value;
   S.exp = Array.from($('#exporters').selectedOptions).map((o) => o.value).join(',');
