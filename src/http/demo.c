@@ -237,22 +237,23 @@ static double demo_progress(void *ctx)
     return s->n ? (double)(pos < s->n ? pos : s->n) / (double)s->n : 1.0;
 }
 
-static fl_rc demo_open(void *ctx, fl_time start, fl_time end, const uint64_t *cols, void *fctx,
+static fl_rc demo_open(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                        fl_source *src, uint64_t *estimate, fl_err *e)
 {
+    fl_time start = spec->start, end = spec->end;
     fl_http_demo *d = ctx;
     demo_src *s = calloc(1, sizeof *s);
     uint64_t est = 0;
 
     if (s == NULL)
         return fl_err_set(e, FL_ENOMEM, "out of memory");
-    (void)fctx; /* the placeholder filter never compiles one */
     s->d = d;
     s->n = atomic_load(&d->n);
     s->start = start;
     s->end = end;
+    /* a filter (compiled by whoever plugged one in) may read any column */
     for (int w = 0; w < FL_PRESENT_WORDS; w++)
-        s->cols[w] = cols ? cols[w] : ~(uint64_t)0;
+        s->cols[w] = cols && fctx == NULL ? cols[w] : ~(uint64_t)0;
     for (size_t i = 0; i < s->n; i++)
         if ((!start && !end) || !(d->max_last[i] < start || d->min_first[i] > end))
             est += d->b[i]->n;

@@ -858,8 +858,6 @@ static unsigned compile_select(fl_http *hs, qreq *q, qsel *sel, herr *h)
         if (hs->be.filter_compile(hs->be.ctx, q->filter, strlen(q->filter), &sel->fn, &sel->fctx,
                                   &e) != FL_OK) {
             long long off = e.offset >= 0 ? e.offset : (long long)lead;
-            if (e.rc == FL_EUNSUPPORTED)
-                return herr_set(h, 501, "filter_unavailable", "filter", off, "%s", e.msg);
             if (e.rc == FL_ELIMIT || e.rc == FL_ENOMEM)
                 return herr_set(h, 413, "filter_too_complex", "filter", off, "%s", e.msg);
             return herr_set(h, 400, "bad_filter", "filter", off, "%s", e.msg);
@@ -923,7 +921,7 @@ static fl_rc run_pass(fl_http *hs, run *r, const fl_query_spec *spec, void *fctx
     fl_query_columns(spec, cols);
     cols[FL_COL_EXPORTER / 64] |= (uint64_t)1 << (FL_COL_EXPORTER % 64);
     memset(&r->inner, 0, sizeof r->inner);
-    rc = hs->be.open(hs->be.ctx, spec->start, spec->end, cols, fctx, &r->inner, &est, e);
+    rc = hs->be.open(hs->be.ctx, spec, cols, fctx, &r->inner, &est, e);
     if (rc != FL_OK) {
         r->open_failed = 1;
         return rc;

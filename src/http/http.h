@@ -41,9 +41,10 @@ typedef struct fl_http_exporter {
 typedef struct fl_http_backend {
     void *ctx;
     /*
-     * Open a source over the flows that may fall in [start, end] (both 0 =
-     * everything). The source may yield flows outside the window (the
-     * engine applies the window exactly). cols: the columns the query reads
+     * Open a source over the flows that may fall in spec's window
+     * (start == end == 0: everything; window_mode says which flows count).
+     * The source may yield flows outside the window (the engine applies
+     * the window exactly). cols: the columns the query reads
      * (FL_PRESENT_WORDS words: fl_query_columns plus the exporter column);
      * other columns may be left unfilled. fctx: the query's compiled
      * filter (from filter_compile) or NULL, so the backend can add the
@@ -51,7 +52,7 @@ typedef struct fl_http_backend {
      * source will yield, for progress (0 if unknown). The server calls
      * close(ctx, src->ctx) when the query is done, also after an error.
      */
-    fl_rc (*open)(void *ctx, fl_time start, fl_time end, const uint64_t *cols, void *fctx,
+    fl_rc (*open)(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                   fl_source *src, uint64_t *estimate, fl_err *e);
     void (*close)(void *ctx, void *src_ctx);
     /*

@@ -109,20 +109,18 @@ await step('export CSV, PNG and SVG of the graph', async () => {
 });
 
 await step('bad filter is underlined at its position', async () => {
-  await page.fill('#filter', 'proto tcp and dst port 443');
-  await page.waitForSelector('#fmirror mark', { timeout: 10000 });
-  const msg = await page.textContent('#ferr');
   const caps = await (await page.request.get(`${base}/api/v1/capabilities`)).json();
-  if (caps.filter.available) {
-    await page.fill('#filter', 'proto tcp and dst prot 443');
-    await page.waitForFunction(() => document.querySelector('#fmirror mark') && document.querySelector('#fmirror mark').textContent === 'prot', null, { timeout: 10000 });
-  } else {
-    // TEMPORARY placeholder until the filter module lands: its error, shown at offset 0
-    assert(msg.includes('filter module not built yet'), 'placeholder message: ' + msg);
-    const mark = await page.textContent('#fmirror mark');
-    const api = await (await page.request.post(`${base}/api/v1/filter`, { data: { filter: 'proto tcp and dst port 443' } })).json();
-    assert(mark === 'proto tcp and dst port 443'.slice(api.error.offset).split(/\s/)[0], `underlined "${mark}" at API offset ${api.error.offset}`);
-  }
+  const bad = caps.filter.available ? 'proto tcp and dst prot 443' : 'proto tcp and dst port 443';
+  await page.fill('#filter', bad);
+  await page.waitForSelector('#fmirror mark', { timeout: 10000 });
+  const api = await (await page.request.post(`${base}/api/v1/filter`, { data: { filter: bad } })).json();
+  const want = bad.slice(api.error.offset).split(/\s/)[0];
+  const mark = await page.textContent('#fmirror mark');
+  assert(mark === want, `underlined "${mark}", API offset ${api.error.offset} ("${want}")`);
+  const msg = await page.textContent('#ferr');
+  assert(msg.includes(api.error.message), 'message shown: ' + msg);
+  if (caps.filter.available) assert(want === 'prot', 'the bad keyword is underlined');
+  else assert(msg.includes('filter module not built yet'), 'placeholder message: ' + msg);
   const style = await page.$eval('#fmirror mark', (m) => getComputedStyle(m).textDecorationLine + ' ' + getComputedStyle(m).textDecorationStyle);
   assert(style.includes('underline') && style.includes('wavy'), 'wavy underline: ' + style);
   await shot('filter-error.png');

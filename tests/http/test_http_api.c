@@ -11,6 +11,7 @@
  * Servers are stopped by PID.
  */
 #include "test.h"
+#include "filter/filter.h"
 #include "http/http.h"
 #include "query/query.h"
 
@@ -222,7 +223,7 @@ static char *engine(const fl_query_spec *spec, fl_render_fmt fmt, int flags, uin
     FILE *f;
 
     fl_err_clear(&e);
-    if (be.open(be.ctx, spec->start, spec->end, NULL, NULL, &src, &est, &e) != FL_OK)
+    if (be.open(be.ctx, spec, NULL, NULL, &src, &est, &e) != FL_OK)
         return NULL;
     if (fl_query_run(spec, src, &res, &e) != FL_OK) {
         be.close(be.ctx, src.ctx);
@@ -362,8 +363,8 @@ TEST(capabilities)
     CHECK_EQ_INT(json_array_size(json_object_get(j, "window_modes")), 4);
     CHECK_EQ_INT(json_array_size(json_object_get(j, "ops")), 6);
     CHECK_STR(json_string_value(json_object_get(j, "backend")), "demo");
-    /* the demo's filter hook is the placeholder */
-    CHECK(json_is_false(json_object_get(json_object_get(j, "filter"), "available")));
+    /* serve plugs the filter module in */
+    CHECK(json_is_true(json_object_get(json_object_get(j, "filter"), "available")));
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "limits"), "max_body")), 65536);
     json_decref(j);
 }
@@ -636,7 +637,7 @@ static int list_values(const fl_query_spec *s, fl_order o, uint64_t *v, size_t m
     uint64_t est;
     fl_qresult *res = NULL;
     fl_err e;
-    if (be.open(be.ctx, 0, 0, NULL, NULL, &src, &est, &e) != FL_OK)
+    if (be.open(be.ctx, s, NULL, NULL, &src, &est, &e) != FL_OK)
         return -1;
     fl_rc rc = fl_query_run(s, src, &res, &e);
     be.close(be.ctx, src.ctx);
@@ -816,27 +817,68 @@ TEST(errors_bad_input)
     json_decref(j);
 }
 
-TEST(errors_filter_placeholder)
+TEST(filters)
 {
-    /* TEMPORARY: until the filter module lands every non-empty filter gets
-     * the placeholder's positioned error */
+    /* a valid filter */
     int st;
-    json_t *j = http_json(port_a, "POST", "/api/v1/filter", "{\"filter\":\"  proto tcp\"}", &st);
-    CHECK(j != NULL);
-    CHECK_EQ_INT(st, 501);
-    json_t *err = json_object_get(j, "error");
-    CHECK_STR(json_string_value(json_object_get(err, "code")), "filter_unavailable");
-    CHECK(strstr(json_string_value(json_object_get(err, "message")), "filter module not built yet"));
-    CHECK_EQ_INT(json_integer_value(json_object_get(err, "offset")), 0);
-    json_decref(j);
-    j = http_json(port_a, "POST", "/api/v1/filter", "{\"filter\":\"   \"}", &st);
+    json_t *j = http_json(port_a, "POST", "/api/v1/filter", "{\"filter\":\"proto tcp and dst port 443\"}", &st);
     CHECK(j != NULL);
     CHECK_EQ_INT(st, 200);
     CHECK(json_is_true(json_object_get(j, "valid")));
     json_decref(j);
-    expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"summary\",\"filter\":\"dst port 443\"}",
-               501, "filter_unavailable", "filter");
+    /* a bad one: 400 with the position of the bad word */
+    j = http_json(port_a, "POST", "/api/v1/filter", "{\"filter\":\"proto tcp and dst prot 443\"}", &st);
+    CHECK(j != NULL);
+    CHECK_EQ_INT(st, 400);
+    json_t *err = json_object_get(j, "error");
+    CHECK_STR(json_string_value(json_object_get(err, "code")), "bad_filter");
+    CHECK_STR(json_string_value(json_object_get(err, "param")), "filter");
+    CHECK_EQ_INT(json_integer_value(json_object_get(err, "offset")), 18);
+    CHECK(strstr(json_string_value(json_object_get(err, "message")), "prot") != NULL);
+    json_decref(j);
+    expect_err(port_a, "POST", "/api/v1/query", "{\"op\":\"summary\",\"filter\":\"src ip 10.0.0.300\"}",
+               400, "bad_filter", "filter");
     expect_err(port_a, "GET", "/api/v1/filter", NULL, 400, "missing_filter", NULL);
+    /* a query with a filter equals the engine with the filter module */
+    fl_query_spec s;
+    fl_filter *f = NULL;
+    fl_err e;
+    const char *text = "proto tcp and dst port 443";
+    CHECK(fl_filter_compile(text, strlen(text), NULL, &f, &e) == FL_OK);
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcip/bytes", &e) == FL_OK);
+    s.element = "srcip/bytes";
+    s.top = 10;
+    s.select = fl_filter_select;
+    s.select_ctx = f;
+    spec_window(&s, DEMO_END - H12, DEMO_END);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"op\":\"stats\",\"stat\":\"srcip/bytes\",\"top\":10,\"filter\":\"%s\","
+             "\"start\":%lld,\"end\":%lld}",
+             text, DEMO_END - H12, DEMO_END);
+    j = check_query(body, &s, 0);
+    uint64_t matched = (uint64_t)json_integer_value(json_object_get(j, "matched"));
+    json_decref(j);
+    /* and the same filter through a topseries (three scans) */
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "dstip/bytes", &e) == FL_OK);
+    s.element = "dstip/bytes";
+    s.op = FL_QOP_TOPSERIES;
+    s.window_mode = FL_WIN_START;
+    s.metric = FL_METRIC_BYTES;
+    s.top = 5;
+    s.step = 3600000;
+    s.select = fl_filter_select;
+    s.select_ctx = f;
+    spec_window(&s, DEMO_END - H12, DEMO_END);
+    snprintf(body, sizeof body,
+             "{\"op\":\"topseries\",\"stat\":\"dstip/bytes\",\"metric\":\"bytes\",\"top\":5,"
+             "\"step\":\"1h\",\"filter\":\"%s\",\"start\":%lld,\"end\":%lld}",
+             text, DEMO_END - H12, DEMO_END);
+    json_decref(check_query(body, &s, 0));
+    fl_filter_free(f);
+    CHECK(matched > 0 && matched < DEMO_FLOWS / 2);
 }
 
 TEST(errors_oversized_and_routes)
@@ -907,12 +949,12 @@ static fl_rc slow_next(void *ctx, fl_batch *b, fl_err *e)
     nanosleep(&ts, NULL);
     return s->inner.next(s->inner.ctx, b, e);
 }
-static fl_rc slow_open(void *ctx, fl_time a, fl_time z, const uint64_t *cols, void *fctx,
+static fl_rc slow_open(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                        fl_source *src, uint64_t *est, fl_err *e)
 {
     slow *s = calloc(1, sizeof *s);
     (void)ctx;
-    if (demo_be.open(demo_be.ctx, a, z, cols, fctx, &s->inner, est, e) != FL_OK) {
+    if (demo_be.open(demo_be.ctx, spec, cols, fctx, &s->inner, est, e) != FL_OK) {
         free(s);
         return FL_EIO;
     }
@@ -1026,7 +1068,7 @@ int main(void)
     RUN(query_exporters_select);
     RUN(query_csv_equals_engine);
     RUN(errors_bad_input);
-    RUN(errors_filter_placeholder);
+    RUN(filters);
     RUN(errors_oversized_and_routes);
     RUN(errors_memory_limit);
     RUN(limits_time_busy_progress_cancel);
