@@ -208,7 +208,7 @@ function savedFilters() { try { return JSON.parse(localStorage.getItem(SAVED_KEY
 function renderSaved() {
   const sel = $('#saved'), lib = savedFilters();
   sel.innerHTML = '';
-  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'Saved filters: none'));
+  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'Saved: none'));
   for (const name of Object.keys(lib).sort()) sel.append(el('option', { value: name, title: lib[name] }, name));
 }
 function saveFilter() {
