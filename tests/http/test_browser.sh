@@ -12,7 +12,7 @@ mkdir -p "$SHOTS"
 check "chromium installed" test -x /usr/bin/chromium
 check "playwright-core installed" test -f "$FL_ROOT/web/node_modules/playwright-core/package.json"
 
-start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 300000 --log-level warn >"$T_TMP/serve.out" 2>&1
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 300000 --log-level warn >"$T_TMP/serve.out" 2>&1
 port=""
 for _ in $(seq 1 600); do
   port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T_TMP/serve.out")

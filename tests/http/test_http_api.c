@@ -59,11 +59,11 @@ static pid_t start_server(const char *extra, int *port)
         close(fd[0]);
         close(fd[1]);
         if (extra)
-            execl(bin, bin, "serve", "--http", "127.0.0.1:0", "--demo-flows", "200000",
+            execl(bin, bin, "serve", "--store", "/nonexistent/flowlens-store", "--http", "127.0.0.1:0", "--demo-flows", "200000",
                   "--demo-seed", "7", "--demo-end", DEMO_END_TXT, "--log-level", "warn", extra,
                   (char *)NULL);
         else
-            execl(bin, bin, "serve", "--http", "127.0.0.1:0", "--demo-flows", "200000",
+            execl(bin, bin, "serve", "--store", "/nonexistent/flowlens-store", "--http", "127.0.0.1:0", "--demo-flows", "200000",
                   "--demo-seed", "7", "--demo-end", DEMO_END_TXT, "--log-level", "warn",
                   (char *)NULL);
         _exit(127);

@@ -11,7 +11,7 @@ expect_rc "bad --demo-flows" 2 "$FL_BIN" serve --demo-flows abc
 expect_rc "bad --time-limit" 2 "$FL_BIN" serve --time-limit 0
 expect_rc "bad --demo-span" 2 "$FL_BIN" serve --demo-span 7x
 
-start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 20000 --log-level warn >"$T_TMP/a.out" 2>&1
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 20000 --log-level warn >"$T_TMP/a.out" 2>&1
 pid=$BG_PID
 port=""
 for _ in $(seq 1 300); do
@@ -26,7 +26,7 @@ check "summary over curl" sh -c "curl -sf 'http://127.0.0.1:$port/api/v1/query?o
 check "errors are JSON with a status" sh -c "curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/api/v1/query?op=nope' | grep -q 400"
 
 # the same port again: a clear error, exit 1
-expect_rc "busy port is an error" 1 "$FL_BIN" serve --http "127.0.0.1:$port" --demo-flows 1000
+expect_rc "busy port is an error" 1 "$FL_BIN" serve --store "$T_TMP/no-store" --http "127.0.0.1:$port" --demo-flows 1000
 expect_out "says it cannot listen" "cannot listen on 127.0.0.1 port $port"
 
 kill -TERM "$pid"
@@ -45,7 +45,7 @@ if openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
 else
   fail "test certificate made" "$(head -c 300 "$T_TMP/openssl.out")"
 fi
-start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 5000 --log-level warn \
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 5000 --log-level warn \
   --tls-cert "$T_TMP/cert.pem" --tls-key "$T_TMP/key.pem" >"$T_TMP/tls.out" 2>&1
 tpid=$BG_PID
 tport=""
@@ -59,7 +59,7 @@ check "plain HTTP is not served on the TLS port" sh -c "! curl -sf -m 5 'http://
 kill -TERM "$tpid"
 
 # live demo traffic (no --demo-end): the number of flows grows every 5 s
-start_bg "$FL_BIN" serve --http 127.0.0.1:0 --demo-flows 400000 --cache 0 --log-level warn >"$T_TMP/live.out" 2>&1
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 400000 --cache 0 --log-level warn >"$T_TMP/live.out" 2>&1
 lpid=$BG_PID
 lport=""
 for _ in $(seq 1 300); do
