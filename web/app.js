@@ -245,7 +245,7 @@ async function runQuery(path, params) {
       $('#progress').hidden = false;
       const frac = p.estimate ? Math.min(1, p.scanned / p.estimate) : 0;
       $('#pbar').style.width = (frac * 100).toFixed(1) + '%';
-      $('#ptext').textContent = `${si(p.scanned)} of ${si(p.estimate)} flows scanned · ${(p.elapsed_ms / 1000).toFixed(1)} s`;
+      $('#ptext').textContent = (p.estimate ? `${si(p.scanned)} of ${si(p.estimate)}` : si(p.scanned)) + ` flows scanned · ${(p.elapsed_ms / 1000).toFixed(1)} s`;
     } catch (e) { /* finished or not yet registered */ }
   }, 300);
   try {
