@@ -281,9 +281,12 @@ static void gen_one(fl_gen *g, fl_batch *b, uint32_t r)
     in_addr = internal_host(in_rank, v6);
     ex_addr = external_host(g, ex_rank, v6, &ext_as, &ext_mask);
     /* heavy tail: most flows are a few packets, a few are huge */
-    pkts = 1 + (uint64_t)(pow(rnd01(g) + 1e-9, -1.3) - 1.0);
-    if (pkts > 5000000)
-        pkts = 5000000;
+    /* Pareto-like: half the flows are 1-2 packets, a few reach the cap; a
+     * cap of 200k packets (~200 MB) keeps one flow from dwarfing an hour
+     * of a link, as active timeouts do on real exporters */
+    pkts = 1 + (uint64_t)(pow(rnd01(g) + 1e-9, -1.2) - 1.0);
+    if (pkts > 200000)
+        pkts = 200000;
     bytes = pkts * (uint64_t)(services[si].pkt_size / 2 + rnd_below(g, services[si].pkt_size));
     if (bytes < pkts * 28)
         bytes = pkts * 28;
