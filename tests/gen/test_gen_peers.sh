@@ -95,10 +95,10 @@ done
 # sFlow: capture on lo with tshark, decode every sample
 d="$T_TMP/sflow"; mkdir -p "$d"
 port=$(udp_port)
-start_bg tshark -i lo -f "udp port $port" -w "$d/cap.pcap" >"$d/tshark.log" 2>&1
+start_bg tshark -i lo -B 64 -f "udp port $port" -w "$d/cap.pcap" >"$d/tshark.log" 2>&1
 tp=$BG_PID
 wait_for "$d/tshark.log" "Capturing on" || fail sflow_tshark_starts "$(cat "$d/tshark.log")"
-"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 5000 --seed 7 \
+"$FL_BIN" gen --to "127.0.0.1:$port" --proto sflow --count 1500 --rate 2000 --seed 7 \
   --start $START --window 20m --dump "$d/dump.csv" 2>"$d/gen.log"
 rc=$?
 # tshark writes behind the wire, more so on a loaded machine: wait (up to
