@@ -84,7 +84,9 @@ const fl_nfdump_info *fl_nfdump_file_info(const fl_nfdump_file *f);
 const char *fl_nfdump_file_path(const fl_nfdump_file *f);
 
 /*
- * Clear b and decode the next flows into it, at most b->cap. Returns FL_OK
+ * Clear b (the columns it marks present: writers of a batch mark what
+ * they write, per fl_batch's contract) and decode the next flows into it,
+ * at most b->cap. Returns FL_OK
  * with b->n > 0, or FL_OK with b->n == 0 at the end of the file.
  * A bad block returns FL_ECORRUPT / FL_ETRUNCATED with e naming file, block
  * number and byte offset; rows decoded before it stay in b. When the
