@@ -122,7 +122,9 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
         goto fail;
     memset(&src, 0, sizeof src);
     src.ctx = sel;
-    src.next = fl_nfdump_sel_source_next;
+    /* aggregations read files side by side; listings keep file order */
+    src.parallel = qs.op != FL_QOP_LIST;
+    src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
     src.progress = fl_nfdump_sel_progress;
     if (fl_query_run(&qs, src, &res, &e) != FL_OK)
         goto fail;

@@ -12,6 +12,7 @@
 #include "nfdump/nfdump.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -585,6 +586,77 @@ TEST(selection_reports_missing_and_goes_on)
     rmdir(dir);
 }
 
+typedef struct mtarg {
+    fl_nfdump_sel *s;
+    uint64_t rows, ports;
+    int err;
+} mtarg;
+
+static void *mt_reader(void *p)
+{
+    mtarg *a = p;
+    fl_batch *b = fl_batch_new(3);
+    fl_err e;
+    for (int i = 0; i < 100000; i++) {
+        if (fl_nfdump_sel_source_next_mt(a->s, b, &e) != FL_OK) {
+            a->err = 1;
+            break;
+        }
+        if (b->n == 0)
+            break;
+        a->rows += b->n;
+        for (uint32_t r = 0; r < b->n; r++)
+            a->ports += FL_U16(b, FL_COL_SRC_PORT)[r];
+    }
+    fl_batch_free(b);
+    return NULL;
+}
+
+TEST(parallel_source_reads_every_flow_once)
+{
+    static buf b;
+    char dir[] = "/tmp/fl_nfdump_mt_XXXXXX", path[256];
+    fl_nfdump_spec spec = {NULL, NULL, NULL};
+    fl_nfdump_sel *s = NULL;
+    wcount wc = {0, ""};
+    mtarg a[4];
+    pthread_t th[4];
+    uint64_t rows = 0, ports = 0;
+    fl_err e;
+    CHECK(mkdtemp(dir) != NULL);
+    build_multi(&b); /* 3 flows (ports 100, 101, 103), 2 warnings per file */
+    for (int i = 0; i < 12; i++) {
+        FILE *fp;
+        snprintf(path, sizeof path, "%s/nfcapd.2024050100%02d", dir, i);
+        fp = fopen(path, "wb");
+        CHECK(fp != NULL);
+        fwrite(b.d, 1, b.n, fp);
+        fclose(fp);
+    }
+    spec.read = dir;
+    CHECK_EQ_INT(fl_nfdump_select(&spec, on_warn, &wc, &s, &e), FL_OK);
+    for (int i = 0; i < 4; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].s = s;
+        CHECK(pthread_create(&th[i], NULL, mt_reader, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(!a[i].err);
+        rows += a[i].rows;
+        ports += a[i].ports;
+    }
+    fl_nfdump_sel_free(s);
+    for (int i = 0; i < 12; i++) {
+        snprintf(path, sizeof path, "%s/nfcapd.2024050100%02d", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    CHECK_EQ_INT(rows, 12 * 3);
+    CHECK_EQ_INT(ports, 12 * (100 + 101 + 103));
+    CHECK_EQ_INT(wc.n, 12 * 2);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -602,6 +674,7 @@ int main(void)
     RUN(appendix_and_names);
     RUN(multi_block_errors_in_memory_and_with_read_ahead);
     RUN(selection_reports_missing_and_goes_on);
+    RUN(parallel_source_reads_every_flow_once);
     fl_batch_free(batch);
     TEST_EXIT();
 }
