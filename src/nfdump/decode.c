@@ -255,7 +255,7 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
 {
     uint32_t r = b->n, pos = 12;
     uint16_t nel, sysid;
-    int has_sampler = 0;
+    int has_sampler = 0, has_addr = 0;
     int32_t samp_id = 0;
     uint32_t samp_iv = 0;
 
@@ -299,12 +299,14 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
                 return -1;
             SET(FL_ADDRS, SRC_ADDR, fl_addr_from_v4(nfd_u32(f, d)));
             SET(FL_ADDRS, DST_ADDR, fl_addr_from_v4(nfd_u32(f, d + 4)));
+            has_addr = 1;
             break;
         case 3: /* EXipv6Flow */
             if (dl < 32)
                 return -1;
             SET(FL_ADDRS, SRC_ADDR, rd_v6(f, d));
             SET(FL_ADDRS, DST_ADDR, rd_v6(f, d + 16));
+            has_addr = 1;
             break;
         case 4: /* EXflowMisc */
             if (dl < 14)
@@ -430,6 +432,14 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
             break;
         }
         pos += len;
+    }
+    if (!has_addr) {
+        /* nfdump reads a record without address elements as IPv4
+         * 0.0.0.0 -> 0.0.0.0; so do its filters and statistics. With both
+         * families present the element that comes last wins, as in
+         * nfdump's listing. */
+        SET(FL_ADDRS, SRC_ADDR, fl_addr_from_v4(0));
+        SET(FL_ADDRS, DST_ADDR, fl_addr_from_v4(0));
     }
     finish_row(f, b, r, sysid, (p[10] & 2) != 0, has_sampler, samp_id, samp_iv);
     return 0;
