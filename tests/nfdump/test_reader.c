@@ -329,6 +329,27 @@ TEST(bad_element_skips_record_only)
     fl_nfdump_close(f);
 }
 
+TEST(record_without_addresses_is_ipv4_zero)
+{
+    static buf b;
+    fl_err e;
+    size_t blk, r;
+    fl_nfdump_file *f;
+    header(&b, 0, 1, 0, 0);
+    blk = block_begin(&b);
+    r = v3_begin(&b, 1, 1, 0);
+    el_generic(&b, 1000, 17, 1, 2);
+    v3_end(&b, r);
+    block_end(&b, blk, 1);
+    f = open_buf(&b, FL_OK, &e);
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_OK);
+    CHECK_EQ_INT(batch->n, 1);
+    CHECK(fl_addr_is_v4(FL_ADDRS(batch, FL_COL_SRC_ADDR)[0]));
+    CHECK(fl_addr_is_v4(FL_ADDRS(batch, FL_COL_DST_ADDR)[0]));
+    CHECK_EQ_INT(fl_addr_v4(FL_ADDRS(batch, FL_COL_SRC_ADDR)[0]), 0);
+    fl_nfdump_close(f);
+}
+
 TEST(bad_record_size_names_block)
 {
     static buf b;
@@ -668,6 +689,7 @@ int main(void)
     RUN(byte_swapped_file_reads_the_same);
     RUN(csv_line_like_nfdump);
     RUN(bad_element_skips_record_only);
+    RUN(record_without_addresses_is_ipv4_zero);
     RUN(bad_record_size_names_block);
     RUN(truncated_block_names_block);
     RUN(corrupt_compressed_block_skipped);
