@@ -73,6 +73,11 @@ for proto in netflow5 netflow9 ipfix; do
     nfdump -v "$W/$proto.$c" 2>/dev/null | grep -q "Version    : 2" \
       && cmp_file "${proto}_$c" "$W/$proto.$c" || fail "${proto}_$c" "nfdump did not write it"
   done
+  # without -q: header and closing summary exactly as nfdump prints them
+  nfdump -r "$W/$proto.lz4" -o csv 2>/dev/null | sed -n '1p;$p' >"$W/nf.ends"
+  "$FL_BIN" query -r "$W/$proto.lz4" -o csv 2>/dev/null | sed -n '1p;$p' >"$W/fl.ends"
+  cmp -s "$W/nf.ends" "$W/fl.ends" && pass "${proto}_header_and_summary ($(tail -1 "$W/fl.ends"))" \
+    || fail "${proto}_header_and_summary" "nfdump: $(cat "$W/nf.ends" | tail -1) flowlens: $(tail -1 "$W/fl.ends")"
   # nfdump cannot read ZSTD: compare with its listing of the uncompressed twin
   cmp_file "${proto}_zstd" "$W/$proto.zstd" "$W/$proto.none"
   cmp_file "${proto}_zstd_uncompressed_block_flag" "$W/$proto.zstdraw" "$W/$proto.none"
