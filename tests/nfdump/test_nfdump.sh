@@ -140,6 +140,15 @@ python3 "$HERE/nfcmp.py" "$W/m_nf.csv" "$W/m_nf.json" "$W/m_fl.csv" >"$W/cmp.out
   && pass "multi_equals_nfdump ($(grep -o 'compared [0-9]* flows' "$W/cmp.out"))" \
   || fail multi_equals_nfdump "$(head -c 600 "$W/cmp.out")"
 
+# -M with -r: one file name in each directory
+RF="2024/05/01/nfcapd.202405012355"
+nfdump -M "$M" -r "$RF" -q -o csv >"$W/mr_nf.csv" 2>/dev/null
+nfdump -M "$M" -r "$RF" -o json >"$W/mr_nf.json" 2>/dev/null
+q -M "$M" -r "$RF" >"$W/mr_fl.csv" 2>/dev/null
+python3 "$HERE/nfcmp.py" "$W/mr_nf.csv" "$W/mr_nf.json" "$W/mr_fl.csv" >"$W/cmp.out" 2>&1 \
+  && pass "multi_read_equals_nfdump ($(grep -o 'compared [0-9]* flows' "$W/cmp.out"))" \
+  || fail multi_read_equals_nfdump "$(head -c 600 "$W/cmp.out")"
+
 # missing and empty files in a range are reported and skipped, never fatal
 mkdir -p "$A/c/2024/05/01" "$A/c/2024/05/02"
 cp "$A/a/2024/05/01/nfcapd.202405012355" "$A/c/2024/05/01/"
