@@ -22,10 +22,11 @@
 
 fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid)
 {
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid)
-            return &f->exp[i];
+    if (f->exp_idx != NULL && f->exp_idx[sysid] != 0)
+        return &f->exp[f->exp_idx[sysid] - 1];
     if (f->nexp >= NFD_MAX_EXPORTERS)
+        return NULL;
+    if (f->exp_idx == NULL && (f->exp_idx = calloc(65536, sizeof *f->exp_idx)) == NULL)
         return NULL;
     if (f->nexp == f->capexp) {
         size_t cap = f->capexp ? f->capexp * 2 : 8;
@@ -37,29 +38,19 @@ fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid)
     }
     memset(&f->exp[f->nexp], 0, sizeof f->exp[0]);
     f->exp[f->nexp].sysid = sysid;
+    f->exp_idx[sysid] = (uint16_t)(f->nexp + 1);
     return &f->exp[f->nexp++];
 }
 
 const fl_nfdump_exporter *fl_nfdump_exporter_get(const fl_nfdump_file *f, uint16_t sysid)
 {
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid)
-            return &f->exp[i];
-    return NULL;
+    return f->exp_idx != NULL && f->exp_idx[sysid] != 0 ? &f->exp[f->exp_idx[sysid] - 1] : NULL;
 }
 
-/* per-flow lookup: flows of one exporter come in runs, so remember the
- * last hit */
+/* per-flow lookup, O(1) through the sysid index */
 static fl_nfdump_exporter *exp_find(fl_nfdump_file *f, uint16_t sysid)
 {
-    if (f->exp_hint < f->nexp && f->exp[f->exp_hint].sysid == sysid)
-        return &f->exp[f->exp_hint];
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid) {
-            f->exp_hint = i;
-            return &f->exp[i];
-        }
-    return NULL;
+    return f->exp_idx != NULL && f->exp_idx[sysid] != 0 ? &f->exp[f->exp_idx[sysid] - 1] : NULL;
 }
 
 size_t fl_nfdump_exporter_count(const fl_nfdump_file *f)
@@ -119,11 +110,17 @@ static void add_sampler(fl_nfdump_file *f, uint16_t sysid, int64_t id, uint32_t 
         x->sampling = rate;
 }
 
-static uint32_t sampler_rate(const fl_nfdump_file *f, uint16_t sysid, int64_t id)
+static uint32_t sampler_rate(fl_nfdump_file *f, uint16_t sysid, int64_t id)
 {
+    /* flows of one sampler come in runs: try the last hit first */
+    if (f->smp_hint < f->nsmp && f->smp[f->smp_hint].sysid == sysid &&
+        f->smp[f->smp_hint].id == id)
+        return f->smp[f->smp_hint].rate;
     for (size_t i = 0; i < f->nsmp; i++)
-        if (f->smp[i].sysid == sysid && f->smp[i].id == id)
+        if (f->smp[i].sysid == sysid && f->smp[i].id == id) {
+            f->smp_hint = i;
             return f->smp[i].rate;
+        }
     return 0;
 }
 

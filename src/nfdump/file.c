@@ -518,6 +518,7 @@ void fl_nfdump_close(fl_nfdump_file *f)
         free(f->maps);
     }
     free(f->exp);
+    free(f->exp_idx);
     free(f->smp);
     free(f->ifn);
     free(f->vrfn);
