@@ -7,13 +7,15 @@
  * what nfdump's `-o csv` prints (header, rows, closing summary; -q leaves
  * out header and summary) so listings diff against nfdump, `-o json` a JSON array keyed by flowlens column
  * names, `-o null` reads and discards (timing). Everything else (-s, -A,
- * -a, -t, -O, --summary, series, other output formats) runs through the
- * query engine with the selection as its source. Filters and the store
- * backend wait for their modules.
+ * -a, -t, -O, --summary, series, other output formats, filters) runs
+ * through the query engine with the selection as its source. Without
+ * -r/-R/-M the embedded store (--store, default ./var/store) is the source.
  */
 #include "cli.h"
+#include "filter/filter.h"
 #include "nfdump/nfdump.h"
 #include "query/query.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,11 +136,42 @@ static int needs_engine(const cli_args *args)
            strcmp(fmt, "null") != 0;
 }
 
+/* The filter text: positional words, or the file of -f. */
+static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *text,
+                          fl_filter **f)
+{
+    const char *file = cli_get(args, "file");
+    fl_filter_opts fo;
+    fl_err e;
+
+    *f = NULL;
+    if (file != NULL) {
+        if (text[0] != '\0')
+            return cli_usage_error(cmd, "give the filter as words or with -f, not both");
+        memset(&fo, 0, sizeof fo);
+        fo.filters_dir = cli_get(args, "filters-dir");
+        fl_err_clear(&e);
+        if (fl_filter_compile_file(file, &fo, f, &e) != FL_OK) {
+            char msg[900];
+            fl_err_format(&e, msg, sizeof msg);
+            fprintf(stderr, "flowlens %s: %s\n", cmd->name, msg);
+            return CLI_EXIT_USAGE;
+        }
+        return CLI_EXIT_OK;
+    }
+    if (text[0] == '\0')
+        return CLI_EXIT_OK;
+    return cli_filter_compile(cmd, text, cli_get(args, "filters-dir"), f);
+}
+
 static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_spec *spec)
 {
     fl_query_spec qs;
     fl_qresult *res = NULL;
     fl_nfdump_sel *sel = NULL;
+    fl_store *st = NULL;
+    fl_store_scan *sc = NULL;
+    fl_filter *flt = NULL;
     char filter[4096];
     int fmt = 0, flags = 0, rc;
     qwarn qw = {0};
@@ -148,36 +181,50 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     rc = cli_query_spec(cmd, args, &qs, &fmt, &flags, filter, sizeof filter);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (filter[0] != 0) {
-        fprintf(stderr, "flowlens query: filters need the filter module, not built yet in this "
-                        "version\n");
-        return CLI_EXIT_FAIL;
+    rc = compile_filter(cmd, args, filter, &flt);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (flt != NULL && !fl_filter_is_all(flt)) {
+        qs.select = fl_filter_select;
+        qs.select_ctx = flt;
     }
     fl_err_clear(&e);
-    if (fl_nfdump_select(spec, on_warn, &qw, &sel, &e) != FL_OK)
-        goto fail;
-    memset(&src, 0, sizeof src);
-    src.ctx = sel;
-    /* aggregations read files side by side; listings keep file order */
-    src.parallel = qs.op != FL_QOP_LIST;
-    src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
-    src.progress = fl_nfdump_sel_progress;
+    if (spec == NULL) {
+        const char *dir = cli_get(args, "store") ? cli_get(args, "store") : "./var/store";
+        rc = cli_store_source(cmd, dir, &qs, flt, &st, &sc, &src);
+        if (rc != CLI_EXIT_OK)
+            goto out;
+    } else {
+        if (fl_nfdump_select(spec, on_warn, &qw, &sel, &e) != FL_OK)
+            goto fail;
+        memset(&src, 0, sizeof src);
+        src.ctx = sel;
+        /* aggregations read files side by side; listings keep file order */
+        src.parallel = qs.op != FL_QOP_LIST;
+        src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
+        src.progress = fl_nfdump_sel_progress;
+    }
     if (fl_query_run(&qs, src, &res, &e) != FL_OK)
         goto fail;
     if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
         goto fail;
     fflush(stdout);
-    fl_qresult_free(res);
-    fl_nfdump_sel_free(sel);
-    return CLI_EXIT_OK;
+    rc = CLI_EXIT_OK;
+    goto out;
 fail : {
     char buf[900];
     fl_err_format(&e, buf, sizeof buf);
     fprintf(stderr, "flowlens query: %s\n", buf);
+    rc = CLI_EXIT_FAIL;
+}
+out:
     fl_qresult_free(res);
     fl_nfdump_sel_free(sel);
-    return CLI_EXIT_FAIL;
-}
+    fl_store_scan_free(sc);
+    if (st)
+        fl_store_close(st, NULL);
+    fl_filter_free(flt);
+    return rc;
 }
 
 int cmd_query(const cli_cmd *cmd, const cli_args *args)
@@ -193,14 +240,16 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
     fl_err e;
     static char obuf[1 << 16];
 
-    if (cli_has(args, "store") || (spec.read == NULL && spec.range == NULL)) {
-        fprintf(stderr, "flowlens query: the store backend is not built yet in this version; "
-                        "query nfcapd files with -r FILE, -R RANGE or -M DIRS -R RANGE\n");
-        return CLI_EXIT_FAIL;
+    if (cli_has(args, "store") && (spec.read != NULL || spec.range != NULL))
+        return cli_usage_error(cmd, "--store and -r/-R/-M exclude each other");
+    if (spec.read == NULL && spec.range == NULL) {
+        if (spec.multi != NULL)
+            return cli_usage_error(cmd, "-M needs -r or -R naming the files");
+        return run_engine(cmd, args, NULL);
     }
     if (spec.read != NULL && spec.range != NULL)
         return cli_usage_error(cmd, "-r and -R exclude each other");
-    if (needs_engine(args) || args->npos > 0)
+    if (needs_engine(args) || args->npos > 0 || cli_has(args, "file"))
         return run_engine(cmd, args, &spec);
     if (cli_has(args, "utc")) {
         setenv("TZ", "UTC", 1); /* the listing prints local time, as nfdump */

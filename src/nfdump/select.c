@@ -501,10 +501,16 @@ fl_rc fl_nfdump_sel_source_next_mt(void *sel, fl_batch *b, fl_err *e)
         } else if (s->next < s->files.n) {
             const char *path = s->files.v[s->next];
             __atomic_store_n(&s->next, s->next + 1, __ATOMIC_RELAXED);
+            /* count the file being opened as busy: until it is, others
+             * must wait for it rather than conclude that all is done */
+            s->busy++;
             pthread_mutex_unlock(&s->mu);
             fl_err_clear(&w);
             rc = fl_nfdump_open(path, &f, &w);
             pthread_mutex_lock(&s->mu);
+            s->busy--;
+            if (rc != FL_OK)
+                pthread_cond_broadcast(&s->cv);
             if (rc == FL_ENOMEM) {
                 pthread_mutex_unlock(&s->mu);
                 return fl_err_set(e, rc, "%s", w.msg);

@@ -239,4 +239,4 @@ want=$(nfdump -R "$A/a" -q -o csv 2>/dev/null | wc -l)
 [ "$got" = "$want" ] && pass "engine_summary_over_range ($got flows)" \
   || fail engine_summary_over_range "summary says '$got', nfdump lists $want"
 expect_rc engine_stat_runs 0 "$FL_BIN" query -r "$W/netflow9.lz4" -s proto -o csv
-expect_out engine_stat_has_tcp "^[^,]*,[^,]*,[^,]*,any,TCP,"
+expect_out engine_stat_has_tcp "^[^,]*,[^,]*,[^,]*,TCP,6,"

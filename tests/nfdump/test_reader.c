@@ -611,6 +611,7 @@ typedef struct mtarg {
     fl_nfdump_sel *s;
     uint64_t rows, ports;
     int err;
+    int *ended; /* shared: some caller was told "all done" */
 } mtarg;
 
 static void *mt_reader(void *p)
@@ -619,12 +620,19 @@ static void *mt_reader(void *p)
     fl_batch *b = fl_batch_new(3);
     fl_err e;
     for (int i = 0; i < 100000; i++) {
+        /* the query engine stops every worker at the first "done": a call
+         * begun after a caller was told "done" must not find rows */
+        int was_ended = __atomic_load_n(a->ended, __ATOMIC_SEQ_CST);
         if (fl_nfdump_sel_source_next_mt(a->s, b, &e) != FL_OK) {
             a->err = 1;
             break;
         }
-        if (b->n == 0)
+        if (b->n == 0) {
+            __atomic_store_n(a->ended, 1, __ATOMIC_SEQ_CST);
             break;
+        }
+        if (was_ended)
+            a->err = 2;
         a->rows += b->n;
         for (uint32_t r = 0; r < b->n; r++)
             a->ports += FL_U16(b, FL_COL_SRC_PORT)[r];
@@ -656,9 +664,11 @@ TEST(parallel_source_reads_every_flow_once)
     }
     spec.read = dir;
     CHECK_EQ_INT(fl_nfdump_select(&spec, on_warn, &wc, &s, &e), FL_OK);
+    int ended = 0;
     for (int i = 0; i < 4; i++) {
         memset(&a[i], 0, sizeof a[i]);
         a[i].s = s;
+        a[i].ended = &ended;
         CHECK(pthread_create(&th[i], NULL, mt_reader, &a[i]) == 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -676,6 +686,50 @@ TEST(parallel_source_reads_every_flow_once)
     CHECK_EQ_INT(rows, 12 * 3);
     CHECK_EQ_INT(ports, 12 * (100 + 101 + 103));
     CHECK_EQ_INT(wc.n, 12 * 2);
+}
+
+/* one multi-block file, four callers, many rounds: nobody may be told
+ * "done" while another caller is still opening or reading the file */
+TEST(parallel_source_done_only_at_the_end)
+{
+    static buf b;
+    char path[] = "/tmp/fl_nfdump_mt1_XXXXXX";
+    fl_nfdump_spec spec = {NULL, NULL, NULL};
+    int fd;
+    build_multi(&b);
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, b.d, b.n) == (ssize_t)b.n);
+    close(fd);
+    spec.read = path;
+    for (int round = 0; round < 50; round++) {
+        fl_nfdump_sel *s = NULL;
+        mtarg a[4];
+        pthread_t th[4];
+        uint64_t rows = 0;
+        int ended = 0, err = 0;
+        fl_err e;
+        CHECK_EQ_INT(fl_nfdump_select(&spec, NULL, NULL, &s, &e), FL_OK);
+        fl_log_set_level(FL_LOG_ERROR); /* the file's bad blocks warn */
+        for (int i = 0; i < 4; i++) {
+            memset(&a[i], 0, sizeof a[i]);
+            a[i].s = s;
+            a[i].ended = &ended;
+            CHECK(pthread_create(&th[i], NULL, mt_reader, &a[i]) == 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            rows += a[i].rows;
+            err |= a[i].err;
+        }
+        fl_nfdump_sel_free(s);
+        fl_log_set_level(FL_LOG_INFO);
+        if (err || rows != 3)
+            unlink(path);
+        CHECK_EQ_INT(err, 0);
+        CHECK_EQ_INT(rows, 3);
+    }
+    unlink(path);
 }
 
 int main(void)
@@ -697,6 +751,7 @@ int main(void)
     RUN(multi_block_errors_in_memory_and_with_read_ahead);
     RUN(selection_reports_missing_and_goes_on);
     RUN(parallel_source_reads_every_flow_once);
+    RUN(parallel_source_done_only_at_the_end);
     fl_batch_free(batch);
     TEST_EXIT();
 }
