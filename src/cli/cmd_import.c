@@ -251,9 +251,15 @@ static fl_rc map_exporters(importer *im, const fl_nfdump_file *f, fl_batch *b, u
             fl_addr a = x ? x->addr : (fl_addr){0, 0};
             uint32_t dom = x ? x->id : sys;
             uint16_t id;
+            fl_store_exporter se;
             fl_rc rc = fl_store_exporter_id(im->store, a, dom, &id, e);
             if (rc != FL_OK)
                 return rc;
+            /* carry the file's default sampling over, keeping the name */
+            if (x != NULL && x->sampling != 0 &&
+                fl_store_exporter_get(im->store, id, &se) == FL_OK && se.sampling != x->sampling &&
+                fl_store_exporter_update(im->store, id, se.name, x->sampling, e) != FL_OK)
+                return e->rc;
             cache[sys] = id;
             known[sys] = 1;
         }

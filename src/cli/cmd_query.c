@@ -4,8 +4,8 @@
  * The nfdump reader is the backend: -r FILE|DIR, -R range, -M dirs select
  * the files (missing, empty or corrupt ones are warned about on stderr and
  * skipped). A plain listing streams batch by batch: `-o csv` prints exactly
- * nfdump's `-o csv` rows (without nfdump's trailing summary) so listings
- * diff against nfdump, `-o json` a JSON array keyed by flowlens column
+ * what nfdump's `-o csv` prints (header, rows, closing summary; -q leaves
+ * out header and summary) so listings diff against nfdump, `-o json` a JSON array keyed by flowlens column
  * names, `-o null` reads and discards (timing). Everything else (-s, -A,
  * -a, -t, -O, --summary, series, other output formats, filters) runs
  * through the query engine with the selection as its source. Without
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct qwarn {
     unsigned long n;
@@ -75,6 +76,41 @@ static void json_row(FILE *out, const fl_batch *b, uint32_t r, int first)
         }
     }
     fputc('}', out);
+}
+
+/* nfdump's closing csv summary over the listed flows (its PrintSummary) */
+typedef struct qsum {
+    uint64_t flows, bytes, packets;
+    fl_time first, last;
+} qsum;
+
+static void sum_rows(qsum *q, const fl_batch *b, uint32_t from, uint32_t to)
+{
+    for (uint32_t r = from; r < to; r++) {
+        fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[r], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+        q->flows++;
+        q->bytes += FL_U64(b, FL_COL_BYTES)[r] + FL_U64(b, FL_COL_OUT_BYTES)[r];
+        q->packets += FL_U64(b, FL_COL_PACKETS)[r] + FL_U64(b, FL_COL_OUT_PACKETS)[r];
+        if (t0 < q->first)
+            q->first = t0;
+        if (t1 > q->last)
+            q->last = t1;
+    }
+}
+
+static void print_summary(const qsum *q)
+{
+    uint64_t bps = 0, pps = 0, bpp = 0;
+    double duration = q->last != 0 ? (double)(q->last - q->first) / 1000.0 : 0.0;
+    if (duration > 0 && q->last > 0) {
+        bps = (uint64_t)((double)(q->bytes << 3) / duration);
+        pps = (uint64_t)((double)q->packets / duration);
+        bpp = q->packets ? q->bytes / q->packets : 0;
+    }
+    printf("Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n%llu,%llu,%llu,%llu,%llu,%llu\n",
+           (unsigned long long)q->flows, (unsigned long long)q->bytes,
+           (unsigned long long)q->packets, (unsigned long long)bps, (unsigned long long)pps,
+           (unsigned long long)bpp);
 }
 
 static int parse_count(const char *s, unsigned long long *out)
@@ -163,7 +199,9 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             goto fail;
         memset(&src, 0, sizeof src);
         src.ctx = sel;
-        src.next = fl_nfdump_sel_source_next;
+        /* aggregations read files side by side; listings keep file order */
+        src.parallel = qs.op != FL_QOP_LIST;
+        src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
         src.progress = fl_nfdump_sel_progress;
     }
     if (fl_query_run(&qs, src, &res, &e) != FL_OK)
@@ -198,6 +236,7 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
     fl_nfdump_sel *sel = NULL;
     fl_batch *b = NULL;
     qwarn qw = {0};
+    qsum sum = {0, 0, 0, FL_TIME_MAX, 0};
     fl_err e;
     static char obuf[1 << 16];
 
@@ -212,6 +251,10 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
         return cli_usage_error(cmd, "-r and -R exclude each other");
     if (needs_engine(args) || args->npos > 0 || cli_has(args, "file"))
         return run_engine(cmd, args, &spec);
+    if (cli_has(args, "utc")) {
+        setenv("TZ", "UTC", 1); /* the listing prints local time, as nfdump */
+        tzset();
+    }
     if (fmt == NULL)
         fmt = "csv";
     if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "null") != 0)
@@ -255,6 +298,10 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
             printed += b->n;
             continue;
         }
+        if (csv && !quiet) {
+            uint64_t left = limit == 0 ? b->n : limit - printed;
+            sum_rows(&sum, b, 0, left < b->n ? (uint32_t)left : b->n);
+        }
         for (uint32_t r = 0; r < b->n && (limit == 0 || printed < limit); r++, printed++) {
             if (csv) {
                 char line[1024];
@@ -270,6 +317,8 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
     }
     if (!csv && !null_out)
         fputs("\n]\n", stdout);
+    if (csv && !quiet && rc == CLI_EXIT_OK)
+        print_summary(&sum);
     fflush(stdout);
     if (qw.n > 0)
         fprintf(stderr, "flowlens query: %lu warning%s: files or blocks skipped\n", qw.n,

@@ -22,10 +22,11 @@
 
 fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid)
 {
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid)
-            return &f->exp[i];
+    if (f->exp_idx != NULL && f->exp_idx[sysid] != 0)
+        return &f->exp[f->exp_idx[sysid] - 1];
     if (f->nexp >= NFD_MAX_EXPORTERS)
+        return NULL;
+    if (f->exp_idx == NULL && (f->exp_idx = calloc(65536, sizeof *f->exp_idx)) == NULL)
         return NULL;
     if (f->nexp == f->capexp) {
         size_t cap = f->capexp ? f->capexp * 2 : 8;
@@ -37,29 +38,19 @@ fl_nfdump_exporter *nfd_exporter_slot(fl_nfdump_file *f, uint16_t sysid)
     }
     memset(&f->exp[f->nexp], 0, sizeof f->exp[0]);
     f->exp[f->nexp].sysid = sysid;
+    f->exp_idx[sysid] = (uint16_t)(f->nexp + 1);
     return &f->exp[f->nexp++];
 }
 
 const fl_nfdump_exporter *fl_nfdump_exporter_get(const fl_nfdump_file *f, uint16_t sysid)
 {
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid)
-            return &f->exp[i];
-    return NULL;
+    return f->exp_idx != NULL && f->exp_idx[sysid] != 0 ? &f->exp[f->exp_idx[sysid] - 1] : NULL;
 }
 
-/* per-flow lookup: flows of one exporter come in runs, so remember the
- * last hit */
+/* per-flow lookup, O(1) through the sysid index */
 static fl_nfdump_exporter *exp_find(fl_nfdump_file *f, uint16_t sysid)
 {
-    if (f->exp_hint < f->nexp && f->exp[f->exp_hint].sysid == sysid)
-        return &f->exp[f->exp_hint];
-    for (size_t i = 0; i < f->nexp; i++)
-        if (f->exp[i].sysid == sysid) {
-            f->exp_hint = i;
-            return &f->exp[i];
-        }
-    return NULL;
+    return f->exp_idx != NULL && f->exp_idx[sysid] != 0 ? &f->exp[f->exp_idx[sysid] - 1] : NULL;
 }
 
 size_t fl_nfdump_exporter_count(const fl_nfdump_file *f)
@@ -119,11 +110,17 @@ static void add_sampler(fl_nfdump_file *f, uint16_t sysid, int64_t id, uint32_t 
         x->sampling = rate;
 }
 
-static uint32_t sampler_rate(const fl_nfdump_file *f, uint16_t sysid, int64_t id)
+static uint32_t sampler_rate(fl_nfdump_file *f, uint16_t sysid, int64_t id)
 {
+    /* flows of one sampler come in runs: try the last hit first */
+    if (f->smp_hint < f->nsmp && f->smp[f->smp_hint].sysid == sysid &&
+        f->smp[f->smp_hint].id == id)
+        return f->smp[f->smp_hint].rate;
     for (size_t i = 0; i < f->nsmp; i++)
-        if (f->smp[i].sysid == sysid && f->smp[i].id == id)
+        if (f->smp[i].sysid == sysid && f->smp[i].id == id) {
+            f->smp_hint = i;
             return f->smp[i].rate;
+        }
     return 0;
 }
 
@@ -255,7 +252,7 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
 {
     uint32_t r = b->n, pos = 12;
     uint16_t nel, sysid;
-    int has_sampler = 0;
+    int has_sampler = 0, has_addr = 0;
     int32_t samp_id = 0;
     uint32_t samp_iv = 0;
 
@@ -299,12 +296,14 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
                 return -1;
             SET(FL_ADDRS, SRC_ADDR, fl_addr_from_v4(nfd_u32(f, d)));
             SET(FL_ADDRS, DST_ADDR, fl_addr_from_v4(nfd_u32(f, d + 4)));
+            has_addr = 1;
             break;
         case 3: /* EXipv6Flow */
             if (dl < 32)
                 return -1;
             SET(FL_ADDRS, SRC_ADDR, rd_v6(f, d));
             SET(FL_ADDRS, DST_ADDR, rd_v6(f, d + 16));
+            has_addr = 1;
             break;
         case 4: /* EXflowMisc */
             if (dl < 14)
@@ -430,6 +429,14 @@ static int decode_v3(fl_nfdump_file *f, const uint8_t *p, uint32_t size, fl_batc
             break;
         }
         pos += len;
+    }
+    if (!has_addr) {
+        /* nfdump reads a record without address elements as IPv4
+         * 0.0.0.0 -> 0.0.0.0; so do its filters and statistics. With both
+         * families present the element that comes last wins, as in
+         * nfdump's listing. */
+        SET(FL_ADDRS, SRC_ADDR, fl_addr_from_v4(0));
+        SET(FL_ADDRS, DST_ADDR, fl_addr_from_v4(0));
     }
     finish_row(f, b, r, sysid, (p[10] & 2) != 0, has_sampler, samp_id, samp_iv);
     return 0;

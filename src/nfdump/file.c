@@ -5,12 +5,14 @@
  * header (record count, payload size, type, flags) and a payload
  * compressed as the file header says, then (layout 2) appendix blocks
  * holding the ident and the statistics record. This file owns framing:
- * it walks blocks by their sizes, decompresses one payload at a time into
- * a buffer of at most FL_NFDUMP_MAX_BLOCK bytes and hands the records to
- * decode.c. A bad payload costs that block only when the framing around
+ * it walks blocks by their sizes, reads and decompresses each payload into
+ * a slot buffer of at most FL_NFDUMP_MAX_BLOCK bytes and hands the records
+ * to decode.c. A bad payload costs that block only when the framing around
  * it is intact; a bad block header ends the file (nothing after it can be
- * located). Everything is read with pread so a memory image (fuzzer,
- * tests) and a file share one code path.
+ * located). Files of two or more blocks get read-ahead threads that
+ * decompress the next blocks while the caller decodes; a memory image
+ * (fuzzer, tests) and a one-block file are read inline. Everything is read
+ * with pread, so both share one code path.
  */
 #include "nfdump_int.h"
 
@@ -518,6 +520,7 @@ void fl_nfdump_close(fl_nfdump_file *f)
         free(f->maps);
     }
     free(f->exp);
+    free(f->exp_idx);
     free(f->smp);
     free(f->ifn);
     free(f->vrfn);

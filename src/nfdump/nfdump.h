@@ -84,7 +84,9 @@ const fl_nfdump_info *fl_nfdump_file_info(const fl_nfdump_file *f);
 const char *fl_nfdump_file_path(const fl_nfdump_file *f);
 
 /*
- * Clear b and decode the next flows into it, at most b->cap. Returns FL_OK
+ * Clear b (the columns it marks present: writers of a batch mark what
+ * they write, per fl_batch's contract) and decode the next flows into it,
+ * at most b->cap. Returns FL_OK
  * with b->n > 0, or FL_OK with b->n == 0 at the end of the file.
  * A bad block returns FL_ECORRUPT / FL_ETRUNCATED with e naming file, block
  * number and byte offset; rows decoded before it stay in b. When the
@@ -158,6 +160,16 @@ fl_rc fl_nfdump_sel_next(fl_nfdump_sel *s, fl_batch *b, fl_err *e);
 /* fl_nfdump_sel_next with a void * handle: plugs straight into the query
  * engine's source, fl_source{ .ctx = sel, .next = fl_nfdump_sel_source_next }. */
 fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e);
+/*
+ * The same as a source several threads may call at once (fl_source with
+ * parallel = 1), each with its own batch: each call reads a batch from a
+ * file no other thread is reading, opening the next file when none is
+ * free, so files decode side by side. Batches then arrive out of file
+ * order: for aggregations, not for listings. It returns b->n == 0 only
+ * when every file is done. fl_nfdump_sel_file is meaningless in this mode;
+ * warnings are still delivered one at a time.
+ */
+fl_rc fl_nfdump_sel_source_next_mt(void *sel, fl_batch *b, fl_err *e);
 /* Fraction of the selection's files opened so far, 0..1 (for progress). */
 double fl_nfdump_sel_progress(void *sel);
 /* The file the last batch came from (exporter table, names), valid until

@@ -26,8 +26,8 @@ enum {
 };
 
 #define NFD_MAX_EXPORTERS 4096
-#define NFD_MAX_SAMPLERS 4096
-#define NFD_MAX_NAMES 65536
+#define NFD_MAX_SAMPLERS 1024
+#define NFD_MAX_NAMES 8192 /* per kind; lookups are linear */
 #define NFD_MAX_MAPS 65536
 
 typedef struct nfd_sampler {
@@ -101,9 +101,9 @@ struct fl_nfdump_file {
 
     fl_nfdump_exporter *exp;
     size_t nexp, capexp;
-    size_t exp_hint;        /* index of the exporter found last */
+    uint16_t *exp_idx;      /* sysid -> index + 1 into exp (65536 slots) */
     nfd_sampler *smp;
-    size_t nsmp;
+    size_t nsmp, smp_hint;
     nfd_name *ifn, *vrfn;
     size_t nifn, nvrfn;
     nfd_map **maps;         /* v1 only, NFD_MAX_MAPS slots */

@@ -16,6 +16,7 @@
 #include "nfdump_int.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@ struct fl_nfdump_sel {
     fl_nfdump_warn_fn warn;
     void *warn_ctx;
     fl_nfdump_sel_stats st;
+    /* parallel mode: open files no thread is reading, and how many are
+     * being read right now */
+    int mt_init;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fl_nfdump_file **idle;  /* at most one per concurrent caller */
+    int nidle, capidle, busy;
 };
 
 static int sl_push(strlist *l, const char *s)
@@ -281,6 +289,12 @@ fl_rc fl_nfdump_select(const fl_nfdump_spec *spec, fl_nfdump_warn_fn warn, void 
         return fl_err_set(e, FL_ENOMEM, "out of memory");
     s->warn = warn;
     s->warn_ctx = warn_ctx;
+    if (pthread_mutex_init(&s->mu, NULL) == 0) {
+        if (pthread_cond_init(&s->cv, NULL) == 0)
+            s->mt_init = 1;
+        else
+            pthread_mutex_destroy(&s->mu);
+    }
     if (spec->multi == NULL) {
         rc = resolve("", what, is_range, &s->files, e);
     } else {
@@ -349,6 +363,13 @@ void fl_nfdump_sel_free(fl_nfdump_sel *s)
 {
     if (s == NULL)
         return;
+    if (s->mt_init) {
+        for (int i = 0; i < s->nidle; i++)
+            fl_nfdump_close(s->idle[i]);
+        free(s->idle);
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+    }
     fl_nfdump_close(s->cur);
     if (s->last != s->cur)
         fl_nfdump_close(s->last);
@@ -449,5 +470,93 @@ fl_rc fl_nfdump_sel_source_next(void *sel, fl_batch *b, fl_err *e)
 double fl_nfdump_sel_progress(void *sel)
 {
     const fl_nfdump_sel *s = sel;
-    return s->files.n == 0 ? 1.0 : (double)s->next / (double)s->files.n;
+    size_t next = __atomic_load_n(&s->next, __ATOMIC_RELAXED);
+    return s->files.n == 0 ? 1.0 : (double)next / (double)s->files.n;
+}
+
+/*
+ * Parallel mode. Under the lock a caller takes an idle open file, or opens
+ * the next path (the open itself runs unlocked), or, when neither is left
+ * but other threads still read files, waits for one of them to hand its
+ * file back. The batch is read without the lock. Warnings are emitted
+ * under the lock so callbacks never run concurrently.
+ */
+fl_rc fl_nfdump_sel_source_next_mt(void *sel, fl_batch *b, fl_err *e)
+{
+    fl_nfdump_sel *s = sel;
+    fl_err w;
+
+    if (!s->mt_init)
+        return fl_err_set(e, FL_ENOMEM, "selection has no lock for parallel reading");
+    nfd_batch_clear(b);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        fl_nfdump_file *f = NULL;
+        fl_rc rc;
+
+        while (s->nidle == 0 && s->next >= s->files.n && s->busy > 0)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->nidle > 0) {
+            f = s->idle[--s->nidle];
+        } else if (s->next < s->files.n) {
+            const char *path = s->files.v[s->next];
+            __atomic_store_n(&s->next, s->next + 1, __ATOMIC_RELAXED);
+            /* count the file being opened as busy: until it is, others
+             * must wait for it rather than conclude that all is done */
+            s->busy++;
+            pthread_mutex_unlock(&s->mu);
+            fl_err_clear(&w);
+            rc = fl_nfdump_open(path, &f, &w);
+            pthread_mutex_lock(&s->mu);
+            s->busy--;
+            if (rc != FL_OK)
+                pthread_cond_broadcast(&s->cv);
+            if (rc == FL_ENOMEM) {
+                pthread_mutex_unlock(&s->mu);
+                return fl_err_set(e, rc, "%s", w.msg);
+            }
+            if (rc != FL_OK) {
+                s->st.files_skipped++;
+                emit(s, &w);
+                continue;
+            }
+        } else {
+            pthread_mutex_unlock(&s->mu);
+            return FL_OK; /* every file is done */
+        }
+        s->busy++;
+        pthread_mutex_unlock(&s->mu);
+        fl_err_clear(&w);
+        rc = fl_nfdump_read(f, b, &w);
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+        if (rc != FL_OK) {
+            s->st.blocks_bad++;
+            emit(s, &w);
+        }
+        if (b->n == 0 && rc == FL_OK) {
+            s->st.files_read++;
+            s->st.records_skipped += fl_nfdump_file_skipped(f);
+            fl_nfdump_close(f);
+        } else {
+            if (s->nidle == s->capidle) {
+                int cap = s->capidle ? s->capidle * 2 : 8;
+                fl_nfdump_file **n = realloc(s->idle, (size_t)cap * sizeof *n);
+                if (n == NULL) {
+                    fl_nfdump_close(f);
+                    pthread_mutex_unlock(&s->mu);
+                    return fl_err_set(e, FL_ENOMEM, "out of memory");
+                }
+                s->idle = n;
+                s->capidle = cap;
+            }
+            s->idle[s->nidle++] = f;
+        }
+        pthread_cond_broadcast(&s->cv);
+        if (b->n > 0) {
+            s->st.flows += b->n;
+            pthread_mutex_unlock(&s->mu);
+            return FL_OK;
+        }
+    }
 }

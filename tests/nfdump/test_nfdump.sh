@@ -73,6 +73,11 @@ for proto in netflow5 netflow9 ipfix; do
     nfdump -v "$W/$proto.$c" 2>/dev/null | grep -q "Version    : 2" \
       && cmp_file "${proto}_$c" "$W/$proto.$c" || fail "${proto}_$c" "nfdump did not write it"
   done
+  # without -q: header and closing summary exactly as nfdump prints them
+  nfdump -r "$W/$proto.lz4" -o csv 2>/dev/null | sed -n '1p;$p' >"$W/nf.ends"
+  "$FL_BIN" query -r "$W/$proto.lz4" -o csv 2>/dev/null | sed -n '1p;$p' >"$W/fl.ends"
+  cmp -s "$W/nf.ends" "$W/fl.ends" && pass "${proto}_header_and_summary ($(tail -1 "$W/fl.ends"))" \
+    || fail "${proto}_header_and_summary" "nfdump: $(cat "$W/nf.ends" | tail -1) flowlens: $(tail -1 "$W/fl.ends")"
   # nfdump cannot read ZSTD: compare with its listing of the uncompressed twin
   cmp_file "${proto}_zstd" "$W/$proto.zstd" "$W/$proto.none"
   cmp_file "${proto}_zstd_uncompressed_block_flag" "$W/$proto.zstdraw" "$W/$proto.none"
@@ -134,6 +139,15 @@ q -M "$M" -R "$R" >"$W/m_fl.csv" 2>/dev/null
 python3 "$HERE/nfcmp.py" "$W/m_nf.csv" "$W/m_nf.json" "$W/m_fl.csv" >"$W/cmp.out" 2>&1 \
   && pass "multi_equals_nfdump ($(grep -o 'compared [0-9]* flows' "$W/cmp.out"))" \
   || fail multi_equals_nfdump "$(head -c 600 "$W/cmp.out")"
+
+# -M with -r: one file name in each directory
+RF="2024/05/01/nfcapd.202405012355"
+nfdump -M "$M" -r "$RF" -q -o csv >"$W/mr_nf.csv" 2>/dev/null
+nfdump -M "$M" -r "$RF" -o json >"$W/mr_nf.json" 2>/dev/null
+q -M "$M" -r "$RF" >"$W/mr_fl.csv" 2>/dev/null
+python3 "$HERE/nfcmp.py" "$W/mr_nf.csv" "$W/mr_nf.json" "$W/mr_fl.csv" >"$W/cmp.out" 2>&1 \
+  && pass "multi_read_equals_nfdump ($(grep -o 'compared [0-9]* flows' "$W/cmp.out"))" \
+  || fail multi_read_equals_nfdump "$(head -c 600 "$W/cmp.out")"
 
 # missing and empty files in a range are reported and skipped, never fatal
 mkdir -p "$A/c/2024/05/01" "$A/c/2024/05/02"

@@ -12,6 +12,7 @@
 #include "nfdump/nfdump.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -328,6 +329,27 @@ TEST(bad_element_skips_record_only)
     fl_nfdump_close(f);
 }
 
+TEST(record_without_addresses_is_ipv4_zero)
+{
+    static buf b;
+    fl_err e;
+    size_t blk, r;
+    fl_nfdump_file *f;
+    header(&b, 0, 1, 0, 0);
+    blk = block_begin(&b);
+    r = v3_begin(&b, 1, 1, 0);
+    el_generic(&b, 1000, 17, 1, 2);
+    v3_end(&b, r);
+    block_end(&b, blk, 1);
+    f = open_buf(&b, FL_OK, &e);
+    CHECK_EQ_INT(fl_nfdump_read(f, batch, &e), FL_OK);
+    CHECK_EQ_INT(batch->n, 1);
+    CHECK(fl_addr_is_v4(FL_ADDRS(batch, FL_COL_SRC_ADDR)[0]));
+    CHECK(fl_addr_is_v4(FL_ADDRS(batch, FL_COL_DST_ADDR)[0]));
+    CHECK_EQ_INT(fl_addr_v4(FL_ADDRS(batch, FL_COL_SRC_ADDR)[0]), 0);
+    fl_nfdump_close(f);
+}
+
 TEST(bad_record_size_names_block)
 {
     static buf b;
@@ -585,6 +607,131 @@ TEST(selection_reports_missing_and_goes_on)
     rmdir(dir);
 }
 
+typedef struct mtarg {
+    fl_nfdump_sel *s;
+    uint64_t rows, ports;
+    int err;
+    int *ended; /* shared: some caller was told "all done" */
+} mtarg;
+
+static void *mt_reader(void *p)
+{
+    mtarg *a = p;
+    fl_batch *b = fl_batch_new(3);
+    fl_err e;
+    for (int i = 0; i < 100000; i++) {
+        /* the query engine stops every worker at the first "done": a call
+         * begun after a caller was told "done" must not find rows */
+        int was_ended = __atomic_load_n(a->ended, __ATOMIC_SEQ_CST);
+        if (fl_nfdump_sel_source_next_mt(a->s, b, &e) != FL_OK) {
+            a->err = 1;
+            break;
+        }
+        if (b->n == 0) {
+            __atomic_store_n(a->ended, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+        if (was_ended)
+            a->err = 2;
+        a->rows += b->n;
+        for (uint32_t r = 0; r < b->n; r++)
+            a->ports += FL_U16(b, FL_COL_SRC_PORT)[r];
+    }
+    fl_batch_free(b);
+    return NULL;
+}
+
+TEST(parallel_source_reads_every_flow_once)
+{
+    static buf b;
+    char dir[] = "/tmp/fl_nfdump_mt_XXXXXX", path[256];
+    fl_nfdump_spec spec = {NULL, NULL, NULL};
+    fl_nfdump_sel *s = NULL;
+    wcount wc = {0, ""};
+    mtarg a[4];
+    pthread_t th[4];
+    uint64_t rows = 0, ports = 0;
+    fl_err e;
+    CHECK(mkdtemp(dir) != NULL);
+    build_multi(&b); /* 3 flows (ports 100, 101, 103), 2 warnings per file */
+    for (int i = 0; i < 12; i++) {
+        FILE *fp;
+        snprintf(path, sizeof path, "%s/nfcapd.2024050100%02d", dir, i);
+        fp = fopen(path, "wb");
+        CHECK(fp != NULL);
+        fwrite(b.d, 1, b.n, fp);
+        fclose(fp);
+    }
+    spec.read = dir;
+    CHECK_EQ_INT(fl_nfdump_select(&spec, on_warn, &wc, &s, &e), FL_OK);
+    int ended = 0;
+    for (int i = 0; i < 4; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].s = s;
+        a[i].ended = &ended;
+        CHECK(pthread_create(&th[i], NULL, mt_reader, &a[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(!a[i].err);
+        rows += a[i].rows;
+        ports += a[i].ports;
+    }
+    fl_nfdump_sel_free(s);
+    for (int i = 0; i < 12; i++) {
+        snprintf(path, sizeof path, "%s/nfcapd.2024050100%02d", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    CHECK_EQ_INT(rows, 12 * 3);
+    CHECK_EQ_INT(ports, 12 * (100 + 101 + 103));
+    CHECK_EQ_INT(wc.n, 12 * 2);
+}
+
+/* one multi-block file, four callers, many rounds: nobody may be told
+ * "done" while another caller is still opening or reading the file */
+TEST(parallel_source_done_only_at_the_end)
+{
+    static buf b;
+    char path[] = "/tmp/fl_nfdump_mt1_XXXXXX";
+    fl_nfdump_spec spec = {NULL, NULL, NULL};
+    int fd;
+    build_multi(&b);
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, b.d, b.n) == (ssize_t)b.n);
+    close(fd);
+    spec.read = path;
+    for (int round = 0; round < 50; round++) {
+        fl_nfdump_sel *s = NULL;
+        mtarg a[4];
+        pthread_t th[4];
+        uint64_t rows = 0;
+        int ended = 0, err = 0;
+        fl_err e;
+        CHECK_EQ_INT(fl_nfdump_select(&spec, NULL, NULL, &s, &e), FL_OK);
+        fl_log_set_level(FL_LOG_ERROR); /* the file's bad blocks warn */
+        for (int i = 0; i < 4; i++) {
+            memset(&a[i], 0, sizeof a[i]);
+            a[i].s = s;
+            a[i].ended = &ended;
+            CHECK(pthread_create(&th[i], NULL, mt_reader, &a[i]) == 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            rows += a[i].rows;
+            err |= a[i].err;
+        }
+        fl_nfdump_sel_free(s);
+        fl_log_set_level(FL_LOG_INFO);
+        if (err || rows != 3)
+            unlink(path);
+        CHECK_EQ_INT(err, 0);
+        CHECK_EQ_INT(rows, 3);
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -596,12 +743,15 @@ int main(void)
     RUN(byte_swapped_file_reads_the_same);
     RUN(csv_line_like_nfdump);
     RUN(bad_element_skips_record_only);
+    RUN(record_without_addresses_is_ipv4_zero);
     RUN(bad_record_size_names_block);
     RUN(truncated_block_names_block);
     RUN(corrupt_compressed_block_skipped);
     RUN(appendix_and_names);
     RUN(multi_block_errors_in_memory_and_with_read_ahead);
     RUN(selection_reports_missing_and_goes_on);
+    RUN(parallel_source_reads_every_flow_once);
+    RUN(parallel_source_done_only_at_the_end);
     fl_batch_free(batch);
     TEST_EXIT();
 }

@@ -1,6 +1,3 @@
-# PENDING: becomes tests/nfdump/test_import.sh once src/store lands on main (it needs
-# flowlens import built on the store and flowlens verify). Verified passing (16/16) against
-# the store branch at 53028ed merged into this branch.
 # tests/nfdump/test_import.sh — `flowlens import`: nfcapd files into the store.
 #
 # Files come from nfdump itself (rewrites of the nfcapd files that
