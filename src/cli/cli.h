@@ -58,6 +58,8 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 /* Subcommand entry points (cmd_*.c). */
 int cmd_not_built(const cli_cmd *cmd, const cli_args *args);
 int cmd_serve(const cli_cmd *cmd, const cli_args *args);
+int cmd_collect(const cli_cmd *cmd, const cli_args *args);
+int cmd_decode(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 
