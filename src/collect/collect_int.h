@@ -29,6 +29,8 @@ enum {
     CL_OP_SAMPLER,   /* sampler / selector id (48, 302) */
     CL_OP_INTERVAL,  /* sampling interval (34, 50, 305) */
     CL_OP_SPACE,     /* samplingPacketSpace (306) */
+    CL_OP_SIZE,      /* samplingSize (309): n of n-out-of-N */
+    CL_OP_POP,       /* samplingPopulation (310): N of n-out-of-N */
     CL_OP_SYSINIT,   /* systemInitTimeMilliseconds (160) */
     CL_OP_IFINDEX,   /* options: interface index the names refer to */
     CL_OP_IFNAME,    /* options: interfaceName / Description (82, 83) */

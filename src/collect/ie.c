@@ -121,6 +121,12 @@ void cl_field_bind(cl_field *f, int is_v9_scope)
     case 306:
         f->op = f->len <= 8 ? CL_OP_SPACE : CL_OP_SKIP;
         return;
+    case 309:
+        f->op = f->len <= 8 ? CL_OP_SIZE : CL_OP_SKIP;
+        return;
+    case 310:
+        f->op = f->len <= 8 ? CL_OP_POP : CL_OP_SKIP;
+        return;
     case 160:
         f->op = f->len <= 8 ? CL_OP_SYSINIT : CL_OP_SKIP;
         return;

@@ -23,8 +23,9 @@ typedef struct rec_scratch {
     uint8_t has_t[2], has_up[2];
     uint64_t dur_us;
     int has_dur;
-    uint64_t sampler, interval, space, sysinit, ifindex, vrfid;
-    int has_sampler, has_interval, has_space, has_sysinit, has_ifindex, has_vrfid;
+    uint64_t sampler, interval, space, size, pop, sysinit, ifindex, vrfid;
+    int has_sampler, has_interval, has_space, has_size, has_pop, has_sysinit, has_ifindex,
+        has_vrfid;
     const uint8_t *ifname, *vrfname;
     size_t ifname_len, vrfname_len;
 } rec_scratch;
@@ -81,19 +82,28 @@ void cl_row_rollback(fl_batch *b, uint32_t r)
     b->n = r;
 }
 
+/* The 1-in-N rate a record states: n-out-of-N (309/310), interval and
+ * space (305/306: take `interval` packets, skip `space`), or a plain
+ * interval (34, 50, 305 alone). 0 when the record says nothing. */
+static uint32_t stated_rate(const rec_scratch *s)
+{
+    uint64_t rate = 0;
+
+    if (s->has_size && s->has_pop && s->size > 0 && s->pop >= s->size)
+        rate = s->pop / s->size;
+    else if (s->has_interval && s->interval > 0)
+        rate = s->has_space ? (s->interval + s->space) / s->interval : s->interval;
+    return rate > UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
+}
+
 static void finish_options(cl_ctx *k, const rec_scratch *s)
 {
     cl_exporter *x = k->x;
+    uint32_t rate = stated_rate(s);
 
     x->x.stats.option_records++;
-    if (s->has_interval && s->interval > 0) {
-        uint64_t rate = s->interval;
-        if (s->has_space)
-            rate = (s->interval + s->space) / s->interval;
-        if (rate > UINT32_MAX)
-            rate = UINT32_MAX;
-        cl_set_sampler(x, s->has_sampler, (uint32_t)s->sampler, (uint32_t)rate);
-    }
+    if (rate > 0)
+        cl_set_sampler(x, s->has_sampler, (uint32_t)s->sampler, rate);
     if (s->has_sysinit && s->sysinit > 0)
         x->sys_init_ms = (int64_t)s->sysinit;
     if (s->has_ifindex && s->ifname != NULL)
@@ -155,9 +165,7 @@ static void finish_flow(cl_ctx *k, rec_scratch *s, fl_batch *b, uint32_t r)
 
     if (cfg->override_sampling)
         rate = cfg->override_sampling;
-    else if (s->has_interval && s->interval > 0)
-        rate = (uint32_t)(s->has_space ? (s->interval + s->space) / s->interval : s->interval);
-    else
+    else if ((rate = stated_rate(s)) == 0)
         rate = cl_lookup_sampler(x, s->has_sampler, (uint32_t)s->sampler);
     if (rate == 0)
         rate = cfg->default_sampling;
@@ -261,6 +269,8 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
         case CL_OP_SAMPLER: s.sampler = u; s.has_sampler = 1; break;
         case CL_OP_INTERVAL: s.interval = u; s.has_interval = 1; break;
         case CL_OP_SPACE: s.space = u; s.has_space = 1; break;
+        case CL_OP_SIZE: s.size = u; s.has_size = 1; break;
+        case CL_OP_POP: s.pop = u; s.has_pop = 1; break;
         case CL_OP_SYSINIT: s.sysinit = u; s.has_sysinit = 1; break;
         case CL_OP_IFINDEX: s.ifindex = u; s.has_ifindex = 1; break;
         case CL_OP_IFNAME:

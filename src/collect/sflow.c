@@ -392,6 +392,11 @@ static fl_rc flow_sample(cl_ctx *k, sf_span *s, int expanded, size_t base)
         in = (i >> 30) == 0 ? (i & 0x3fffffff) : 0;
         out = (o >> 30) == 0 ? (o & 0x3fffffff) : 0;
     }
+    /* 0x3fffffff is "interface unknown" */
+    if (in == 0x3fffffff)
+        in = 0;
+    if (out == 0x3fffffff)
+        out = 0;
     nrec = sp_u32(s);
     if (s->bad || nrec > SF_MAX_RECORDS)
         return cl_bad(k, FL_BAD_SAMPLE, -1, base + s->off, "flow sample header with %u records",
