@@ -78,12 +78,17 @@ void fl_collect_free(fl_collect *c)
 
 fl_collect_worker *fl_collect_worker_new(fl_collect *c)
 {
+    return fl_collect_worker_new_cap(c, 0);
+}
+
+fl_collect_worker *fl_collect_worker_new_cap(fl_collect *c, uint32_t cap)
+{
     fl_collect_worker *w = calloc(1, sizeof *w);
 
     if (w == NULL)
         return NULL;
     w->c = c;
-    w->b = fl_batch_new(0);
+    w->b = fl_batch_new(cap);
     if (w->b == NULL) {
         free(w);
         return NULL;

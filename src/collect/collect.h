@@ -162,6 +162,9 @@ fl_rc fl_collect_load(fl_collect *c, const char *path, fl_err *e);
 /* A worker owns one output batch; flows go to the collector's sink when
  * the batch is full or on fl_collect_worker_flush. NULL on ENOMEM. */
 fl_collect_worker *fl_collect_worker_new(fl_collect *c);
+/* The same with a batch of cap rows (0 = FL_BATCH_CAP): small batches for
+ * low latency or fuzzing. */
+fl_collect_worker *fl_collect_worker_new_cap(fl_collect *c, uint32_t cap);
 fl_rc fl_collect_worker_flush(fl_collect_worker *w);
 /* Flushes, then frees. Accepts NULL. */
 void fl_collect_worker_free(fl_collect_worker *w);
@@ -215,6 +218,10 @@ void fl_collect_count_drops(fl_collect *c, uint16_t exporter, uint64_t q_drops);
 typedef void (*fl_collect_error_fn)(void *ctx, uint64_t datagram, const fl_err *e);
 fl_rc fl_collect_read_file(fl_collect_worker *w, const char *path, uint64_t *datagrams,
                            fl_collect_error_fn on_error, void *ctx, fl_err *e);
+/* The same over a file already in memory; name is used in errors. */
+fl_rc fl_collect_read_mem(fl_collect_worker *w, const uint8_t *buf, size_t n, const char *name,
+                          uint64_t *datagrams, fl_collect_error_fn on_error, void *ctx,
+                          fl_err *e);
 
 /* ---- output helpers ------------------------------------------------- */
 

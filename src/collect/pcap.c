@@ -192,6 +192,25 @@ static fl_rc read_ipfix_file(fl_collect_worker *w, const uint8_t *b, size_t n, c
     return FL_OK;
 }
 
+fl_rc fl_collect_read_mem(fl_collect_worker *w, const uint8_t *buf, size_t n, const char *name,
+                          uint64_t *datagrams, fl_collect_error_fn on_error, void *ctx,
+                          fl_err *e)
+{
+    uint64_t count = 0;
+    fl_rc rc;
+
+    if (n >= 24 && (rd32(buf, 0) == 0xa1b2c3d4u || rd32(buf, 0) == 0xa1b23c4du ||
+                    rd32(buf, 0) == 0xd4c3b2a1u || rd32(buf, 0) == 0x4d3cb2a1u))
+        rc = read_pcap(w, buf, n, name, &count, on_error, ctx, e);
+    else if (n >= 16 && cl_be16(buf) == 10)
+        rc = read_ipfix_file(w, buf, n, name, &count, on_error, ctx, e);
+    else
+        rc = fl_err_at(e, FL_EPARSE, name, 0, 0, "neither a pcap nor an IPFIX file");
+    if (datagrams)
+        *datagrams = count;
+    return rc;
+}
+
 fl_rc fl_collect_read_file(fl_collect_worker *w, const char *path, uint64_t *datagrams,
                            fl_collect_error_fn on_error, void *ctx, fl_err *e)
 {
@@ -228,13 +247,7 @@ fl_rc fl_collect_read_file(fl_collect_worker *w, const char *path, uint64_t *dat
         rc = fl_err_at(e, FL_EIO, path, 0, -1, "read error");
         goto out;
     }
-    if (n >= 24 && (rd32(buf, 0) == 0xa1b2c3d4u || rd32(buf, 0) == 0xa1b23c4du ||
-                    rd32(buf, 0) == 0xd4c3b2a1u || rd32(buf, 0) == 0x4d3cb2a1u))
-        rc = read_pcap(w, buf, n, path, &count, on_error, ctx, e);
-    else if (n >= 16 && cl_be16(buf) == 10)
-        rc = read_ipfix_file(w, buf, n, path, &count, on_error, ctx, e);
-    else
-        rc = fl_err_at(e, FL_EPARSE, path, 0, 0, "neither a pcap nor an IPFIX file");
+    rc = fl_collect_read_mem(w, buf, n, path, &count, on_error, ctx, e);
 out:
     fclose(f);
     free(buf);
