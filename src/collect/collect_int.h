@@ -71,7 +71,9 @@ typedef struct cl_exporter {
     cl_template **tpl;      /* open addressing on id; NULL = empty */
     uint32_t tpl_cap;
     int have_seq;
+    int seq_post;           /* IPFIX sequence counts this message too */
     uint32_t next_seq;
+    uint32_t last_seq;
     uint32_t rate_default;  /* from options data that named no sampler */
     uint32_t nsamplers;
     struct { uint32_t id, rate; } samplers[CL_MAX_SAMPLERS];
@@ -134,6 +136,7 @@ uint32_t cl_lookup_sampler(const cl_exporter *x, int have_id, uint32_t id);
 void cl_set_name(cl_exporter *x, int vrf, uint32_t key, const uint8_t *s, size_t len);
 void cl_set_ifcounters(fl_collect *c, cl_exporter *x, const fl_collect_ifcounters *ic);
 void cl_seq(cl_exporter *x, uint32_t seq, uint32_t advance);
+void cl_seq_ipfix(cl_exporter *x, uint32_t seq, uint32_t nrec);
 fl_rc cl_bad(cl_ctx *k, fl_collect_bad why, int tid, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

@@ -390,6 +390,28 @@ void cl_seq(cl_exporter *x, uint32_t seq, uint32_t advance)
     }
 }
 
+/*
+ * IPFIX numbers the data records sent before a message. Some exporters
+ * (softflowd 1.1.0) send the count including the message itself; such an
+ * exporter is recognised when a message's number is the previous one plus
+ * its own records, and is then checked by that rule.
+ */
+void cl_seq_ipfix(cl_exporter *x, uint32_t seq, uint32_t nrec)
+{
+    if (x->have_seq && !x->seq_post && seq != x->next_seq && seq == x->last_seq + nrec) {
+        x->seq_post = 1;
+        x->next_seq = x->last_seq;
+    }
+    if (x->seq_post) {
+        /* the number of this message is what the standard rule expects
+         * of the next one: check it minus this message's records */
+        cl_seq(x, seq - nrec, nrec);
+    } else {
+        cl_seq(x, seq, nrec);
+    }
+    x->last_seq = seq;
+}
+
 fl_rc cl_bad(cl_ctx *k, fl_collect_bad why, int tid, size_t off, const char *fmt, ...)
 {
     char msg[400], where[96], a[FL_ADDR_STRLEN] = "?";

@@ -369,7 +369,7 @@ fl_rc cl_ipfix(cl_ctx *k, fl_addr src, const uint8_t *p, size_t len)
     k->unix_ms = (int64_t)cl_be32(p + 4) * 1000;
     rc = walk_sets(k, p, IPFIX_HDR, mlen, 1, &nrec, &missing);
     /* the sequence counts data records sent before this message */
-    cl_seq(k->x, cl_be32(p + 8), nrec);
+    cl_seq_ipfix(k->x, cl_be32(p + 8), nrec);
     if (missing || rc != FL_OK)
         k->x->have_seq = 0; /* records we could not count: resynchronise */
 out:

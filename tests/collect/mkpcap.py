@@ -6,7 +6,8 @@ Usage: mkpcap.py OUT.pcap [FLOWS] [SEED]
 FLOWS distinct 5-tuples (TCP, UDP, ICMP; IPv4 and every 5th IPv6), each
 with 1..6 packets of varied sizes, over Ethernet, timestamps 10 ms apart.
 Prints a JSON summary: flows, packets, ip_bytes (sum of IP total lengths,
-what NetFlow exporters count as octets).
+what NetFlow exporters count as octets), and the same for IPv4 alone
+(v4_flows, v4_packets, v4_bytes: NetFlow v5 carries no IPv6).
 """
 import json
 import random
@@ -30,6 +31,7 @@ def main():
     pkts = []
     t = 1700000000.0
     ip_bytes = 0
+    v4 = [0, 0, 0]
     flows = []
     for i in range(nflows):
         v6 = i % 5 == 4
@@ -66,6 +68,9 @@ def main():
             et = 0x0800
             ip_len = tot
         ip_bytes += ip_len
+        if not v6:
+            v4[1] += 1
+            v4[2] += ip_len
         frame = bytes.fromhex("020000000002020000000001") + struct.pack("!H", et) + ip + l4 + payload
         pkts.append((t, frame))
         t += 0.01
@@ -74,7 +79,9 @@ def main():
         for ts, fr in pkts:
             fh.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(fr), len(fr)))
             fh.write(fr)
-    print(json.dumps({"flows": nflows, "packets": len(pkts), "ip_bytes": ip_bytes}))
+    v4[0] = sum(1 for f in flows if not f[0])
+    print(json.dumps({"flows": nflows, "packets": len(pkts), "ip_bytes": ip_bytes,
+                      "v4_flows": v4[0], "v4_packets": v4[1], "v4_bytes": v4[2]}))
 
 
 if __name__ == "__main__":
