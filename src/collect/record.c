@@ -112,7 +112,7 @@ static void finish_options(cl_ctx *k, const rec_scratch *s)
         cl_set_name(x, 1, (uint32_t)s->vrfid, s->vrfname, s->vrfname_len);
 }
 
-static void finish_flow(cl_ctx *k, rec_scratch *s, fl_batch *b, uint32_t r)
+static void finish_flow(cl_ctx *k, const cl_template *t, rec_scratch *s, fl_batch *b, uint32_t r)
 {
     cl_exporter *x = k->x;
     const fl_collect_config *cfg = &k->c->cfg;
@@ -152,7 +152,7 @@ static void finish_flow(cl_ctx *k, rec_scratch *s, fl_batch *b, uint32_t r)
         s->t[1] = s->t[0];
     }
     if ((FL_U8(b, FL_COL_PROTO)[r] == 1 || FL_U8(b, FL_COL_PROTO)[r] == 58) &&
-        FL_U8(b, FL_COL_ICMP_TYPE)[r] == 0 && FL_U8(b, FL_COL_ICMP_CODE)[r] == 0 &&
+        !((t->present[FL_COL_ICMP_TYPE / 64] >> (FL_COL_ICMP_TYPE % 64)) & 1) &&
         FL_U16(b, FL_COL_DST_PORT)[r] != 0) {
         /* exporters without an ICMP IE put type<<8|code in the port */
         FL_U8(b, FL_COL_ICMP_TYPE)[r] = (uint8_t)(FL_U16(b, FL_COL_DST_PORT)[r] >> 8);
@@ -299,7 +299,7 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
     } else {
         for (int w = 0; w < FL_PRESENT_WORDS; w++)
             b->present[w] |= t->present[w];
-        finish_flow(k, &s, b, (uint32_t)row);
+        finish_flow(k, t, &s, b, (uint32_t)row);
     }
     return FL_OK;
 overrun:
