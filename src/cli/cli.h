@@ -51,6 +51,10 @@ void cli_print_help(const cli_cmd *cmd);
 /* Last value of option `lng`, or NULL. */
 const char *cli_get(const cli_args *a, const char *lng);
 int cli_has(const cli_args *a, const char *lng);
+/* Add the config entries of section "" and [cmd] that the command line
+ * did not set. Unknown keys and sections are usage errors naming the line.
+ * Values point into c, which must outlive args. */
+int cli_apply_config(const cli_cmd *cmd, cli_args *a, const fl_config *c);
 /* One-line usage error for cmd, exit code 2. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -62,5 +66,11 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args);
 int cmd_decode(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
+
+/* query_args.c: nfdump-style query flags into a spec (query/query.h types
+ * are passed as void to keep this header light). */
+struct fl_query_spec;
+int cli_query_spec(const cli_cmd *cmd, const cli_args *a, struct fl_query_spec *s,
+                   int *fmt, int *flags, char *filter, size_t filter_len);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef FL_VERSION
@@ -57,6 +58,17 @@ static const cli_opt query_opts[] = {
     {"ipv6-long", '6', NULL, "print IPv6 addresses in full"},
     {"utc", 0, NULL, "read and print times in UTC instead of local time"},
     {"no-scale", 0, NULL, "report raw counters, not scaled by sampling rate"},
+    {"summary", 0, NULL, "totals and per-protocol breakdown only"},
+    {"having", 0, "COND", "keep aggregated rows where e.g. bytes>1M, flows=1, bpp<100"},
+    {"series", 0, "METRIC", "time series of bytes, packets, flows, bps, pps, fps or bpp"},
+    {"topseries", 0, "ELEM", "time series of the top -n values of ELEM, plus Other"},
+    {"metric", 0, "METRIC", "metric of --topseries (default bytes)"},
+    {"step", 0, "STEP", "series step: 60s, 5m (default), 1h"},
+    {"per-step", 0, NULL, "topseries: choose the top N in each step (FlowGraph)"},
+    {"linear", 0, NULL, "series: spread each flow over its duration"},
+    {"window-mode", 0, "MODE", "which flows -t keeps: inside (nfdump), start, end, overlap"},
+    {"threads", 0, "N", "scan threads (default: all cores)"},
+    {"memory", 0, "MIB", "memory budget of the query (default 1024)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt import_opts[] = {
@@ -127,6 +139,14 @@ static const cli_cmd *find_cmd(const char *name)
     return NULL;
 }
 
+static const cli_opt *find_opt(const cli_cmd *c, const char *lng)
+{
+    for (const cli_opt *o = c->opts; o && o->lng; o++)
+        if (strcmp(o->lng, lng) == 0)
+            return o;
+    return NULL;
+}
+
 static void print_overview(FILE *f)
 {
     fprintf(f, "usage: flowlens COMMAND [options]\n\ncommands:\n");
@@ -170,6 +190,7 @@ int main(int argc, char **argv)
 {
     const cli_cmd *cmd;
     cli_args args;
+    fl_config *config = NULL;
     int rc;
 
     if (argc < 2) {
@@ -193,13 +214,38 @@ int main(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     {
+        const char *path = cli_get(&args, "config");
+        if (path == NULL)
+            path = getenv("FLOWLENS_CONFIG");
+        if (path != NULL && path[0] != '\0' && find_opt(cmd, "config")) {
+            fl_err e;
+            fl_err_clear(&e);
+            if (fl_config_load(path, &config, &e) != FL_OK) {
+                char msg[800];
+                fl_err_format(&e, msg, sizeof msg);
+                fprintf(stderr, "flowlens %s: %s\n", cmd->name, msg);
+                return CLI_EXIT_USAGE;
+            }
+            rc = cli_apply_config(cmd, &args, config);
+            if (rc != CLI_EXIT_OK) {
+                fl_config_free(config);
+                return rc;
+            }
+        }
+    }
+    {
         const char *lvl = cli_get(&args, "log-level");
         if (lvl != NULL) {
             int l = fl_log_level_parse(lvl);
-            if (l < 0)
-                return cli_usage_error(cmd, "unknown log level '%s'", lvl);
+            if (l < 0) {
+                rc = cli_usage_error(cmd, "unknown log level '%s'", lvl);
+                fl_config_free(config);
+                return rc;
+            }
             fl_log_set_level((fl_log_level)l);
         }
     }
-    return cmd->run(cmd, &args);
+    rc = cmd->run(cmd, &args);
+    fl_config_free(config);
+    return rc;
 }

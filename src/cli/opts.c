@@ -143,3 +143,81 @@ int cli_has(const cli_args *a, const char *lng)
             return 1;
     return 0;
 }
+
+static int truthy(const char *v, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcmp(v, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const cli_opt *find_opt_any_command(const char *key)
+{
+    for (const cli_cmd *c = cli_commands; c->name; c++)
+        for (const cli_opt *o = c->opts; o && o->lng; o++)
+            if (strcmp(o->lng, key) == 0)
+                return o;
+    return NULL;
+}
+
+static int given_on_command_line(const cli_args *a, int ncli, const char *lng)
+{
+    for (int i = 0; i < ncli; i++)
+        if (strcmp(a->v[i].opt->lng, lng) == 0)
+            return 1;
+    return 0;
+}
+
+int cli_apply_config(const cli_cmd *cmd, cli_args *a, const fl_config *c)
+{
+    int ncli = a->n;
+
+    for (size_t i = 0; i < fl_config_count(c); i++) {
+        const fl_config_entry *en = fl_config_at(c, i);
+        const cli_opt *o;
+        int on;
+
+        if (en->section[0] != '\0' && strcmp(en->section, cmd->name) != 0) {
+            int known = 0;
+            for (const cli_cmd *k = cli_commands; k->name; k++)
+                known |= strcmp(k->name, en->section) == 0;
+            if (!known)
+                return cli_usage_error(cmd, "config line %ld: unknown section [%s]", en->line,
+                                       en->section);
+            continue;
+        }
+        o = find_long(cmd, en->key, strlen(en->key));
+        if (o == NULL || o == &help_opt || strcmp(en->key, "config") == 0) {
+            if (en->section[0] == '\0' && find_opt_any_command(en->key) &&
+                strcmp(en->key, "config") != 0)
+                continue; /* a global key for other subcommands */
+            return cli_usage_error(cmd, "config line %ld: unknown key '%s'%s%s%s", en->line,
+                                   en->key, en->section[0] ? " in [" : "", en->section,
+                                   en->section[0] ? "]" : "");
+        }
+        if (given_on_command_line(a, ncli, o->lng)) {
+            /* the command line wins; repeatable keys too */
+            continue;
+        }
+        if (!o->arg) {
+            if (truthy(en->value, &on) != 0)
+                return cli_usage_error(cmd, "config line %ld: '%s' must be true or false, not '%s'",
+                                       en->line, en->key, en->value);
+            if (!on)
+                continue;
+        }
+        if (push(cmd, a, o, o->arg ? en->value : NULL) != CLI_EXIT_OK)
+            return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}

@@ -352,4 +352,36 @@ void fl_sel_free(fl_sel *s);
 /* Select every row of b. */
 void fl_sel_all(fl_sel *s, const fl_batch *b);
 
+/* ------------------------------------------------------------------ */
+/* Configuration files                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One documented format (docs/config.md): lines of `key = value`, `#` or
+ * `;` comments, `[section]` headers naming a subcommand. Values may be
+ * double-quoted ("a \"b\"" with \\ and \" escapes). Every flag of a
+ * subcommand is a key of the same name; flags given on the command line
+ * win. Repeatable keys (listen) may appear several times.
+ */
+typedef struct fl_config_entry {
+    const char *section; /* "" for keys before any section */
+    const char *key;
+    const char *value;
+    long line;
+} fl_config_entry;
+
+typedef struct fl_config fl_config;
+
+#define FL_CONFIG_MAX_BYTES (1u << 20)
+#define FL_CONFIG_MAX_ENTRIES 4096
+
+/* Parse text[0..len); `name` (the file name) goes into error positions. */
+fl_rc fl_config_parse(const char *text, size_t len, const char *name, fl_config **out,
+                      fl_err *e);
+/* Read and parse a file; errors name the file (and line). */
+fl_rc fl_config_load(const char *path, fl_config **out, fl_err *e);
+void fl_config_free(fl_config *c);
+size_t fl_config_count(const fl_config *c);
+const fl_config_entry *fl_config_at(const fl_config *c, size_t i);
+
 #endif /* FL_CORE_H */

@@ -1,0 +1,1086 @@
+/*
+ * query/exec.c — running a query spec over a source.
+ *
+ * Shape: N worker threads pull batches from the source under one mutex
+ * (backends need not be thread-safe), narrow each batch to a selection
+ * vector (window, then the filter hook), and fold the selected rows into
+ * thread-private state: totals, a hash table (stats, aggregate,
+ * topseries), bucket arrays (series) or a list of flows. After the scan
+ * the private states are merged and ordered. Nothing on the per-row path
+ * allocates or takes a lock.
+ */
+#include "query_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_BUDGET ((size_t)1 << 30)
+#define MAX_THREADS 64
+#define MAX_BUCKETS (1u << 20)
+
+void fl_query_spec_init(fl_query_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->op = FL_QOP_LIST;
+    s->window_mode = FL_WIN_INSIDE;
+    s->order = FL_ORDER_NONE;
+    s->top = 10;
+    s->metric = FL_METRIC_BYTES;
+}
+
+static fl_rc mem_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    fl_mem_source *m = ctx;
+    const fl_batch *src;
+    size_t i = __atomic_fetch_add(&m->pos, 1, __ATOMIC_RELAXED);
+    (void)e;
+
+    if (i >= m->n)
+        return FL_OK;
+    src = m->batches[i];
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        if (m->cols == NULL || (m->cols[c / 64] >> (c % 64) & 1))
+            memcpy(b->col[c], src->col[c], (size_t)fl_col_get((fl_col)c)->width * src->n);
+    memcpy(b->present, src->present, sizeof b->present);
+    b->n = src->n;
+    return FL_OK;
+}
+
+static double mem_progress(void *ctx)
+{
+    const fl_mem_source *m = ctx;
+    size_t pos = __atomic_load_n(&m->pos, __ATOMIC_RELAXED);
+    return m->n ? (double)(pos < m->n ? pos : m->n) / (double)m->n : 1.0;
+}
+
+fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
+{
+    fl_source s;
+
+    m->batches = batches;
+    m->n = n;
+    m->pos = 0;
+    m->cols = NULL;
+    s.ctx = m;
+    s.next = mem_next;
+    s.progress = mem_progress;
+    s.parallel = 1;
+    return s;
+}
+
+void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
+{
+    static const fl_col always[] = {FL_COL_TIME_FIRST,  FL_COL_TIME_LAST,  FL_COL_PACKETS,
+                                    FL_COL_BYTES,       FL_COL_OUT_PACKETS, FL_COL_OUT_BYTES,
+                                    FL_COL_SAMPLING_RATE, FL_COL_PROTO,    FL_COL_TCP_FLAGS};
+
+    memset(mask, 0, sizeof(uint64_t) * FL_PRESENT_WORDS);
+    if (s->op == FL_QOP_LIST) {
+        for (int c = 0; c < FL_COL_COUNT; c++)
+            mask[c / 64] |= (uint64_t)1 << (c % 64);
+        return;
+    }
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        mask[always[i] / 64] |= (uint64_t)1 << (always[i] % 64);
+    for (unsigned k = 0; k < s->nkeys && k < FL_QUERY_MAX_KEYS; k++)
+        for (unsigned j = 0; j < s->keys[k].ncols && j < 2; j++)
+            mask[s->keys[k].col[j] / 64] |= (uint64_t)1 << (s->keys[k].col[j] % 64);
+}
+
+uint64_t fl_qrow_order_value(const fl_qcounters *c, fl_order o)
+{
+    uint64_t dur = (uint64_t)(c->last - c->first);
+    uint64_t pk = c->packets + c->out_packets, by = c->bytes + c->out_bytes;
+
+    switch (o) {
+    case FL_ORDER_FLOWS: return c->flows;
+    case FL_ORDER_PACKETS: return pk;
+    case FL_ORDER_BYTES: return by;
+    case FL_ORDER_PPS: return dur ? 1000 * pk / dur : 0;
+    case FL_ORDER_BPS: return dur ? 8000 * by / dur : 0;
+    case FL_ORDER_BPP: return pk ? by / pk : 0;
+    case FL_ORDER_TSTART: return (uint64_t)c->first;
+    case FL_ORDER_TEND: return (uint64_t)c->last;
+    case FL_ORDER_NONE: return 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-thread state                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct worker {
+    struct run *run;
+    pthread_t tid;
+    fl_batch *b;
+    fl_sel *sel;
+    fl_qcounters total;
+    uint64_t scanned;
+    uint64_t proto_flows[4], proto_packets[4], proto_bytes[4];
+    agg_table table;
+    int has_table;
+    fl_qcounters *buckets; /* series */
+    double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
+    fl_batch *list;        /* list */
+    /* per-batch scratch: counters, keys and hashes of the selected rows */
+    fl_qcounters *cnt;
+    fl_addr *keys;
+    uint64_t *hash;
+    fl_rc rc;
+    fl_err err;
+} worker;
+
+typedef struct run {
+    const fl_query_spec *spec;
+    fl_source src;
+    pthread_mutex_t lock;
+    int done;        /* source exhausted or failed */
+    int failed;
+    size_t budget_per_thread;
+    size_t nbuckets;
+    fl_time bstart;
+} run;
+
+static int proto_class(uint8_t p)
+{
+    return p == 6 ? 0 : p == 17 ? 1 : (p == 1 || p == 58) ? 2 : 3;
+}
+
+/* Window, then the filter hook, into w->sel. */
+static fl_rc select_rows(worker *w)
+{
+    const fl_query_spec *s = w->run->spec;
+    const fl_batch *b = w->b;
+    fl_sel *sel = w->sel;
+    uint32_t n = 0;
+
+    if (s->start == 0 && s->end == 0) {
+        fl_sel_all(sel, b);
+    } else {
+        const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
+        for (uint32_t r = 0; r < b->n; r++) {
+            int keep;
+            switch (s->window_mode) {
+            case FL_WIN_INSIDE: keep = tf[r] >= s->start && tl[r] <= s->end; break;
+            case FL_WIN_START: keep = tf[r] >= s->start && tf[r] < s->end; break;
+            case FL_WIN_END: keep = tl[r] >= s->start && tl[r] < s->end; break;
+            default: keep = tf[r] < s->end && tl[r] >= s->start; break;
+            }
+            sel->idx[n] = r;
+            n += (uint32_t)keep;
+        }
+        sel->n = n;
+    }
+    if (s->select != NULL && sel->n > 0)
+        return s->select(s->select_ctx, b, sel, &w->err);
+    return FL_OK;
+}
+
+/*
+ * Keys of field f (column c) for the selected rows into out[i * stride]:
+ * one loop per column kind, so the per-row work is a load and a store.
+ */
+static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl_qfield *f,
+                        fl_addr *out, unsigned stride)
+{
+    const uint32_t *idx = sel->idx;
+    uint32_t n = sel->n;
+
+    switch (fl_col_get(c)->kind) {
+    case FL_KIND_ADDR: {
+        const fl_addr *v = FL_ADDRS(b, c);
+        for (uint32_t i = 0; i < n; i++)
+            out[i * stride] = v[idx[i]];
+        if (f->has_prefix)
+            for (uint32_t i = 0; i < n; i++) {
+                fl_addr *k = &out[i * stride];
+                int v4 = fl_addr_is_v4(*k);
+                if (v4 && !f->v6)
+                    *k = fl_addr_mask(*k, 96u + f->prefix);
+                else if (!v4 && f->v6)
+                    *k = fl_addr_mask(*k, f->prefix);
+            }
+        return;
+    }
+#define GATHER(T)                                            \
+    do {                                                     \
+        const T *v = (const T *)b->col[c];                   \
+        for (uint32_t i = 0; i < n; i++) {                   \
+            out[i * stride].hi = 0;                          \
+            out[i * stride].lo = (uint64_t)v[idx[i]];        \
+        }                                                    \
+    } while (0)
+    case FL_KIND_U8: GATHER(uint8_t); return;
+    case FL_KIND_U16: GATHER(uint16_t); return;
+    case FL_KIND_U32: GATHER(uint32_t); return;
+    case FL_KIND_U64:
+    case FL_KIND_MAC: GATHER(uint64_t); return;
+    case FL_KIND_TIME: GATHER(fl_time); return;
+#undef GATHER
+    }
+}
+
+/* Counters of the selected rows, scaled by their sampling rate unless
+ * asked not to, into the worker's scratch arrays. */
+static void gather_counters(worker *w)
+{
+    const fl_batch *b = w->b;
+    const uint32_t *idx = w->sel->idx;
+    uint32_t n = w->sel->n;
+    const uint64_t *pk = FL_U64(b, FL_COL_PACKETS), *by = FL_U64(b, FL_COL_BYTES),
+                   *opk = FL_U64(b, FL_COL_OUT_PACKETS), *oby = FL_U64(b, FL_COL_OUT_BYTES);
+    const uint32_t *rate = FL_U32(b, FL_COL_SAMPLING_RATE);
+    const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
+    const uint8_t *fl = FL_U8(b, FL_COL_TCP_FLAGS);
+    int scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = idx[i];
+        fl_qcounters *c = &w->cnt[i];
+        uint64_t m = scale && rate[r] > 1 ? rate[r] : 1;
+        c->flows = 1;
+        c->packets = pk[r] * m;
+        c->bytes = by[r] * m;
+        c->out_packets = opk[r] * m;
+        c->out_bytes = oby[r] * m;
+        c->first = tf[r];
+        c->last = tl[r];
+        c->tcp_flags = fl[r];
+    }
+}
+
+static fl_rc budget_error(worker *w, fl_rc rc)
+{
+    if (rc == FL_ELIMIT)
+        return fl_err_set(&w->err, FL_ELIMIT,
+                          "query needs more memory than its budget of %zu MiB for %zu distinct "
+                          "keys; narrow the window or filter, or raise the budget",
+                          (w->run->spec->memory_budget ? w->run->spec->memory_budget
+                                                       : DEFAULT_BUDGET) >> 20,
+                          w->table.used);
+    return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
+}
+
+/* Fold the scratch keys (nk per row) with the scratch counters. */
+static fl_rc fold_keys(worker *w, uint32_t n)
+{
+    unsigned nk = w->table.nk;
+
+    for (uint32_t i = 0; i < n; i++)
+        w->hash[i] = agg_hash(&w->keys[(size_t)i * nk], nk);
+    for (uint32_t i = 0; i < n; i++) {
+        agg_entry *en;
+        fl_rc rc = agg_find(&w->table, &w->keys[(size_t)i * nk], w->hash[i], &en);
+        if (rc != FL_OK)
+            return budget_error(w, rc);
+        agg_add_counters(&en->c, &w->cnt[i]);
+    }
+    return FL_OK;
+}
+
+static size_t bucket_of(const run *ru, fl_time t)
+{
+    if (t < ru->bstart)
+        return 0;
+    {
+        size_t i = (size_t)((t - ru->bstart) / ru->spec->step);
+        return i >= ru->nbuckets ? ru->nbuckets - 1 : i;
+    }
+}
+
+/* Grow w->list to hold at least need rows (bounded by the budget). */
+static fl_rc list_reserve(worker *w, uint32_t need)
+{
+    fl_batch *nb;
+    uint32_t cap;
+    size_t row_bytes = 0;
+
+    if (w->list && w->list->cap >= need)
+        return FL_OK;
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        row_bytes += fl_col_get((fl_col)c)->width;
+    cap = w->list ? w->list->cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    if ((size_t)cap * row_bytes > w->run->budget_per_thread)
+        return fl_err_set(&w->err, FL_ELIMIT,
+                          "flow listing needs more memory than its budget of %zu MiB; use -c to "
+                          "limit the listing or narrow the window",
+                          w->run->budget_per_thread >> 20);
+    nb = fl_batch_new(cap);
+    if (nb == NULL)
+        return fl_err_set(&w->err, FL_ENOMEM, "out of memory growing the flow list");
+    if (w->list) {
+        for (int c = 0; c < FL_COL_COUNT; c++)
+            memcpy(nb->col[c], w->list->col[c], (size_t)fl_col_get((fl_col)c)->width * w->list->n);
+        memcpy(nb->present, w->list->present, sizeof nb->present);
+        nb->n = w->list->n;
+        fl_batch_free(w->list);
+    }
+    w->list = nb;
+    return FL_OK;
+}
+
+static void copy_row(fl_batch *dst, uint32_t dr, const fl_batch *src, uint32_t sr)
+{
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        size_t wd = fl_col_get((fl_col)c)->width;
+        memcpy((unsigned char *)dst->col[c] + dr * wd, (const unsigned char *)src->col[c] + sr * wd,
+               wd);
+    }
+}
+
+static fl_rc fold_batch(worker *w)
+{
+    const fl_query_spec *s = w->run->spec;
+    const fl_batch *b = w->b;
+    const fl_sel *sel = w->sel;
+    uint32_t n = sel->n;
+    const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
+    fl_rc rc = FL_OK;
+
+    gather_counters(w);
+    for (uint32_t i = 0; i < n; i++) {
+        int pc = proto_class(proto[sel->idx[i]]);
+        agg_add_counters(&w->total, &w->cnt[i]);
+        w->proto_flows[pc]++;
+        w->proto_packets[pc] += w->cnt[i].packets;
+        w->proto_bytes[pc] += w->cnt[i].bytes;
+    }
+    switch (s->op) {
+    case FL_QOP_STATS:
+    case FL_QOP_TOPSERIES: {
+        const fl_qfield *f = &s->keys[0];
+        unsigned nk = w->table.nk;
+        for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
+            gather_keys(b, sel, f->col[k], f, w->keys, nk);
+            if (nk == 2 && s->op == FL_QOP_STATS)
+                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk);
+            else if (nk == 2)
+                for (uint32_t i = 0; i < n; i++) {
+                    w->keys[2 * i + 1].hi = 0;
+                    w->keys[2 * i + 1].lo = bucket_of(w->run, w->cnt[i].first);
+                }
+            rc = fold_keys(w, n);
+        }
+        break;
+    }
+    case FL_QOP_AGGREGATE:
+        for (unsigned k = 0; k < s->nkeys; k++)
+            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys);
+        rc = fold_keys(w, n);
+        break;
+    case FL_QOP_SERIES:
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            if (s->linear && c->last > c->first) {
+                double dur = (double)(c->last - c->first);
+                size_t b0 = bucket_of(w->run, c->first), b1 = bucket_of(w->run, c->last);
+                for (size_t k = b0; k <= b1; k++) {
+                    fl_time lo = w->run->bstart + (fl_time)k * s->step, hi = lo + s->step;
+                    double part = (double)((c->last < hi ? c->last : hi) -
+                                           (c->first > lo ? c->first : lo)) / dur;
+                    w->bucket_bytes[k] += part * (double)c->bytes;
+                    w->bucket_packets[k] += part * (double)c->packets;
+                }
+                w->bucket_flows[b0] += 1;
+            } else {
+                size_t k = bucket_of(w->run, c->first);
+                w->bucket_bytes[k] += (double)c->bytes;
+                w->bucket_packets[k] += (double)c->packets;
+                w->bucket_flows[k] += 1;
+            }
+        }
+        break;
+    case FL_QOP_LIST:
+        rc = list_reserve(w, (w->list ? w->list->n : 0) + n);
+        if (rc != FL_OK)
+            return rc;
+        for (uint32_t i = 0; i < n; i++)
+            copy_row(w->list, w->list->n++, b, sel->idx[i]);
+        for (int k = 0; k < FL_PRESENT_WORDS; k++)
+            w->list->present[k] |= b->present[k];
+        break;
+    case FL_QOP_SUMMARY:
+        break;
+    }
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    run *ru = w->run;
+
+    for (;;) {
+        fl_rc rc;
+
+        fl_batch_clear(w->b);
+        pthread_mutex_lock(&ru->lock);
+        if (ru->done) {
+            pthread_mutex_unlock(&ru->lock);
+            break;
+        }
+        if (ru->src.parallel) {
+            pthread_mutex_unlock(&ru->lock);
+            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            pthread_mutex_lock(&ru->lock);
+        } else {
+            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+        }
+        if (rc != FL_OK || w->b->n == 0) {
+            ru->done = 1;
+            if (rc != FL_OK) {
+                ru->failed = 1;
+                w->rc = rc;
+            }
+        }
+        if (rc == FL_OK && w->b->n > 0 && ru->spec->on_progress && ru->src.progress)
+            ru->spec->on_progress(ru->spec->progress_ctx, ru->src.progress(ru->src.ctx));
+        pthread_mutex_unlock(&ru->lock);
+        if (rc != FL_OK || w->b->n == 0)
+            break;
+        if (ru->spec->cancel && *ru->spec->cancel) {
+            w->rc = fl_err_set(&w->err, FL_ECANCELED, "query canceled");
+            pthread_mutex_lock(&ru->lock);
+            ru->done = ru->failed = 1;
+            pthread_mutex_unlock(&ru->lock);
+            break;
+        }
+        w->scanned += w->b->n;
+        rc = select_rows(w);
+        if (rc == FL_OK)
+            rc = fold_batch(w);
+        if (rc != FL_OK) {
+            w->rc = rc;
+            if (w->err.rc == FL_OK)
+                fl_err_set(&w->err, rc, "%s", fl_strerror(rc));
+            pthread_mutex_lock(&ru->lock);
+            ru->done = ru->failed = 1;
+            pthread_mutex_unlock(&ru->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static fl_rc worker_init(worker *w, run *ru)
+{
+    const fl_query_spec *s = ru->spec;
+
+    memset(w, 0, sizeof *w);
+    w->run = ru;
+    fl_err_clear(&w->err);
+    w->b = fl_batch_new(0);
+    w->sel = fl_sel_new(0);
+    if (w->b == NULL || w->sel == NULL)
+        return FL_ENOMEM;
+    w->total.first = INT64_MAX;
+    w->total.last = INT64_MIN;
+    w->cnt = malloc(sizeof *w->cnt * w->b->cap);
+    w->hash = malloc(sizeof *w->hash * w->b->cap);
+    if (w->cnt == NULL || w->hash == NULL)
+        return FL_ENOMEM;
+    if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
+        unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
+                      : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
+        if (agg_init(&w->table, nk, ru->budget_per_thread) != FL_OK)
+            return FL_ENOMEM;
+        w->has_table = 1;
+        w->keys = malloc(sizeof *w->keys * nk * w->b->cap);
+        if (w->keys == NULL)
+            return FL_ENOMEM;
+    }
+    if (s->op == FL_QOP_SERIES) {
+        w->bucket_bytes = calloc(ru->nbuckets, sizeof(double));
+        w->bucket_packets = calloc(ru->nbuckets, sizeof(double));
+        w->bucket_flows = calloc(ru->nbuckets, sizeof(double));
+        if (!w->bucket_bytes || !w->bucket_packets || !w->bucket_flows)
+            return FL_ENOMEM;
+    }
+    return FL_OK;
+}
+
+static void worker_free(worker *w)
+{
+    fl_batch_free(w->b);
+    fl_sel_free(w->sel);
+    if (w->has_table)
+        agg_free(&w->table);
+    free(w->bucket_bytes);
+    free(w->bucket_packets);
+    free(w->bucket_flows);
+    fl_batch_free(w->list);
+    free(w->cnt);
+    free(w->keys);
+    free(w->hash);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ordering                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct sort_item {
+    uint64_t v;
+    const fl_qrow *row;
+} sort_item;
+
+static int g_nk; /* qsort has no context argument; set under a lock */
+static int g_asc;
+static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int cmp_keys(const fl_qrow *a, const fl_qrow *b)
+{
+    for (int k = 0; k < g_nk; k++) {
+        int c = fl_addr_cmp(a->key[k], b->key[k]);
+        if (c)
+            return c;
+    }
+    return (a->proto > b->proto) - (a->proto < b->proto);
+}
+
+static int cmp_items(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+
+    if (a->v != b->v)
+        return (a->v < b->v ? -1 : 1) * (g_asc ? 1 : -1);
+    return cmp_keys(a->row, b->row);
+}
+
+/* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted:
+ * a heap of k holding the worst of the best at its root, O(n log k). */
+static void heap_down(sort_item *h, size_t k, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        sort_item t;
+        /* max-heap by cmp_items: the root is the item that sorts last */
+        if (l < k && cmp_items(&h[l], &h[m]) > 0)
+            m = l;
+        if (r < k && cmp_items(&h[r], &h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void top_n_select(sort_item *items, size_t n, size_t k)
+{
+    if (k == 0)
+        return;
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(items, k, i);
+    for (size_t i = k; i < n; i++)
+        if (cmp_items(&items[i], &items[0]) < 0) {
+            items[0] = items[i];
+            heap_down(items, k, 0);
+        }
+    qsort(items, k, sizeof *items, cmp_items);
+}
+
+/* Drop rows failing the post-aggregation filter. */
+static void apply_having(const fl_query_spec *s, fl_qresult *res)
+{
+    size_t k = 0;
+
+    if (s->having_op == 0)
+        return;
+    for (size_t i = 0; i < res->nrows; i++) {
+        uint64_t v = fl_qrow_order_value(&res->rows[i].c, s->having_metric);
+        int keep = s->having_op == '<' ? v < s->having_value
+                   : s->having_op == '>' ? v > s->having_value
+                                          : v == s->having_value;
+        if (keep)
+            res->rows[k++] = res->rows[i];
+    }
+    res->nrows = k;
+}
+
+/* Sort rows by order (descending unless asc), ties by key; keep top. */
+static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int nk)
+{
+    sort_item *items;
+    fl_qrow *sorted;
+    size_t n = res->nrows, keep;
+
+    if (n == 0)
+        return FL_OK;
+    items = malloc(n * sizeof *items);
+    if (items == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        items[i].v = fl_qrow_order_value(&res->rows[i].c, o);
+        items[i].row = &res->rows[i];
+    }
+    keep = top && top < n ? (size_t)top : n;
+    pthread_mutex_lock(&g_sort_lock);
+    g_nk = nk;
+    g_asc = asc;
+    if (keep * 4 < n)
+        top_n_select(items, n, keep);
+    else
+        qsort(items, n, sizeof *items, cmp_items);
+    pthread_mutex_unlock(&g_sort_lock);
+    sorted = malloc(keep * sizeof *sorted);
+    if (sorted == NULL) {
+        free(items);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < keep; i++)
+        sorted[i] = *items[i].row;
+    free(items);
+    free(res->rows);
+    res->rows = sorted;
+    res->nrows = keep;
+    return FL_OK;
+}
+
+static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int proto_slot)
+{
+    size_t n = 0;
+
+    res->rows = calloc(t->used ? t->used : 1, sizeof *res->rows);
+    if (res->rows == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < t->slots; i++) {
+        const agg_entry *en = agg_at(t, i);
+        if (en->hash == 0)
+            continue;
+        memcpy(res->rows[n].key, en->key, nk * sizeof(fl_addr));
+        if (proto_slot)
+            res->rows[n].proto = (uint8_t)en->key[1].lo;
+        res->rows[n].c = en->c;
+        n++;
+    }
+    res->nrows = n;
+    res->distinct = n;
+    return FL_OK;
+}
+
+/* List: order by -O, then cut at -c. */
+static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list)
+{
+    uint32_t n = list ? list->n : 0, keep;
+    sort_item *items = NULL;
+    fl_batch *out;
+
+    keep = s->limit && s->limit < n ? (uint32_t)s->limit : n;
+    out = fl_batch_new(keep ? keep : 1);
+    if (out == NULL)
+        return FL_ENOMEM;
+    if (list)
+        memcpy(out->present, list->present, sizeof out->present);
+    if (n > 0 && s->order != FL_ORDER_NONE) {
+        /* order by one counter; rows stand in as fl_qrow for the comparator */
+        fl_qrow *rows = calloc(n, sizeof *rows);
+        items = malloc(n * sizeof *items);
+        if (rows == NULL || items == NULL) {
+            free(rows);
+            free(items);
+            fl_batch_free(out);
+            return FL_ENOMEM;
+        }
+        for (uint32_t r = 0; r < n; r++) {
+            rows[r].key[0].lo = r; /* ties keep arrival order */
+            rows[r].c.flows = 1;
+            rows[r].c.packets = FL_U64(list, FL_COL_PACKETS)[r];
+            rows[r].c.bytes = FL_U64(list, FL_COL_BYTES)[r];
+            rows[r].c.first = FL_TIMES(list, FL_COL_TIME_FIRST)[r];
+            rows[r].c.last = FL_TIMES(list, FL_COL_TIME_LAST)[r];
+            items[r].v = fl_qrow_order_value(&rows[r].c, s->order);
+            items[r].row = &rows[r];
+        }
+        pthread_mutex_lock(&g_sort_lock);
+        g_nk = 1;
+        /* times ascending by default, counters descending, as nfdump -O */
+        g_asc = (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND) ? !s->ascending
+                                                                           : s->ascending;
+        qsort(items, n, sizeof *items, cmp_items);
+        pthread_mutex_unlock(&g_sort_lock);
+        for (uint32_t i = 0; i < keep; i++)
+            copy_row(out, i, list, (uint32_t)items[i].row->key[0].lo);
+        free(rows);
+        free(items);
+    } else {
+        for (uint32_t i = 0; i < keep; i++)
+            copy_row(out, i, list, i);
+    }
+    out->n = keep;
+    res->list = out;
+    return FL_OK;
+}
+
+static double metric_value(fl_metric m, double flows, double packets, double bytes, double step_s)
+{
+    switch (m) {
+    case FL_METRIC_FLOWS: return flows;
+    case FL_METRIC_PACKETS: return packets;
+    case FL_METRIC_BYTES: return bytes;
+    case FL_METRIC_PPS: return packets / step_s;
+    case FL_METRIC_BPS: return bytes * 8 / step_s;
+    case FL_METRIC_FPS: return flows / step_s;
+    case FL_METRIC_BPP: return packets > 0 ? bytes / packets : 0;
+    }
+    return 0;
+}
+
+/* per-step ranking for topseries (qsort has no context argument; callers
+ * hold g_sort_lock) */
+static const double *step_vals;
+static size_t step_stride;
+static int cmp_step(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    double va = step_vals[a * step_stride], vb = step_vals[b * step_stride];
+    if (va != vb)
+        return va > vb ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* Topseries: pick the series keys, then fill the matrix (+ Other). */
+static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg_table *t,
+                              size_t nbuckets)
+{
+    double step_s = (double)s->step / 1000.0;
+    size_t top = s->top ? (size_t)s->top : 10, nkeys;
+    agg_table totals;
+    fl_qresult tmp;
+    fl_rc rc;
+    double *flows, *packets, *bytes;
+
+    memset(&tmp, 0, sizeof tmp);
+    /* totals per key over the whole window (or per step below) */
+    if (agg_init(&totals, 1, (size_t)1 << 40) != FL_OK)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < t->slots; i++) {
+        const agg_entry *en = agg_at(t, i);
+        agg_entry *dst;
+        if (en->hash == 0)
+            continue;
+        rc = agg_find(&totals, en->key, agg_hash(en->key, 1), &dst);
+        if (rc != FL_OK) {
+            agg_free(&totals);
+            return rc;
+        }
+        agg_add_counters(&dst->c, &en->c);
+    }
+    rc = table_to_rows(&tmp, &totals, 1, 0);
+    agg_free(&totals);
+    if (rc != FL_OK)
+        return rc;
+    res->distinct = tmp.nrows;
+    {
+        fl_order o = s->metric == FL_METRIC_FLOWS || s->metric == FL_METRIC_FPS ? FL_ORDER_FLOWS
+                     : s->metric == FL_METRIC_PACKETS || s->metric == FL_METRIC_PPS
+                         ? FL_ORDER_PACKETS
+                         : FL_ORDER_BYTES;
+        rc = order_rows(&tmp, o, 0, s->per_step_top ? 0 : top, 1);
+    }
+    if (rc != FL_OK) {
+        free(tmp.rows);
+        return rc;
+    }
+    nkeys = tmp.nrows;
+    res->has_other = 1;
+    res->nseries = nkeys + 1;
+    res->series_keys = calloc(res->nseries, sizeof(fl_addr));
+    res->values = calloc(res->nseries * nbuckets, sizeof(double));
+    flows = calloc(res->nseries * nbuckets, sizeof(double));
+    packets = calloc(res->nseries * nbuckets, sizeof(double));
+    bytes = calloc(res->nseries * nbuckets, sizeof(double));
+    if (!res->series_keys || !res->values || !flows || !packets || !bytes) {
+        free(tmp.rows);
+        free(flows);
+        free(packets);
+        free(bytes);
+        return FL_ENOMEM;
+    }
+    /* key -> series index (stored as index + 1 in the flows counter) */
+    if (agg_init(&totals, 1, (size_t)1 << 40) != FL_OK) {
+        free(tmp.rows);
+        free(flows);
+        free(packets);
+        free(bytes);
+        return FL_ENOMEM;
+    }
+    for (size_t k = 0; k < nkeys; k++) {
+        agg_entry *en;
+        res->series_keys[k] = tmp.rows[k].key[0];
+        if (agg_find(&totals, &tmp.rows[k].key[0], agg_hash(&tmp.rows[k].key[0], 1), &en) == FL_OK)
+            en->c.flows = k + 1;
+    }
+    for (size_t i = 0; i < t->slots; i++) {
+        const agg_entry *en = agg_at(t, i);
+        agg_entry *m;
+        size_t si = nkeys, bk;
+        if (en->hash == 0)
+            continue;
+        if (agg_find(&totals, en->key, agg_hash(en->key, 1), &m) == FL_OK && m->c.flows > 0)
+            si = (size_t)m->c.flows - 1;
+        bk = (size_t)en->key[1].lo;
+        flows[si * nbuckets + bk] += (double)en->c.flows;
+        packets[si * nbuckets + bk] += (double)en->c.packets;
+        bytes[si * nbuckets + bk] += (double)en->c.bytes;
+    }
+    if (s->per_step_top && nkeys > top) {
+        /* FlowGraph's mode: in each step only that step's top N keep their
+         * own value; the rest of the step goes to Other */
+        double *vals = s->metric == FL_METRIC_FLOWS || s->metric == FL_METRIC_FPS ? flows
+                       : s->metric == FL_METRIC_PACKETS || s->metric == FL_METRIC_PPS
+                           ? packets
+                           : bytes;
+        size_t *idx = malloc(nkeys * sizeof *idx);
+        if (idx == NULL) {
+            free(tmp.rows);
+            free(flows);
+            free(packets);
+            free(bytes);
+            return FL_ENOMEM;
+        }
+        pthread_mutex_lock(&g_sort_lock);
+        for (size_t bk = 0; bk < nbuckets; bk++) {
+            for (size_t k = 0; k < nkeys; k++)
+                idx[k] = k;
+            step_vals = vals + bk;
+            step_stride = nbuckets;
+            qsort(idx, nkeys, sizeof *idx, cmp_step);
+            for (size_t r = top; r < nkeys; r++) {
+                size_t o = nkeys * nbuckets + bk, me = idx[r] * nbuckets + bk;
+                flows[o] += flows[me];
+                packets[o] += packets[me];
+                bytes[o] += bytes[me];
+                flows[me] = packets[me] = bytes[me] = -1; /* not in this step's top */
+            }
+        }
+        pthread_mutex_unlock(&g_sort_lock);
+        free(idx);
+    }
+    agg_free(&totals);
+    for (size_t i = 0; i < res->nseries * nbuckets; i++)
+        res->values[i] = flows[i] < 0 ? 0
+                                      : metric_value(s->metric, flows[i], packets[i], bytes[i],
+                                                     step_s);
+    free(tmp.rows);
+    free(flows);
+    free(packets);
+    free(bytes);
+    return FL_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry point                                                         */
+/* ------------------------------------------------------------------ */
+
+static fl_rc check_spec(const fl_query_spec *s, fl_err *e)
+{
+    if ((s->op == FL_QOP_STATS || s->op == FL_QOP_TOPSERIES) && s->nkeys != 1)
+        return fl_err_set(e, FL_EINVAL, "statistics need exactly one element");
+    if (s->op == FL_QOP_AGGREGATE && (s->nkeys == 0 || s->nkeys > FL_QUERY_MAX_KEYS))
+        return fl_err_set(e, FL_EINVAL, "aggregation needs 1 to %d fields", FL_QUERY_MAX_KEYS);
+    if (s->op == FL_QOP_SERIES || s->op == FL_QOP_TOPSERIES) {
+        if (s->start == 0 && s->end == 0)
+            return fl_err_set(e, FL_EINVAL, "a time series needs a time window (-t)");
+        if (s->step <= 0)
+            return fl_err_set(e, FL_EINVAL, "a time series needs a positive step");
+        if ((s->end - s->start) / s->step + 1 > MAX_BUCKETS)
+            return fl_err_set(e, FL_ELIMIT, "a time series of more than %u steps; use a larger step",
+                              MAX_BUCKETS);
+    }
+    if (s->start > s->end)
+        return fl_err_set(e, FL_EINVAL, "time window starts after it ends");
+    return FL_OK;
+}
+
+fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e)
+{
+    run ru;
+    worker *ws = NULL;
+    unsigned nthreads = spec->threads;
+    fl_qresult *res = NULL;
+    fl_rc rc;
+    size_t budget = spec->memory_budget ? spec->memory_budget : DEFAULT_BUDGET;
+
+    *out = NULL;
+    rc = check_spec(spec, e);
+    if (rc != FL_OK)
+        return rc;
+    if (nthreads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = n > 0 ? (unsigned)n : 1;
+    }
+    if (nthreads > MAX_THREADS)
+        nthreads = MAX_THREADS;
+    memset(&ru, 0, sizeof ru);
+    ru.spec = spec;
+    ru.src = src;
+    ru.budget_per_thread = budget / nthreads;
+    pthread_mutex_init(&ru.lock, NULL);
+    if (spec->op == FL_QOP_SERIES || spec->op == FL_QOP_TOPSERIES) {
+        ru.bstart = spec->start - spec->start % spec->step;
+        ru.nbuckets = (size_t)((spec->end - ru.bstart) / spec->step) + 1;
+    }
+    ws = calloc(nthreads, sizeof *ws);
+    res = calloc(1, sizeof *res);
+    if (ws == NULL || res == NULL) {
+        rc = fl_err_set(e, FL_ENOMEM, "out of memory starting the query");
+        goto out;
+    }
+    res->op = spec->op;
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (worker_init(&ws[i], &ru) != FL_OK) {
+            rc = fl_err_set(e, FL_ENOMEM, "out of memory starting the query");
+            nthreads = i + 1;
+            goto out;
+        }
+    }
+    if (nthreads == 1) {
+        worker_main(&ws[0]);
+    } else {
+        for (unsigned i = 0; i < nthreads; i++)
+            if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+                /* run with the threads we have */
+                pthread_mutex_lock(&ru.lock);
+                nthreads = i;
+                pthread_mutex_unlock(&ru.lock);
+                break;
+            }
+        if (nthreads == 0)
+            worker_main(&ws[0]), nthreads = 1;
+        else
+            for (unsigned i = 0; i < nthreads; i++)
+                pthread_join(ws[i].tid, NULL);
+    }
+    for (unsigned i = 0; i < nthreads; i++)
+        if (ws[i].rc != FL_OK) {
+            rc = ws[i].rc;
+            if (e) {
+                *e = ws[i].err;
+                e->rc = rc;
+            }
+            goto out;
+        }
+
+    /* merge */
+    res->total.first = INT64_MAX;
+    res->total.last = INT64_MIN;
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (ws[i].total.flows)
+            agg_add_counters(&res->total, &ws[i].total);
+        res->scanned += ws[i].scanned;
+        for (int p = 0; p < 4; p++) {
+            res->proto_flows[p] += ws[i].proto_flows[p];
+            res->proto_packets[p] += ws[i].proto_packets[p];
+            res->proto_bytes[p] += ws[i].proto_bytes[p];
+        }
+        if (i > 0 && ws[0].has_table) {
+            rc = agg_merge(&ws[0].table, &ws[i].table);
+            if (rc != FL_OK) {
+                rc = fl_err_set(e, rc, "query needs more memory than its budget of %zu MiB",
+                                budget >> 20);
+                goto out;
+            }
+        }
+        if (i > 0 && spec->op == FL_QOP_SERIES)
+            for (size_t k = 0; k < ru.nbuckets; k++) {
+                ws[0].bucket_bytes[k] += ws[i].bucket_bytes[k];
+                ws[0].bucket_packets[k] += ws[i].bucket_packets[k];
+                ws[0].bucket_flows[k] += ws[i].bucket_flows[k];
+            }
+        if (i > 0 && spec->op == FL_QOP_LIST && ws[i].list) {
+            rc = list_reserve(&ws[0], (ws[0].list ? ws[0].list->n : 0) + ws[i].list->n);
+            if (rc != FL_OK) {
+                if (e)
+                    *e = ws[0].err;
+                goto out;
+            }
+            for (uint32_t r = 0; r < ws[i].list->n; r++)
+                copy_row(ws[0].list, ws[0].list->n++, ws[i].list, r);
+            for (int k = 0; k < FL_PRESENT_WORDS; k++)
+                ws[0].list->present[k] |= ws[i].list->present[k];
+        }
+    }
+    if (res->total.flows == 0)
+        res->total.first = res->total.last = 0;
+
+    switch (spec->op) {
+    case FL_QOP_STATS:
+        rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
+        apply_having(spec, res);
+        if (rc == FL_OK)
+            rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
+                            spec->ascending, spec->top, 2);
+        break;
+    case FL_QOP_AGGREGATE:
+        rc = table_to_rows(res, &ws[0].table, spec->nkeys, 0);
+        apply_having(spec, res);
+        if (rc == FL_OK)
+            rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
+                            spec->ascending, spec->limit, (int)spec->nkeys);
+        break;
+    case FL_QOP_LIST:
+        /* rows from several threads arrive interleaved: restore time order
+         * unless another order was asked for */
+        if (nthreads > 1 && spec->order == FL_ORDER_NONE) {
+            fl_query_spec s2 = *spec;
+            s2.order = FL_ORDER_TSTART;
+            rc = finish_list(&s2, res, ws[0].list);
+        } else {
+            rc = finish_list(spec, res, ws[0].list);
+        }
+        break;
+    case FL_QOP_SERIES: {
+        double step_s = (double)spec->step / 1000.0;
+        res->nseries = 1;
+        res->values = calloc(ru.nbuckets, sizeof(double));
+        if (res->values == NULL) {
+            rc = FL_ENOMEM;
+            break;
+        }
+        for (size_t k = 0; k < ru.nbuckets; k++)
+            res->values[k] = metric_value(spec->metric, ws[0].bucket_flows[k],
+                                          ws[0].bucket_packets[k], ws[0].bucket_bytes[k], step_s);
+        break;
+    }
+    case FL_QOP_TOPSERIES:
+        rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+        break;
+    case FL_QOP_SUMMARY:
+        break;
+    }
+    res->series_start = ru.bstart;
+    res->step = spec->step;
+    res->nbuckets = ru.nbuckets;
+    if (rc != FL_OK) {
+        fl_err_set(e, rc, "query: %s", fl_strerror(rc));
+        goto out;
+    }
+    *out = res;
+    res = NULL;
+out:
+    if (ws)
+        for (unsigned i = 0; i < nthreads; i++)
+            worker_free(&ws[i]);
+    free(ws);
+    fl_qresult_free(res);
+    pthread_mutex_destroy(&ru.lock);
+    return rc;
+}
+
+void fl_qresult_free(fl_qresult *r)
+{
+    if (r == NULL)
+        return;
+    free(r->rows);
+    fl_batch_free(r->list);
+    free(r->values);
+    free(r->series_keys);
+    free(r);
+}

@@ -1,0 +1,255 @@
+/*
+ * query/query.h — the query engine: one query spec, any backend.
+ *
+ * A query is a spec (window, filter, operation and its parameters) run
+ * over a source of fl_batches (the store, nfdump files, ClickHouse later).
+ * The engine scans batches on a pool of threads, applies the window and
+ * the filter through a selection vector, aggregates into per-thread hash
+ * tables merged at the end, and returns a result the renderers print as
+ * nfdump-style tables, CSV or JSON. The CLI and the HTTP API build the
+ * same spec, so they cannot disagree.
+ *
+ * Semantics that follow nfdump (and are tested against it):
+ *   - `stats` (-s): one row per distinct element value; dual elements
+ *     (ip, port, as, if, vlan, mask, ...) count a flow under both values.
+ *     Ordered by flows (default), packets, bytes, pps, bps or bpp;
+ *     packets/bytes include the reverse direction (out_*) except for the
+ *     flows order, which reports input counters only — as nfdump does.
+ *   - `aggregate` (-A): one row per distinct combination of the fields.
+ *   - the nfdump `-t` window keeps flows that lie entirely inside it
+ *     (first >= start and last <= end); other modes are selectable.
+ *   - ties in any ordering are broken by the key, ascending; nfdump leaves
+ *     ties in hash order, so differential tests compare tied rows as sets.
+ */
+#ifndef FL_QUERY_H
+#define FL_QUERY_H
+
+#include "core/core.h"
+
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ */
+/* Sources (backends)                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A backend yields batches. next() fills b (which the engine clears
+ * before each call) and returns FL_OK; b->n == 0 means the end. Unless the
+ * source sets `parallel`, the engine serializes calls to next(), so a
+ * backend need not be thread-safe.
+ * A non-fatal problem (a corrupt chunk, a missing file) should be logged by
+ * the backend and skipped, not returned.
+ */
+typedef struct fl_source {
+    void *ctx;
+    fl_rc (*next)(void *ctx, fl_batch *b, fl_err *e);
+    /* optional: fraction of the input consumed so far, 0..1 */
+    double (*progress)(void *ctx);
+    /* 1 when next() may be called from several threads at once (each with
+     * its own batch); the engine then calls it without its lock */
+    int parallel;
+} fl_source;
+
+/* A source over batches held in memory (tests, small tools). The batches
+ * are borrowed, not copied. */
+typedef struct fl_mem_source {
+    fl_batch **batches;
+    size_t n, pos;
+    const uint64_t *cols; /* columns to copy (FL_PRESENT_WORDS); NULL = all */
+} fl_mem_source;
+fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n);
+
+/*
+ * The filter hook: narrow `sel` (ascending row indexes of b) in place to
+ * the rows that match. The filter module's compiled filters plug in here;
+ * NULL means every row matches. Must be safe to call from several threads
+ * at once with different batches.
+ */
+typedef fl_rc (*fl_select_fn)(void *ctx, const fl_batch *b, fl_sel *sel, fl_err *e);
+
+/* ------------------------------------------------------------------ */
+/* Spec                                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum fl_qop {
+    FL_QOP_LIST,
+    FL_QOP_STATS,
+    FL_QOP_AGGREGATE,
+    FL_QOP_SUMMARY,
+    FL_QOP_SERIES,
+    FL_QOP_TOPSERIES
+} fl_qop;
+
+typedef enum fl_order {
+    FL_ORDER_FLOWS,
+    FL_ORDER_PACKETS,
+    FL_ORDER_BYTES,
+    FL_ORDER_PPS,
+    FL_ORDER_BPS,
+    FL_ORDER_BPP,
+    FL_ORDER_TSTART,
+    FL_ORDER_TEND,
+    FL_ORDER_NONE
+} fl_order;
+
+typedef enum fl_window_mode {
+    FL_WIN_INSIDE,  /* first >= start && last <= end (nfdump -t) */
+    FL_WIN_START,   /* start <= first < end */
+    FL_WIN_END,     /* start <= last < end */
+    FL_WIN_OVERLAP  /* first < end && last >= start */
+} fl_window_mode;
+
+typedef enum fl_metric {
+    FL_METRIC_FLOWS,
+    FL_METRIC_PACKETS,
+    FL_METRIC_BYTES,
+    FL_METRIC_PPS,
+    FL_METRIC_BPS,
+    FL_METRIC_FPS,
+    FL_METRIC_BPP
+} fl_metric;
+
+#define FL_QUERY_MAX_KEYS 8
+
+/* One key field of a stats element or an aggregation. */
+typedef struct fl_qfield {
+    fl_col col[2];   /* col[1] valid when ncols == 2 (dual elements) */
+    uint8_t ncols;
+    uint8_t prefix;  /* address prefix length in the family's terms; 0 = whole */
+    uint8_t v6;      /* for prefix: 1 when the prefix applies to IPv6 only, 0 IPv4 only */
+    uint8_t has_prefix;
+} fl_qfield;
+
+typedef struct fl_query_spec {
+    fl_qop op;
+    /* window; start == end == 0 means no window */
+    fl_time start, end;
+    fl_window_mode window_mode;
+    /* filter hook */
+    fl_select_fn select;
+    void *select_ctx;
+    int no_scale;        /* report raw counters instead of sampling-scaled */
+    /* stats: one element; aggregate: nkeys fields */
+    const char *element; /* name as given, for headers ("srcip", "dstip4/24") */
+    fl_qfield keys[FL_QUERY_MAX_KEYS];
+    unsigned nkeys;
+    int per_proto;       /* stats ":p": split by protocol too */
+    fl_order order;
+    int ascending;
+    uint64_t top;        /* rows to return; 0 = all */
+    uint64_t limit;      /* list: -c */
+    /* series / topseries */
+    fl_time step;
+    fl_metric metric;
+    int linear;          /* spread a flow over its duration (FlowViewer linear) */
+    int per_step_top;    /* topseries: top-N per step (FlowGraph) vs over window */
+    /* post-aggregation filter (stats, aggregate): keep rows whose
+     * having_metric compares to having_value by having_op ('<' '>' '=') */
+    fl_order having_metric;
+    char having_op;      /* 0 = no post-aggregation filter */
+    uint64_t having_value;
+    /* execution */
+    unsigned threads;    /* 0 = number of CPUs */
+    size_t memory_budget; /* bytes for aggregation tables; 0 = 1 GiB */
+    /* called after each batch with the source's progress (0..1) when the
+     * source reports it; from scanning threads, one call at a time */
+    void (*on_progress)(void *ctx, double fraction);
+    void *progress_ctx;
+    /* set to non-zero from any thread to stop the query: it returns
+     * FL_ECANCELED */
+    volatile int *cancel;
+} fl_query_spec;
+
+void fl_query_spec_init(fl_query_spec *s);
+
+/* The columns the engine reads to answer spec, as a bit set over fl_col
+ * (FL_PRESENT_WORDS words). Backends decode only these (plus the filter's
+ * columns, which the caller adds). */
+void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS]);
+
+/*
+ * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into
+ * spec (op, keys, element, per_proto, order). Only the first order is used.
+ * Errors name the unknown element or order.
+ */
+fl_rc fl_query_parse_stat(fl_query_spec *s, const char *arg, fl_err *e);
+/* Parse an nfdump `-A` list "srcip,dstport,srcip4/24,..." into keys. */
+fl_rc fl_query_parse_aggregate(fl_query_spec *s, const char *arg, fl_err *e);
+/* Parse a post-aggregation filter "bytes>1000000", "flows=1", "bpp<100"
+ * into spec's having_* fields. */
+fl_rc fl_query_parse_having(fl_query_spec *s, const char *arg, fl_err *e);
+/* Parse an order name: flows packets bytes pps bps bpp tstart tend. */
+fl_rc fl_query_parse_order(const char *name, fl_order *o, fl_err *e);
+fl_rc fl_query_parse_metric(const char *name, fl_metric *m, fl_err *e);
+/* The stats elements the engine knows, NULL-terminated (for help/API). */
+const char *const *fl_query_stat_elements(void);
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct fl_qcounters {
+    uint64_t flows, packets, bytes, out_packets, out_bytes;
+    fl_time first, last;
+    uint8_t tcp_flags; /* OR of all flows */
+} fl_qcounters;
+
+typedef struct fl_qrow {
+    fl_addr key[FL_QUERY_MAX_KEYS];
+    uint8_t proto; /* stats ":p" */
+    fl_qcounters c;
+} fl_qrow;
+
+typedef struct fl_qresult {
+    fl_qop op;
+    fl_qcounters total;   /* every flow that passed window and filter */
+    uint64_t scanned;     /* flows read from the source */
+    uint64_t proto_flows[4], proto_packets[4], proto_bytes[4]; /* tcp udp icmp other */
+    /* stats / aggregate: rows in order; list: flows */
+    fl_qrow *rows;
+    size_t nrows;
+    uint64_t distinct;    /* distinct keys before top-N */
+    fl_batch *list;       /* list: the selected flows in order */
+    /* series: nbuckets values of each series; topseries: nseries keys
+     * (the last one "Other" when other != 0) */
+    fl_time series_start, step;
+    size_t nbuckets, nseries;
+    double *values;       /* nseries * nbuckets, row-major */
+    fl_addr *series_keys; /* nseries */
+    int has_other;
+} fl_qresult;
+
+/*
+ * Run spec over src. On success *out is a result the caller frees with
+ * fl_qresult_free. Errors: FL_ELIMIT when the memory budget is exceeded
+ * (message names the budget), errors from the source or filter as they
+ * come, FL_EINVAL for an inconsistent spec.
+ */
+fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e);
+void fl_qresult_free(fl_qresult *r);
+
+/* Order value of a row as nfdump computes it (integer pps/bps over ms). */
+uint64_t fl_qrow_order_value(const fl_qcounters *c, fl_order o);
+
+/* ------------------------------------------------------------------ */
+/* Rendering                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef enum fl_render_fmt {
+    FL_FMT_TABLE, /* nfdump's plain text */
+    FL_FMT_CSV,   /* nfdump's -o csv */
+    FL_FMT_JSON,
+    FL_FMT_NDJSON
+} fl_render_fmt;
+
+enum {
+    FL_RENDER_PLAIN = 1, /* -N: no k/M/G scaling */
+    FL_RENDER_QUIET = 2, /* -q: no header, no summary */
+    FL_RENDER_UTC = 4    /* print times in UTC (default local, like nfdump) */
+};
+
+/* Print r for spec to f. */
+fl_rc fl_query_render(const fl_query_spec *spec, const fl_qresult *r, fl_render_fmt fmt,
+                      int flags, FILE *f, fl_err *e);
+
+#endif

@@ -1,0 +1,588 @@
+/*
+ * query/render.c — printing query results.
+ *
+ * Three audiences: people (nfdump's plain tables, so the eye finds what it
+ * knows), scripts that parse nfdump (its -o csv layouts, byte for byte, so
+ * they keep working and so tests can diff us against nfdump), and programs
+ * (JSON / NDJSON with raw numbers and ISO times). Flow listings are written
+ * from the schema table so a new column appears in JSON without edits here.
+ */
+#include "query_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+/* nfdump's format_number: k = 1000, one decimal, M/G/T suffixes. */
+static void fmt_number(uint64_t num, int plain, int fixed, char *s, size_t len)
+{
+    double f = (double)num;
+
+    if (plain)
+        snprintf(s, len, "%" PRIu64, num);
+    else if (f >= 1e12)
+        snprintf(s, len, fixed ? "%5.1f T" : "%.1f T", f / 1e12);
+    else if (f >= 1e9)
+        snprintf(s, len, fixed ? "%5.1f G" : "%.1f G", f / 1e9);
+    else if (f >= 1e6)
+        snprintf(s, len, fixed ? "%5.1f M" : "%.1f M", f / 1e6);
+    else
+        snprintf(s, len, fixed ? "%4.0f" : "%.0f", f);
+}
+
+/* Seconds-resolution date as nfdump prints it (local time unless utc). */
+static void fmt_date(fl_time t, int utc, char *buf, size_t len)
+{
+    time_t sec = (time_t)(t / 1000);
+    struct tm tm;
+
+    if (utc)
+        gmtime_r(&sec, &tm);
+    else
+        localtime_r(&sec, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void fmt_duration(double d, char *buf, size_t len)
+{
+    uint64_t ms = (uint64_t)llround(d * 1000.0), s = ms / 1000;
+    unsigned days = (unsigned)(s / 86400);
+
+    if (days)
+        snprintf(buf, len, "%ud %02u:%02u:%02u.%03u", days, (unsigned)(s / 3600 % 24),
+                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+    else
+        snprintf(buf, len, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24),
+                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+}
+
+static void flags_string(uint8_t f, char out[9])
+{
+    static const char letters[] = "CEUAPRSF";
+
+    for (int i = 0; i < 8; i++)
+        out[i] = (f & (0x80 >> i)) ? letters[i] : '.';
+    out[8] = '\0';
+}
+
+/* Per-row derived values the way nfdump prints them (double division). */
+typedef struct derived {
+    uint64_t packets, bytes, pps, bps, bpp;
+    double duration;
+} derived;
+
+static derived derive(const fl_qcounters *c, int inout)
+{
+    derived d;
+
+    d.packets = c->packets + (inout ? c->out_packets : 0);
+    d.bytes = c->bytes + (inout ? c->out_bytes : 0);
+    d.duration = (double)(c->last - c->first) / 1000.0;
+    if (d.duration != 0) {
+        d.pps = (uint64_t)((double)d.packets / d.duration);
+        d.bps = (uint64_t)((double)(8 * d.bytes) / d.duration);
+    } else {
+        d.pps = d.bps = 0;
+    }
+    d.bpp = d.packets ? d.bytes / d.packets : 0;
+    return d;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? (double)(part * 100) / (double)whole : 0;
+}
+
+static const char *const order_names[] = {"flows", "packets", "bytes", "pps",
+                                          "bps",   "bpp",     "tstart", "tend"};
+
+static const char *element_header(const fl_query_spec *s)
+{
+    static char buf[64];
+    size_t n = strcspn(s->element ? s->element : "", ":/");
+    const qelem *el = s->element ? query_elem(s->element, n) : NULL;
+
+    if (el)
+        return el->header;
+    snprintf(buf, sizeof buf, "%.*s", (int)n, s->element ? s->element : "");
+    return buf;
+}
+
+static void key_string(const fl_query_spec *s, const fl_qfield *f, fl_addr k, int plain,
+                       char *buf, size_t len)
+{
+    (void)s;
+    if (f->has_prefix) {
+        fl_prefix p;
+        p.addr = k;
+        p.len = (uint8_t)(fl_addr_is_v4(k) ? (f->v6 ? 128 : 96 + f->prefix)
+                                           : (f->v6 ? f->prefix : 128));
+        fl_prefix_format(&p, buf, len);
+        return;
+    }
+    query_key_format(f->col[0], k, plain, buf, len);
+}
+
+static void summary_csv(const fl_qresult *r, FILE *f)
+{
+    const fl_qcounters *t = &r->total;
+    double dur = t->flows ? (double)(t->last - t->first) / 1000.0 : 0;
+    uint64_t bps = 0, pps = 0, bpp = 0, bytes = t->bytes + t->out_bytes,
+             packets = t->packets + t->out_packets;
+
+    if (dur > 0 && t->last > 0) {
+        bps = (uint64_t)((double)(bytes << 3) / dur);
+        pps = (uint64_t)((double)packets / dur);
+        bpp = packets ? bytes / packets : 0;
+    }
+    fprintf(f, "Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n");
+    fprintf(f, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+            t->flows, bytes, packets, bps, pps, bpp);
+}
+
+static void summary_table(const fl_qresult *r, int flags, FILE *f)
+{
+    const fl_qcounters *t = &r->total;
+    double dur = t->flows ? (double)(t->last - t->first) / 1000.0 : 0;
+    uint64_t bps = 0, pps = 0, bpp = 0, bytes = t->bytes + t->out_bytes,
+             packets = t->packets + t->out_packets;
+    char b[32], p[32], bs[32], ps[32], bp[32];
+    int plain = flags & FL_RENDER_PLAIN;
+
+    if (dur > 0 && t->last > 0) {
+        bps = (uint64_t)((double)(bytes << 3) / dur);
+        pps = (uint64_t)((double)packets / dur);
+        bpp = packets ? bytes / packets : 0;
+    }
+    fmt_number(bytes, plain, 0, b, sizeof b);
+    fmt_number(packets, plain, 0, p, sizeof p);
+    fmt_number(bps, plain, 0, bs, sizeof bs);
+    fmt_number(pps, plain, 0, ps, sizeof ps);
+    fmt_number(bpp, plain, 0, bp, sizeof bp);
+    fprintf(f,
+            "Summary: total flows: %" PRIu64 ", total bytes: %s, total packets: %s, avg bps: %s, "
+            "avg pps: %s, avg bpp: %s\n",
+            t->flows, b, p, bs, ps, bp);
+}
+
+static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
+                         int flags, FILE *f)
+{
+    fl_order o = s->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : s->order;
+    int inout = o != FL_ORDER_FLOWS;
+    int plain = flags & FL_RENDER_PLAIN, utc = flags & FL_RENDER_UTC;
+    uint64_t tot_packets = r->total.packets + r->total.out_packets;
+    uint64_t tot_bytes = r->total.bytes + r->total.out_bytes;
+
+    if (fmt == FL_FMT_CSV) {
+        fprintf(f, inout ? "ts,te,td,pr,val,fl,flP,pkt,pktP,byt,bytP,pps,bps,bpp\n"
+                         : "ts,te,td,pr,val,fl,flP,ipkt,ipktP,ibyt,ibytP,ipps,ibps,ibpp\n");
+    } else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET)) {
+        if (s->top)
+            fprintf(f, "Top %" PRIu64 " %s ordered by %s:\n", s->top, element_header(s),
+                    order_names[o]);
+        else
+            fprintf(f, "Top %s ordered by %s:\n", element_header(s), order_names[o]);
+        fprintf(f,
+                "Date first seen                 Duration Proto %17s    Flows(%%)     "
+                "Packets(%%)       Bytes(%%)         pps      bps   bpp\n",
+                element_header(s));
+    } else if (fmt == FL_FMT_JSON) {
+        fprintf(f, "{\"element\":\"%s\",\"order\":\"%s\",\"distinct\":%" PRIu64 ",\"rows\":[",
+                s->element ? s->element : "", order_names[o], r->distinct);
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        const fl_qrow *row = &r->rows[i];
+        derived d = derive(&row->c, inout);
+        char val[64], d1[32], d2[32];
+        const char *pr = s->per_proto ? query_proto_name(row->proto, plain) : "any";
+
+        key_string(s, &s->keys[0], row->key[0], plain, val, sizeof val);
+        if (fmt == FL_FMT_CSV) {
+            fmt_date(row->c.first, utc, d1, sizeof d1);
+            fmt_date(row->c.last, utc, d2, sizeof d2);
+            fprintf(f,
+                    "%s,%s,%.3f,%s,%s,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64
+                    ",%" PRIu64 ",%u\n",
+                    d1, d2, d.duration, pr, val, row->c.flows, pct(row->c.flows, r->total.flows),
+                    d.packets, pct(d.packets, inout ? tot_packets : r->total.packets), d.bytes,
+                    pct(d.bytes, inout ? tot_bytes : r->total.bytes), d.pps, d.bps,
+                    (unsigned)d.bpp);
+        } else if (fmt == FL_FMT_TABLE) {
+            char fl[32], pk[32], by[32], pps[32], bps[32], dur[40];
+            fmt_date(row->c.first, utc, d1, sizeof d1);
+            fmt_number(row->c.flows, plain, 1, fl, sizeof fl);
+            fmt_number(d.packets, plain, 1, pk, sizeof pk);
+            fmt_number(d.bytes, plain, 1, by, sizeof by);
+            fmt_number(d.pps, plain, 1, pps, sizeof pps);
+            fmt_number(d.bps, plain, 1, bps, sizeof bps);
+            if (plain)
+                snprintf(dur, sizeof dur, "%16.3f", d.duration);
+            else
+                fmt_duration(d.duration, dur, sizeof dur);
+            fprintf(f, "%s.%03u %9s %-5s %17s %8s(%4.1f) %8s(%4.1f) %8s(%4.1f) %8s %8s %5u\n",
+                    d1, (unsigned)(row->c.first % 1000), dur, pr, val, fl,
+                    pct(row->c.flows, r->total.flows), pk,
+                    pct(d.packets, inout ? tot_packets : r->total.packets), by,
+                    pct(d.bytes, inout ? tot_bytes : r->total.bytes), pps, bps, (unsigned)d.bpp);
+        } else {
+            char t1[40], t2[40];
+            fl_time_format(row->c.first, FL_TFMT_ISO, 0, t1, sizeof t1);
+            fl_time_format(row->c.last, FL_TFMT_ISO, 0, t2, sizeof t2);
+            fprintf(f,
+                    "%s{\"key\":\"%s\",%s%s%s\"flows\":%" PRIu64 ",\"packets\":%" PRIu64
+                    ",\"bytes\":%" PRIu64 ",\"pps\":%" PRIu64 ",\"bps\":%" PRIu64
+                    ",\"bpp\":%" PRIu64 ",\"first\":\"%s\",\"last\":\"%s\",\"flows_pct\":%.3f,"
+                    "\"bytes_pct\":%.3f}%s",
+                    fmt == FL_FMT_JSON && i ? "," : "", val, s->per_proto ? "\"proto\":\"" : "",
+                    s->per_proto ? pr : "", s->per_proto ? "\"," : "", row->c.flows, d.packets,
+                    d.bytes, d.pps, d.bps, d.bpp, t1, t2, pct(row->c.flows, r->total.flows),
+                    pct(d.bytes, inout ? tot_bytes : r->total.bytes),
+                    fmt == FL_FMT_NDJSON ? "\n" : "");
+        }
+    }
+    if (fmt == FL_FMT_JSON)
+        fprintf(f, "]}\n");
+    if (fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) {
+        fprintf(f, "\n");
+        if (!(flags & FL_RENDER_QUIET)) {
+            if (fmt == FL_FMT_CSV)
+                summary_csv(r, f);
+            else
+                summary_table(r, flags, f);
+        }
+    }
+}
+
+static const char *field_name(const fl_qfield *k, char *buf, size_t len)
+{
+    const qelem *el = query_elem_by_col(k->col[0]);
+
+    if (k->has_prefix)
+        snprintf(buf, len, "%s%c/%u", k->col[0] == FL_COL_SRC_ADDR ? "srcip" : "dstip",
+                 k->v6 ? '6' : '4', k->prefix);
+    else
+        snprintf(buf, len, "%s", el ? el->name : fl_col_get(k->col[0])->name);
+    return buf;
+}
+
+static const char list_csv_header[] =
+    "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,"
+    "dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,"
+    "mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n";
+
+static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f);
+
+/* nfdump prints aggregated records as flows whose non-key fields are
+ * zero; -o csv keeps that layout so scripts (and tests) read both alike. */
+static void aggregate_csv(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+{
+    fl_batch *b = fl_batch_new(1);
+
+    fputs(list_csv_header, f);
+    for (size_t i = 0; b && i < r->nrows; i++) {
+        const fl_qrow *row = &r->rows[i];
+        fl_batch_clear(b);
+        fl_batch_add_row(b);
+        for (unsigned k = 0; k < s->nkeys; k++) {
+            fl_col c = s->keys[k].col[0];
+            if (fl_col_get(c)->kind == FL_KIND_ADDR)
+                FL_ADDRS(b, c)[0] = row->key[k];
+            else
+                fl_batch_set_u64(b, c, 0, row->key[k].lo);
+        }
+        /* unset addresses print as 0.0.0.0, as nfdump's do */
+        for (int c = 0; c < FL_COL_COUNT; c++) {
+            int keyed = 0;
+            for (unsigned k = 0; k < s->nkeys; k++)
+                keyed |= s->keys[k].col[0] == (fl_col)c;
+            if (!keyed && fl_col_get((fl_col)c)->kind == FL_KIND_ADDR)
+                FL_ADDRS(b, (fl_col)c)[0] = fl_addr_from_v4(0);
+        }
+        FL_TIMES(b, FL_COL_TIME_FIRST)[0] = row->c.first;
+        FL_TIMES(b, FL_COL_TIME_LAST)[0] = row->c.last;
+        FL_U64(b, FL_COL_PACKETS)[0] = row->c.packets;
+        FL_U64(b, FL_COL_BYTES)[0] = row->c.bytes;
+        FL_U64(b, FL_COL_OUT_PACKETS)[0] = row->c.out_packets;
+        FL_U64(b, FL_COL_OUT_BYTES)[0] = row->c.out_bytes;
+        list_csv_line(b, 0, flags & FL_RENDER_UTC, f);
+    }
+    fl_batch_free(b);
+    if (!(flags & FL_RENDER_QUIET))
+        summary_csv(r, f);
+}
+
+static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
+                             int flags, FILE *f)
+{
+    int plain = flags & FL_RENDER_PLAIN;
+    char name[48];
+
+    if (fmt == FL_FMT_CSV) {
+        aggregate_csv(s, r, flags, f);
+        return;
+    }
+    if (fmt == FL_FMT_TABLE) {
+        for (unsigned k = 0; k < s->nkeys; k++)
+            fprintf(f, "%18s ", field_name(&s->keys[k], name, sizeof name));
+        fprintf(f, "%-23s %12s %8s %10s %10s %8s %8s %5s\n",
+                "Date first seen", "Duration", "Flows", "Packets", "Bytes", "pps", "bps", "bpp");
+    } else if (fmt == FL_FMT_JSON) {
+        fprintf(f, "{\"distinct\":%" PRIu64 ",\"rows\":[", r->distinct);
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        const fl_qrow *row = &r->rows[i];
+        derived d = derive(&row->c, 1);
+        char val[64], d1[32];
+
+        if (fmt == FL_FMT_JSON || fmt == FL_FMT_NDJSON)
+            fprintf(f, "%s{", fmt == FL_FMT_JSON && i ? "," : "");
+        for (unsigned k = 0; k < s->nkeys; k++) {
+            key_string(s, &s->keys[k], row->key[k], plain, val, sizeof val);
+            if (fmt == FL_FMT_TABLE)
+                fprintf(f, "%18s ", val);
+            else
+                fprintf(f, "\"%s\":\"%s\",", field_name(&s->keys[k], name, sizeof name), val);
+        }
+        fmt_date(row->c.first, flags & FL_RENDER_UTC, d1, sizeof d1);
+        if (fmt == FL_FMT_TABLE) {
+            char fl[32], pk[32], by[32], pps[32], bps[32], dur[40];
+            fmt_number(row->c.flows, plain, 1, fl, sizeof fl);
+            fmt_number(d.packets, plain, 1, pk, sizeof pk);
+            fmt_number(d.bytes, plain, 1, by, sizeof by);
+            fmt_number(d.pps, plain, 1, pps, sizeof pps);
+            fmt_number(d.bps, plain, 1, bps, sizeof bps);
+            fmt_duration(d.duration, dur, sizeof dur);
+            fprintf(f, "%s.%03u %12s %8s %10s %10s %8s %8s %5" PRIu64 "\n", d1,
+                    (unsigned)(row->c.first % 1000), dur, fl, pk, by, pps, bps, d.bpp);
+        } else {
+            char t1[40], t2[40];
+            fl_time_format(row->c.first, FL_TFMT_ISO, 0, t1, sizeof t1);
+            fl_time_format(row->c.last, FL_TFMT_ISO, 0, t2, sizeof t2);
+            fprintf(f,
+                    "\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+                    ",\"pps\":%" PRIu64 ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64
+                    ",\"first\":\"%s\",\"last\":\"%s\"}%s",
+                    row->c.flows, d.packets, d.bytes, d.pps, d.bps, d.bpp, t1, t2,
+                    fmt == FL_FMT_NDJSON ? "\n" : "");
+        }
+    }
+    if (fmt == FL_FMT_JSON)
+        fprintf(f, "]}\n");
+    if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
+        summary_table(r, flags, f);
+}
+
+/* One value of column c of a listed flow, for JSON. */
+static void json_value(const fl_batch *b, fl_col c, uint32_t row, FILE *f)
+{
+    const fl_col_info *ci = fl_col_get(c);
+    char buf[64];
+
+    switch (ci->kind) {
+    case FL_KIND_ADDR:
+        fl_addr_format(FL_ADDRS(b, c)[row], buf, sizeof buf);
+        fprintf(f, "\"%s\"", buf);
+        break;
+    case FL_KIND_MAC:
+        fl_mac_format(FL_MACS(b, c)[row], buf, sizeof buf);
+        fprintf(f, "\"%s\"", buf);
+        break;
+    case FL_KIND_TIME:
+        fl_time_format(FL_TIMES(b, c)[row], FL_TFMT_ISO, 0, buf, sizeof buf);
+        fprintf(f, "\"%s\"", buf);
+        break;
+    default:
+        fprintf(f, "%" PRIu64, fl_batch_get_u64(b, c, row));
+        break;
+    }
+}
+
+/* nfdump's -o csv flow line. */
+static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f)
+{
+    char ts[32], te[32], sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], nh[FL_ADDR_STRLEN],
+        nhb[FL_ADDR_STRLEN], fl[9], m[4][FL_MAC_STRLEN], tr[40];
+    fl_time first = FL_TIMES(b, FL_COL_TIME_FIRST)[r], last = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+    uint32_t mpls = FL_U32(b, FL_COL_MPLS_LABEL1)[r];
+
+    fmt_date(first, utc, ts, sizeof ts);
+    fmt_date(last, utc, te, sizeof te);
+    fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[r], sa, sizeof sa);
+    fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[r], da, sizeof da);
+    fl_addr_format(FL_ADDRS(b, FL_COL_NEXT_HOP)[r], nh, sizeof nh);
+    fl_addr_format(FL_ADDRS(b, FL_COL_BGP_NEXT_HOP)[r], nhb, sizeof nhb);
+    flags_string(FL_U8(b, FL_COL_TCP_FLAGS)[r], fl);
+    fl_mac_format(FL_MACS(b, FL_COL_IN_SRC_MAC)[r], m[0], sizeof m[0]);
+    fl_mac_format(FL_MACS(b, FL_COL_OUT_DST_MAC)[r], m[1], sizeof m[1]);
+    fl_mac_format(FL_MACS(b, FL_COL_IN_DST_MAC)[r], m[2], sizeof m[2]);
+    fl_mac_format(FL_MACS(b, FL_COL_OUT_SRC_MAC)[r], m[3], sizeof m[3]);
+    fl_time_format(FL_TIMES(b, FL_COL_TIME_RECEIVED)[r], FL_TFMT_NFDUMP, utc ? 0 : FL_TIME_LOCAL,
+                   tr, sizeof tr);
+    fprintf(f,
+            "%s,%s,%.3f,%s,%s,%u,%u,%s,%s,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+            ",%u,%u,%u,%u,%u,%u,%u,%u,%s,%s,%u,%u,%s,%s,%s,%s,%u-%u-%u",
+            ts, te, (double)(last - first) / 1000.0, sa, da, FL_U16(b, FL_COL_SRC_PORT)[r],
+            FL_U16(b, FL_COL_DST_PORT)[r], query_proto_name(FL_U8(b, FL_COL_PROTO)[r], 0), fl,
+            FL_U8(b, FL_COL_FWD_STATUS)[r], FL_U8(b, FL_COL_SRC_TOS)[r],
+            FL_U64(b, FL_COL_PACKETS)[r], FL_U64(b, FL_COL_BYTES)[r],
+            FL_U64(b, FL_COL_OUT_PACKETS)[r], FL_U64(b, FL_COL_OUT_BYTES)[r],
+            FL_U32(b, FL_COL_IN_IF)[r], FL_U32(b, FL_COL_OUT_IF)[r], FL_U32(b, FL_COL_SRC_AS)[r],
+            FL_U32(b, FL_COL_DST_AS)[r], FL_U8(b, FL_COL_SRC_MASK)[r],
+            FL_U8(b, FL_COL_DST_MASK)[r], FL_U8(b, FL_COL_DST_TOS)[r],
+            FL_U8(b, FL_COL_DIRECTION)[r], nh, nhb, FL_U16(b, FL_COL_SRC_VLAN)[r],
+            FL_U16(b, FL_COL_DST_VLAN)[r], m[0], m[1], m[2], m[3], mpls >> 4, (mpls & 0xf) >> 1,
+            mpls & 1);
+    /* labels 2-10 are not in the schema yet */
+    fprintf(f, ",0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0");
+    fprintf(f, ",    0.000,    0.000,    0.000,0.0.0.0,%u/%u,%u,%s\n",
+            FL_U8(b, FL_COL_ENGINE_TYPE)[r], FL_U8(b, FL_COL_ENGINE_ID)[r],
+            FL_U16(b, FL_COL_EXPORTER)[r], tr);
+}
+
+static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
+                        int flags, FILE *f)
+{
+    const fl_batch *b = r->list;
+    (void)s;
+
+    if (fmt == FL_FMT_CSV)
+        fputs(list_csv_header, f);
+    else if (fmt == FL_FMT_JSON)
+        fprintf(f, "[");
+    else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
+        fprintf(f, "Date first seen          Duration     Proto      Src IP Addr:Port          "
+                   "Dst IP Addr:Port   Packets    Bytes Flows\n");
+    for (uint32_t row = 0; b && row < b->n; row++) {
+        if (fmt == FL_FMT_CSV) {
+            list_csv_line(b, row, flags & FL_RENDER_UTC, f);
+        } else if (fmt == FL_FMT_TABLE) {
+            char d[32], dur[40], sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], pk[32], by[32];
+            fl_time first = FL_TIMES(b, FL_COL_TIME_FIRST)[row];
+            fmt_date(first, flags & FL_RENDER_UTC, d, sizeof d);
+            fmt_duration((double)(FL_TIMES(b, FL_COL_TIME_LAST)[row] - first) / 1000.0, dur,
+                         sizeof dur);
+            fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[row], sa, sizeof sa);
+            fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[row], da, sizeof da);
+            fmt_number(FL_U64(b, FL_COL_PACKETS)[row], flags & FL_RENDER_PLAIN, 1, pk, sizeof pk);
+            fmt_number(FL_U64(b, FL_COL_BYTES)[row], flags & FL_RENDER_PLAIN, 1, by, sizeof by);
+            fprintf(f, "%s.%03u %12s %-5s %17s:%-5u -> %17s:%-5u %8s %8s %5u\n", d,
+                    (unsigned)(first % 1000), dur,
+                    query_proto_name(FL_U8(b, FL_COL_PROTO)[row], flags & FL_RENDER_PLAIN), sa,
+                    FL_U16(b, FL_COL_SRC_PORT)[row], da, FL_U16(b, FL_COL_DST_PORT)[row], pk, by,
+                    1);
+        } else {
+            int first_field = 1;
+            fprintf(f, "%s{", fmt == FL_FMT_JSON && row ? "," : "");
+            for (int c = 0; c < FL_COL_COUNT; c++) {
+                if (!fl_batch_has(b, (fl_col)c))
+                    continue;
+                fprintf(f, "%s\"%s\":", first_field ? "" : ",", fl_col_get((fl_col)c)->name);
+                json_value(b, (fl_col)c, row, f);
+                first_field = 0;
+            }
+            fprintf(f, "}%s", fmt == FL_FMT_NDJSON ? "\n" : "");
+        }
+    }
+    if (fmt == FL_FMT_JSON)
+        fprintf(f, "]\n");
+    if ((fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET))
+        fmt == FL_FMT_CSV ? summary_csv(r, f) : summary_table(r, flags, f);
+}
+
+static void render_summary(const fl_qresult *r, fl_render_fmt fmt, int flags, FILE *f)
+{
+    static const char *const pname[4] = {"tcp", "udp", "icmp", "other"};
+
+    if (fmt == FL_FMT_CSV) {
+        summary_csv(r, f);
+        fprintf(f, "proto,flows,packets,bytes\n");
+        for (int p = 0; p < 4; p++)
+            fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", pname[p], r->proto_flows[p],
+                    r->proto_packets[p], r->proto_bytes[p]);
+    } else if (fmt == FL_FMT_TABLE) {
+        summary_table(r, flags, f);
+        for (int p = 0; p < 4; p++)
+            fprintf(f, "  %-5s flows: %" PRIu64 ", packets: %" PRIu64 ", bytes: %" PRIu64 "\n",
+                    pname[p], r->proto_flows[p], r->proto_packets[p], r->proto_bytes[p]);
+    } else {
+        const fl_qcounters *t = &r->total;
+        char t1[40], t2[40];
+        fl_time_format(t->first, FL_TFMT_ISO, 0, t1, sizeof t1);
+        fl_time_format(t->last, FL_TFMT_ISO, 0, t2, sizeof t2);
+        fprintf(f,
+                "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+                ",\"first\":\"%s\",\"last\":\"%s\",\"protocols\":{",
+                t->flows, t->packets + t->out_packets, t->bytes + t->out_bytes, t1, t2);
+        for (int p = 0; p < 4; p++)
+            fprintf(f, "%s\"%s\":{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+                    p ? "," : "", pname[p], r->proto_flows[p], r->proto_packets[p],
+                    r->proto_bytes[p]);
+        fprintf(f, "}}\n");
+    }
+}
+
+static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
+                          int flags, FILE *f)
+{
+    char name[64];
+
+    if (fmt == FL_FMT_JSON) {
+        fprintf(f, "{\"start\":%" PRId64 ",\"step\":%" PRId64 ",\"series\":[", r->series_start,
+                r->step);
+        for (size_t k = 0; k < r->nseries; k++) {
+            if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
+                snprintf(name, sizeof name, "Other");
+            else if (r->op == FL_QOP_TOPSERIES)
+                key_string(s, &s->keys[0], r->series_keys[k], flags & FL_RENDER_PLAIN, name,
+                           sizeof name);
+            else
+                snprintf(name, sizeof name, "total");
+            fprintf(f, "%s{\"name\":\"%s\",\"values\":[", k ? "," : "", name);
+            for (size_t i = 0; i < r->nbuckets; i++)
+                fprintf(f, "%s%.17g", i ? "," : "", r->values[k * r->nbuckets + i]);
+            fprintf(f, "]}");
+        }
+        fprintf(f, "]}\n");
+        return;
+    }
+    /* CSV / table / NDJSON: one line per step, one column per series */
+    fprintf(f, fmt == FL_FMT_CSV ? "time" : "%-24s", "time");
+    for (size_t k = 0; k < r->nseries; k++) {
+        if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
+            snprintf(name, sizeof name, "Other");
+        else if (r->op == FL_QOP_TOPSERIES)
+            key_string(s, &s->keys[0], r->series_keys[k], flags & FL_RENDER_PLAIN, name,
+                       sizeof name);
+        else
+            snprintf(name, sizeof name, "total");
+        fprintf(f, fmt == FL_FMT_CSV ? ",%s" : " %18s", name);
+    }
+    fprintf(f, "\n");
+    for (size_t i = 0; i < r->nbuckets; i++) {
+        char t[40];
+        fl_time_format(r->series_start + (fl_time)i * r->step, FL_TFMT_ISO,
+                       flags & FL_RENDER_UTC ? 0 : FL_TIME_LOCAL, t, sizeof t);
+        fprintf(f, fmt == FL_FMT_CSV ? "%s" : "%-24s", t);
+        for (size_t k = 0; k < r->nseries; k++)
+            fprintf(f, fmt == FL_FMT_CSV ? ",%.17g" : " %18.2f", r->values[k * r->nbuckets + i]);
+        fprintf(f, "\n");
+    }
+}
+
+fl_rc fl_query_render(const fl_query_spec *spec, const fl_qresult *r, fl_render_fmt fmt,
+                      int flags, FILE *f, fl_err *e)
+{
+    switch (r->op) {
+    case FL_QOP_STATS: render_stats(spec, r, fmt, flags, f); break;
+    case FL_QOP_AGGREGATE: render_aggregate(spec, r, fmt, flags, f); break;
+    case FL_QOP_LIST: render_list(spec, r, fmt, flags, f); break;
+    case FL_QOP_SUMMARY: render_summary(r, fmt, flags, f); break;
+    case FL_QOP_SERIES:
+    case FL_QOP_TOPSERIES: render_series(spec, r, fmt, flags, f); break;
+    }
+    if (ferror(f))
+        return fl_err_set(e, FL_EIO, "cannot write the query result");
+    return FL_OK;
+}

@@ -1,0 +1,434 @@
+/* tests/query/test_query.c — the engine against brute-force answers
+ * computed here over the same generated flows, single and multi-threaded. */
+#include "gen/gen.h"
+#include "query/query.h"
+#include "test.h"
+
+#include <math.h>
+
+#define NFLOWS 20000
+#define NB ((NFLOWS + FL_BATCH_CAP - 1) / FL_BATCH_CAP)
+
+static fl_batch *batches[NB];
+static const fl_time T0 = 1714521600000LL;
+
+static void make_flows(void)
+{
+    fl_gen_config c;
+    fl_gen *g;
+
+    fl_gen_config_default(&c);
+    c.seed = 11;
+    c.start = T0;
+    c.end = T0 + 6 * 3600000LL;
+    c.flows = NFLOWS;
+    c.sampling = 1;
+    g = fl_gen_new(&c);
+    for (int i = 0; i < NB; i++) {
+        batches[i] = fl_batch_new(0);
+        fl_gen_next(g, batches[i], FL_BATCH_CAP);
+    }
+    /* some sampled flows: rows of the last batch get rate 10 */
+    for (uint32_t r = 0; r < batches[NB - 1]->n; r += 2)
+        FL_U32(batches[NB - 1], FL_COL_SAMPLING_RATE)[r] = 10;
+    fl_gen_free(g);
+}
+
+static fl_qresult *run_spec(const fl_query_spec *s)
+{
+    fl_mem_source m;
+    fl_qresult *r = NULL;
+    fl_err e;
+    fl_err_clear(&e);
+    if (fl_query_run(s, fl_mem_source_init(&m, batches, NB), &r, &e) != FL_OK) {
+        snprintf(test_msg, sizeof test_msg, "query failed: %s", e.msg);
+        longjmp(test_jmp, 1);
+    }
+    return r;
+}
+
+/* Brute force: bytes (scaled) of all flows whose src or dst equals a. */
+static uint64_t brute_bytes_for(fl_col c, fl_addr a, uint64_t *flows)
+{
+    uint64_t bytes = 0;
+    *flows = 0;
+    for (int i = 0; i < NB; i++)
+        for (uint32_t r = 0; r < batches[i]->n; r++)
+            if (fl_addr_cmp(FL_ADDRS(batches[i], c)[r], a) == 0) {
+                uint32_t rate = FL_U32(batches[i], FL_COL_SAMPLING_RATE)[r];
+                bytes += FL_U64(batches[i], FL_COL_BYTES)[r] * (rate > 1 ? rate : 1);
+                (*flows)++;
+            }
+    return bytes;
+}
+
+TEST(summary_counts_everything)
+{
+    fl_query_spec s;
+    fl_qresult *r;
+    uint64_t bytes = 0;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    s.no_scale = 1;
+    r = run_spec(&s);
+    for (int i = 0; i < NB; i++)
+        for (uint32_t k = 0; k < batches[i]->n; k++)
+            bytes += FL_U64(batches[i], FL_COL_BYTES)[k];
+    CHECK_EQ_INT(r->total.flows, NFLOWS);
+    CHECK_EQ_INT(r->total.bytes, bytes);
+    CHECK_EQ_INT(r->scanned, NFLOWS);
+    CHECK_EQ_INT(r->proto_flows[0] + r->proto_flows[1] + r->proto_flows[2] + r->proto_flows[3],
+                 NFLOWS);
+    fl_qresult_free(r);
+}
+
+TEST(stats_srcip_by_bytes_matches_brute_force)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcip/bytes", &e) == FL_OK);
+    s.top = 10;
+    for (unsigned threads = 1; threads <= 4; threads += 3) {
+        s.threads = threads;
+        r = run_spec(&s);
+        CHECK_EQ_INT(r->nrows, 10);
+        for (size_t i = 0; i < r->nrows; i++) {
+            uint64_t flows, bytes = brute_bytes_for(FL_COL_SRC_ADDR, r->rows[i].key[0], &flows);
+            CHECK_EQ_INT(r->rows[i].c.bytes, bytes);
+            CHECK_EQ_INT(r->rows[i].c.flows, flows);
+            if (i > 0)
+                CHECK(r->rows[i - 1].c.bytes >= r->rows[i].c.bytes);
+        }
+        fl_qresult_free(r);
+    }
+}
+
+TEST(dual_element_counts_both_sides)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r;
+    uint64_t sum = 0;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "ip", &e) == FL_OK);
+    s.top = 0;
+    r = run_spec(&s);
+    for (size_t i = 0; i < r->nrows; i++)
+        sum += r->rows[i].c.flows;
+    CHECK_EQ_INT(sum, 2 * NFLOWS);
+    fl_qresult_free(r);
+}
+
+TEST(aggregate_prefix_and_port)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r;
+    uint64_t sum = 0;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_aggregate(&s, "srcip4/16,dstport", &e) == FL_OK);
+    CHECK_EQ_INT(s.nkeys, 2);
+    s.threads = 2;
+    r = run_spec(&s);
+    for (size_t i = 0; i < r->nrows; i++) {
+        fl_addr k = r->rows[i].key[0];
+        sum += r->rows[i].c.flows;
+        if (fl_addr_is_v4(k))
+            CHECK((fl_addr_v4(k) & 0xffff) == 0);
+    }
+    CHECK_EQ_INT(sum, NFLOWS);
+    CHECK(r->distinct > 10);
+    fl_qresult_free(r);
+}
+
+TEST(window_modes)
+{
+    fl_query_spec s;
+    fl_qresult *r;
+    uint64_t inside, overlap, start;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    s.start = T0 + 3600000;
+    s.end = T0 + 2 * 3600000;
+    s.window_mode = FL_WIN_INSIDE;
+    r = run_spec(&s);
+    inside = r->total.flows;
+    fl_qresult_free(r);
+    s.window_mode = FL_WIN_OVERLAP;
+    r = run_spec(&s);
+    overlap = r->total.flows;
+    fl_qresult_free(r);
+    s.window_mode = FL_WIN_START;
+    r = run_spec(&s);
+    start = r->total.flows;
+    fl_qresult_free(r);
+    CHECK(inside > 0);
+    CHECK(inside <= start && start <= overlap);
+    CHECK(overlap < NFLOWS);
+}
+
+TEST(series_sums_to_total)
+{
+    fl_query_spec s;
+    fl_qresult *r, *t;
+    double sum = 0;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SERIES;
+    s.start = T0;
+    s.end = T0 + 6 * 3600000LL;
+    s.window_mode = FL_WIN_START;
+    s.step = 300000;
+    s.metric = FL_METRIC_BYTES;
+    r = run_spec(&s);
+    CHECK_EQ_INT(r->nbuckets, 73);
+    for (size_t i = 0; i < r->nbuckets; i++)
+        sum += r->values[i];
+    s.op = FL_QOP_SUMMARY;
+    t = run_spec(&s);
+    CHECK(fabs(sum - (double)t->total.bytes) < 1.0);
+    fl_qresult_free(r);
+    /* linear spreading keeps the total */
+    s.op = FL_QOP_SERIES;
+    s.linear = 1;
+    r = run_spec(&s);
+    sum = 0;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        sum += r->values[i];
+    CHECK(fabs(sum - (double)t->total.bytes) < 1e-3 * (double)t->total.bytes);
+    fl_qresult_free(r);
+    fl_qresult_free(t);
+}
+
+TEST(topseries_columns_sum_to_series)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r, *tot;
+
+    for (int per_step = 0; per_step <= 1; per_step++) {
+        fl_query_spec_init(&s);
+        CHECK(fl_query_parse_stat(&s, "dstport", &e) == FL_OK);
+        s.op = FL_QOP_TOPSERIES;
+        s.start = T0;
+        s.end = T0 + 6 * 3600000LL;
+        s.window_mode = FL_WIN_START;
+        s.step = 3600000;
+        s.top = 3;
+        s.per_step_top = per_step;
+        s.metric = FL_METRIC_FLOWS;
+        r = run_spec(&s);
+        CHECK(r->has_other);
+        if (!per_step)
+            CHECK_EQ_INT(r->nseries, 4);
+        s.op = FL_QOP_SERIES;
+        tot = run_spec(&s);
+        for (size_t b = 0; b < r->nbuckets; b++) {
+            double sum = 0;
+            int nonzero = 0;
+            for (size_t k = 0; k < r->nseries; k++) {
+                sum += r->values[k * r->nbuckets + b];
+                nonzero += k + 1 < r->nseries && r->values[k * r->nbuckets + b] > 0;
+            }
+            CHECK(fabs(sum - tot->values[b]) < 1e-6);
+            CHECK(nonzero <= 3);
+        }
+        fl_qresult_free(r);
+        fl_qresult_free(tot);
+    }
+}
+
+TEST(list_orders_and_limits)
+{
+    fl_query_spec s;
+    fl_qresult *r;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_LIST;
+    s.order = FL_ORDER_BYTES;
+    s.limit = 25;
+    s.threads = 2;
+    r = run_spec(&s);
+    CHECK_EQ_INT(r->list->n, 25);
+    for (uint32_t i = 1; i < r->list->n; i++)
+        CHECK(FL_U64(r->list, FL_COL_BYTES)[i - 1] >= FL_U64(r->list, FL_COL_BYTES)[i]);
+    CHECK_EQ_INT(r->total.flows, NFLOWS);
+    fl_qresult_free(r);
+    s.order = FL_ORDER_TSTART;
+    s.limit = 0;
+    r = run_spec(&s);
+    CHECK_EQ_INT(r->list->n, NFLOWS);
+    for (uint32_t i = 1; i < r->list->n; i++)
+        CHECK(FL_TIMES(r->list, FL_COL_TIME_FIRST)[i - 1] <= FL_TIMES(r->list, FL_COL_TIME_FIRST)[i]);
+    fl_qresult_free(r);
+}
+
+TEST(memory_budget_is_a_clear_error)
+{
+    fl_query_spec s;
+    fl_mem_source m;
+    fl_qresult *r = NULL;
+    fl_err e;
+
+    fl_query_spec_init(&s);
+    fl_query_parse_aggregate(&s, "srcip,dstip,srcport,dstport", &e);
+    s.memory_budget = 64 * 1024;
+    s.threads = 1;
+    fl_err_clear(&e);
+    CHECK(fl_query_run(&s, fl_mem_source_init(&m, batches, NB), &r, &e) == FL_ELIMIT);
+    CHECK(r == NULL);
+    CHECK(strstr(e.msg, "budget") != NULL);
+}
+
+TEST(bad_specs_and_names)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_order o;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcipp", &e) == FL_EINVAL);
+    CHECK(strstr(e.msg, "unknown statistic element 'srcipp'") != NULL);
+    CHECK(fl_query_parse_stat(&s, "srcip/bites", &e) == FL_EINVAL);
+    CHECK(strstr(e.msg, "unknown order 'bites'") != NULL);
+    CHECK(fl_query_parse_stat(&s, "srcip:x", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_stat(&s, "dstport:p/bytes", &e) == FL_OK);
+    CHECK(s.per_proto && s.order == FL_ORDER_BYTES);
+    CHECK(fl_query_parse_stat(&s, "srcip4/24/bps", &e) == FL_OK);
+    CHECK(s.keys[0].has_prefix && s.keys[0].prefix == 24 && s.order == FL_ORDER_BPS);
+    CHECK(fl_query_parse_aggregate(&s, "srcip,,dstip", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_aggregate(&s, "srcip4/33", &e) == FL_ERANGE);
+    CHECK(fl_query_parse_aggregate(&s, "ip", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_order("tstart", &o, &e) == FL_OK && o == FL_ORDER_TSTART);
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SERIES;
+    s.step = 60000;
+    {
+        fl_mem_source m;
+        fl_qresult *r;
+        CHECK(fl_query_run(&s, fl_mem_source_init(&m, batches, NB), &r, &e) == FL_EINVAL);
+        CHECK(strstr(e.msg, "time window") != NULL);
+    }
+}
+
+TEST(sampling_scales_unless_told_not_to)
+{
+    fl_query_spec s;
+    fl_qresult *a, *b;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    a = run_spec(&s);
+    s.no_scale = 1;
+    b = run_spec(&s);
+    CHECK(a->total.bytes > b->total.bytes);
+    CHECK_EQ_INT(a->total.flows, b->total.flows);
+    fl_qresult_free(a);
+    fl_qresult_free(b);
+}
+
+TEST(top_n_heap_equals_full_sort)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *all, *top;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "dstip/bytes", &e) == FL_OK);
+    s.top = 0;
+    all = run_spec(&s);
+    s.top = 7; /* far below a quarter of the rows: the heap path */
+    top = run_spec(&s);
+    CHECK(all->nrows > 28);
+    CHECK_EQ_INT(top->nrows, 7);
+    for (size_t i = 0; i < 7; i++) {
+        CHECK(fl_addr_cmp(top->rows[i].key[0], all->rows[i].key[0]) == 0);
+        CHECK_EQ_INT(top->rows[i].c.bytes, all->rows[i].c.bytes);
+    }
+    fl_qresult_free(all);
+    fl_qresult_free(top);
+}
+
+TEST(having_filters_rows)
+{
+    fl_query_spec s;
+    fl_err e;
+    fl_qresult *r;
+
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcip", &e) == FL_OK);
+    CHECK(fl_query_parse_having(&s, "flows>20", &e) == FL_OK);
+    s.top = 0;
+    r = run_spec(&s);
+    CHECK(r->nrows > 0);
+    for (size_t i = 0; i < r->nrows; i++)
+        CHECK(r->rows[i].c.flows > 20);
+    fl_qresult_free(r);
+    CHECK(fl_query_parse_having(&s, "bytes>1k", &e) == FL_OK && s.having_value == 1000);
+    CHECK(fl_query_parse_having(&s, "bites>1", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_having(&s, "bytes", &e) == FL_EINVAL);
+    CHECK(fl_query_parse_having(&s, "bytes>x", &e) == FL_EINVAL);
+}
+
+static int progress_calls;
+static double last_progress;
+static volatile int cancel_flag;
+static void on_progress(void *ctx, double f)
+{
+    (void)ctx;
+    progress_calls++;
+    last_progress = f;
+    if (f >= 0.5)
+        cancel_flag = 1;
+}
+
+TEST(progress_and_cancel)
+{
+    fl_query_spec s;
+    fl_mem_source m;
+    fl_qresult *r = NULL;
+    fl_err e;
+
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    s.threads = 1;
+    s.on_progress = on_progress;
+    r = run_spec(&s);
+    CHECK_EQ_INT(progress_calls, NB);
+    CHECK(last_progress == 1.0);
+    fl_qresult_free(r);
+    s.cancel = &cancel_flag;
+    r = NULL;
+    CHECK(fl_query_run(&s, fl_mem_source_init(&m, batches, NB), &r, &e) == FL_ECANCELED);
+    CHECK(r == NULL);
+    CHECK(strstr(e.msg, "canceled") != NULL);
+}
+
+int main(void)
+{
+    make_flows();
+    RUN(top_n_heap_equals_full_sort);
+    RUN(having_filters_rows);
+    RUN(progress_and_cancel);
+    RUN(summary_counts_everything);
+    RUN(stats_srcip_by_bytes_matches_brute_force);
+    RUN(dual_element_counts_both_sides);
+    RUN(aggregate_prefix_and_port);
+    RUN(window_modes);
+    RUN(series_sums_to_total);
+    RUN(topseries_columns_sum_to_series);
+    RUN(list_orders_and_limits);
+    RUN(memory_budget_is_a_clear_error);
+    RUN(bad_specs_and_names);
+    RUN(sampling_scales_unless_told_not_to);
+    for (int i = 0; i < NB; i++)
+        fl_batch_free(batches[i]);
+    TEST_EXIT();
+}

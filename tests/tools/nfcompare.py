@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""tests/tools/nfcompare.py — compare flowlens and nfdump CSV outputs.
+
+usage:
+  nfcompare.py stat ORDER OURS THEIRS_TOP THEIRS_ALL
+      -s statistics CSV (ts,te,td,pr,val,fl,...). ORDER is the order column
+      (fl, pkt/ipkt, byt/ibyt, pps, bps, bpp). Passes when: the row count
+      equals nfdump's; the sequence of order values equals nfdump's; and
+      every row of ours appears, field for field, in nfdump's full (-n 0)
+      listing. Rows tied on the order value may come in any order (nfdump
+      leaves ties in hash order; flowlens orders them by key).
+  nfcompare.py rows OURS THEIRS [COL...]
+      Same multiset of rows over the named columns (all when none named).
+Prints one line saying what matched or the first difference; exit 0 / 1.
+"""
+import csv
+import sys
+from collections import Counter
+
+
+def read_rows(path):
+    rows = []
+    with open(path, newline="") as f:
+        lines = f.read().splitlines()
+    header = None
+    for line in lines:
+        if not line.strip():
+            if header is not None:
+                break  # the blank line before the summary ends the table
+            continue
+        if header is None:
+            header = next(csv.reader([line]))
+            continue
+        if line.startswith("Summary"):
+            break
+        rows.append(dict(zip(header, next(csv.reader([line])))))
+    return header or [], rows
+
+
+def norm(v):
+    return v.strip()
+
+
+def stat(order, ours, top, full):
+    _, a = read_rows(ours)
+    _, b = read_rows(top)
+    _, c = read_rows(full)
+    if len(a) != len(b):
+        return f"row count {len(a)} != nfdump's {len(b)}"
+    if not a and not b:
+        return None
+    col = order if order in a[0] else ("i" + order if "i" + order in a[0] else order)
+    va = [norm(r.get(col, "")) for r in a]
+    vb = [norm(r.get(col, "")) for r in b]
+    if va != vb:
+        for i, (x, y) in enumerate(zip(va, vb)):
+            if x != y:
+                return f"order column {col} differs at row {i + 1}: {x} != nfdump {y} ({a[i]['val']} vs {b[i]['val']})"
+    full_rows = Counter(tuple(sorted((k, norm(v)) for k, v in r.items())) for r in c)
+    for r in a:
+        key = tuple(sorted((k, norm(v)) for k, v in r.items()))
+        if full_rows[key] == 0:
+            match = [x for x in c if norm(x["val"]) == norm(r["val"]) and x["pr"] == r["pr"]]
+            return f"row {r} not in nfdump's listing; nfdump has {match[:1]}"
+        full_rows[key] -= 1
+    return None
+
+
+def rows(ours, theirs, cols):
+    ha, a = read_rows(ours)
+    hb, b = read_rows(theirs)
+    cols = cols or [h for h in ha if h in hb]
+    ca = Counter(tuple(norm(r.get(k, "")) for k in cols) for r in a)
+    cb = Counter(tuple(norm(r.get(k, "")) for k in cols) for r in b)
+    if ca != cb:
+        extra = list((ca - cb).elements())[:2]
+        missing = list((cb - ca).elements())[:2]
+        return f"{len(a)} vs {len(b)} rows over {cols}; only ours: {extra}; only nfdump: {missing}"
+    return None
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[0] == "stat":
+        err = stat(argv[1], argv[2], argv[3], argv[4])
+    elif len(argv) >= 3 and argv[0] == "rows":
+        err = rows(argv[1], argv[2], argv[3:])
+    else:
+        raise SystemExit(__doc__)
+    if err:
+        print("DIFF: " + err)
+        return 1
+    print("same")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
