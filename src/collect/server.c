@@ -468,8 +468,8 @@ fl_collect_server *fl_collect_server_start(fl_collect *c, const fl_collect_serve
     }
     for (size_t i = 0; i < cfg->nlisten; i++) {
         struct sockaddr_storage ss;
-        socklen_t sl;
-        int tcp;
+        socklen_t sl = 0;
+        int tcp = 0;
         if (parse_listen(cfg->listen[i], &ss, &sl, &tcp, e) != FL_OK)
             goto fail;
         if (tcp) {
