@@ -531,15 +531,16 @@ fl_rc fl_collect_vrfname(const fl_collect *c, uint16_t exporter, uint32_t vrf, c
     return name_get(c, exporter, 1, vrf, buf, len);
 }
 
+/* Atomic, without the entry's mutex: drops are counted from inside a
+ * decode (a worker's batch fills while some exporter is locked) and a
+ * batch holds rows of many exporters. */
 void fl_collect_count_drops(fl_collect *c, uint16_t exporter, uint64_t q_drops)
 {
     cl_exporter *x = exporter ? entry(c, (size_t)exporter - 1) : NULL;
 
     if (x == NULL)
         return;
-    pthread_mutex_lock(&x->mu);
-    x->x.stats.queue_drops += q_drops;
-    pthread_mutex_unlock(&x->mu);
+    __atomic_fetch_add(&x->x.stats.queue_drops, q_drops, __ATOMIC_RELAXED);
 }
 
 uint64_t fl_collect_unattributed(const fl_collect *c)

@@ -894,6 +894,32 @@ TEST(interface_and_vrf_names)
     CHECK_EQ_INT(fl_collect_ifname(c, 1, 4, name, sizeof name), FL_ENOTFOUND);
 }
 
+static fl_rc refuse_batch(void *ctx, const fl_batch *b)
+{
+    (void)ctx;
+    (void)b;
+    return FL_ELIMIT;
+}
+
+TEST(sink_refusal_counted_as_drops)
+{
+    fl_collect_sink s = {NULL, refuse_batch, NULL, NULL};
+    fl_collect *c2 = fl_collect_new(NULL, &s, &err);
+    fl_collect_worker *w2 = fl_collect_worker_new_cap(c2, 4);
+    fl_collect_exporter x;
+    wb b;
+    v5(&b, 0, 10, 0);
+    /* 10 flows through a 4-row batch: full batches go to the sink, which
+     * refuses them; every refused row is a queue drop of the exporter */
+    CHECK_EQ_INT(fl_collect_datagram(w2, A1, 2055, b.p, b.n, 0, &err), FL_OK);
+    CHECK(fl_collect_worker_flush(w2) != FL_OK);
+    CHECK_EQ_INT(fl_collect_exporter_get(c2, 0, &x), FL_OK);
+    CHECK_EQ_INT(x.stats.flows, 10);
+    CHECK_EQ_INT(x.stats.queue_drops, 10);
+    fl_collect_worker_free(w2);
+    fl_collect_free(c2);
+}
+
 int main(void)
 {
     fl_log_set_level(FL_LOG_ERROR);
@@ -914,6 +940,7 @@ int main(void)
     RUN(sflow_raw_headers_and_counters);
     RUN(templates_survive_restart);
     RUN(interface_and_vrf_names);
+    RUN(sink_refusal_counted_as_drops);
     fl_collect_worker_free(w);
     fl_collect_free(c);
     TEST_EXIT();

@@ -194,3 +194,9 @@ sleep 0.5
 kill -0 "$COLLECT_PID" 2>/dev/null && pass garbage_survived || fail garbage_survived "collector died"
 stop_wait "$COLLECT_PID"
 grep -q '"type":"listener","datagrams":2000' "$T_TMP/garbage.err" && pass garbage_all_received || fail garbage_all_received "$(grep listener "$T_TMP/garbage.err")"
+# bad input is logged at most once per 10 s per exporter (plus once for
+# datagrams of no exporter)
+nexp=$(grep -c '"type":"exporter"' "$T_TMP/garbage.err")
+nlog=$(grep -c ' warn: collect: ' "$T_TMP/garbage.err")
+[ "$nlog" -le $((nexp + 1)) ] && [ "$nlog" -ge 1 ] && pass garbage_logs_rate_limited \
+  || fail garbage_logs_rate_limited "$nlog warn lines for $nexp exporters"
