@@ -46,7 +46,7 @@ typedef struct cl_field {
     uint32_t pen;  /* enterprise number, 0 = IANA */
     uint8_t op;
     uint8_t col;
-    uint8_t arg;
+    uint8_t arg;   /* CL_OP_TIME: CL_T_*; CL_OP_UINT: column width */
 } cl_field;
 
 typedef struct cl_template {
@@ -172,6 +172,13 @@ static inline uint64_t cl_be64(const uint8_t *p)
 static inline uint64_t cl_beN(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
+    switch (n) {
+    case 1: return p[0];
+    case 2: return cl_be16(p);
+    case 4: return cl_be32(p);
+    case 8: return cl_be64(p);
+    default: break;
+    }
     if (n > 8) {
         p += n - 8;
         n = 8;

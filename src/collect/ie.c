@@ -199,6 +199,8 @@ cl_template *cl_tpl_build(uint16_t id, int options, uint16_t nscope, const cl_fi
         } else {
             min += f[i].len;
         }
+        if (f[i].op == CL_OP_UINT)
+            t->f[i].arg = (uint8_t)fl_col_get((fl_col)f[i].col)->width;
         switch (f[i].op) {
         case CL_OP_UINT: case CL_OP_ADDR: case CL_OP_MAC:
             t->present[f[i].col / 64] |= (uint64_t)1 << (f[i].col % 64);

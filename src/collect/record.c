@@ -42,18 +42,6 @@ int64_t cl_worker_row(cl_ctx *k)
     return fl_batch_add_row(w->b);
 }
 
-static void put_uint(fl_batch *b, unsigned col, uint32_t r, uint64_t v)
-{
-    switch (fl_col_get((fl_col)col)->kind) {
-    case FL_KIND_U8: ((uint8_t *)b->col[col])[r] = (uint8_t)v; break;
-    case FL_KIND_U16: ((uint16_t *)b->col[col])[r] = (uint16_t)v; break;
-    case FL_KIND_U32: ((uint32_t *)b->col[col])[r] = (uint32_t)v; break;
-    case FL_KIND_U64: case FL_KIND_MAC: ((uint64_t *)b->col[col])[r] = v; break;
-    case FL_KIND_TIME: ((int64_t *)b->col[col])[r] = (int64_t)v; break;
-    default: break;
-    }
-}
-
 static int64_t ntp_ms(const uint8_t *v, size_t n)
 {
     uint64_t x = cl_beN(v, n);
@@ -230,8 +218,34 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
          * TCP/UDP ports, a tunnel's outer and inner header): columns start
          * zeroed and the first non-zero value wins, as tshark shows it */
         case CL_OP_UINT:
-            if (row >= 0 && n <= 8 && u != 0 && fl_batch_get_u64(b, (fl_col)f->col, (uint32_t)row) == 0)
-                put_uint(b, f->col, (uint32_t)row, u);
+            if (row < 0 || n > 8 || u == 0)
+                break;
+            switch (f->arg) {
+            case 1: {
+                uint8_t *cv = (uint8_t *)b->col[f->col] + row;
+                if (*cv == 0)
+                    *cv = (uint8_t)u;
+                break;
+            }
+            case 2: {
+                uint16_t *cv = (uint16_t *)b->col[f->col] + row;
+                if (*cv == 0)
+                    *cv = (uint16_t)u;
+                break;
+            }
+            case 4: {
+                uint32_t *cv = (uint32_t *)b->col[f->col] + row;
+                if (*cv == 0)
+                    *cv = (uint32_t)u;
+                break;
+            }
+            default: {
+                uint64_t *cv = (uint64_t *)b->col[f->col] + row;
+                if (*cv == 0)
+                    *cv = u;
+                break;
+            }
+            }
             break;
         case CL_OP_ADDR:
             if (row < 0 || is_zero(v, n) || FL_ADDRS(b, f->col)[row].lo != 0 ||
