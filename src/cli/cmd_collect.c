@@ -194,7 +194,9 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     const char *print = cli_get(args, "print"), *store = cli_get(args, "store");
     const char *tfile = cli_get(args, "templates");
     char tpath[4096];
-    uint64_t threads = 1, count = 0, duration = 0;
+    uint64_t threads = 1, count = 0, duration = 0, sampling = 0;
+    fl_prefix allow[64];
+    size_t nallow = 0;
     print_sink ps = {0, 0};
     fl_collect_sink sink = {&ps, print_batch, log_exporter, print_counters};
     fl_collect_config cfg;
@@ -227,12 +229,28 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
         (cli_get(args, "count") && parse_u64(cli_get(args, "count"), &count) != 0) ||
         (cli_get(args, "duration") && parse_u64(cli_get(args, "duration"), &duration) != 0))
         return cli_usage_error(cmd, "--threads (1..32), --count and --duration take numbers");
+    for (int i = 0; i < args->n; i++) {
+        if (strcmp(args->v[i].opt->lng, "allow") != 0)
+            continue;
+        if (nallow == 64)
+            return cli_usage_error(cmd, "at most 64 --allow prefixes");
+        if (fl_prefix_parse(args->v[i].val, strlen(args->v[i].val), 0, &allow[nallow], &e) !=
+            FL_OK)
+            return cli_usage_error(cmd, "--allow %s: %s", args->v[i].val, e.msg);
+        nallow++;
+    }
+    if (cli_get(args, "sampling") &&
+        (parse_u64(cli_get(args, "sampling"), &sampling) != 0 || sampling > UINT32_MAX))
+        return cli_usage_error(cmd, "--sampling takes a rate 1..4294967295");
     if (tfile == NULL && store != NULL) {
         snprintf(tpath, sizeof tpath, "%s/collector-templates.bin", store);
         tfile = tpath;
     }
     fl_collect_config_default(&cfg);
     cfg.template_file = tfile;
+    cfg.default_sampling = (uint32_t)sampling;
+    cfg.allow = allow;
+    cfg.nallow = nallow;
     fl_err_clear(&e);
     c = fl_collect_new(&cfg, &sink, &e);
     if (c == NULL) {

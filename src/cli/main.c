@@ -33,6 +33,8 @@ static const cli_opt collect_opts[] = {
     {"templates", 0, "FILE", "template cache file (default STORE/collector-templates.bin)"},
     {"count", 0, "N", "stop after N flows"},
     {"duration", 0, "SECONDS", "stop after this many seconds"},
+    {"sampling", 0, "N", "sampling rate for flows whose export states none (default: unknown)"},
+    {"allow", 0, "PREFIX", "accept exporters only from these networks (repeatable)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt decode_opts[] = {

@@ -149,10 +149,20 @@ cl_exporter *cl_exporter_get(fl_collect *c, fl_collect_proto proto, fl_addr addr
     cl_exporter *x;
     int created = 0;
 
+    fl_err local;
+
+    if (e == NULL) {
+        fl_err_clear(&local);
+        e = &local;
+    }
     pthread_mutex_lock(&c->mu);
     x = find_create(c, proto, addr, domain, now, &created, e);
     if (x == NULL) {
         c->unattributed++;
+        if (c->last_log == 0 || now - c->last_log >= LOG_INTERVAL_MS) {
+            c->last_log = now;
+            fl_log_warn("collect: datagram dropped: %s", e->msg);
+        }
     } else if (created && c->sink.on_exporter) {
         fl_collect_exporter snap;
         snapshot_locked(x, &snap);

@@ -179,6 +179,21 @@ sleep 0.5
 stop_wait "$COLLECT_PID"
 grep -q '"missing_template_sets":1,' "$T_TMP/restart3.err" && pass restart_control_without_file || fail restart_control_without_file "$(grep exporter "$T_TMP/restart3.err")"
 
+# ---- --allow: exporters outside the allowed networks are rejected -------------
+start_collect allow --listen 127.0.0.1:$P1 --allow 10.0.0.0/8 --allow 2001:db8::/32
+send_part 0 2
+sleep 0.5
+stop_wait "$COLLECT_PID"
+[ "$(grep -vc '"type"' "$T_TMP/allow.out")" = 0 ] && ! grep -q '"type":"exporter"' "$T_TMP/allow.err" \
+  && grep -q 'not in the allowed networks' "$T_TMP/allow.err" && pass allow_rejects_others \
+  || fail allow_rejects_others "$(tail -3 "$T_TMP/allow.err")"
+start_collect allow2 --listen 127.0.0.1:$P1 --allow 127.0.0.0/8
+send_part 0 2
+wait_flows "$T_TMP/allow2.out" 21
+stop_wait "$COLLECT_PID"
+[ "$(grep -vc '"type"' "$T_TMP/allow2.out")" = 21 ] && pass allow_accepts_listed || fail allow_accepts_listed "$(tail -3 "$T_TMP/allow2.err")"
+expect_rc allow_bad_prefix 2 "$FL_BIN" collect --print none --allow 10.0.0.0/33
+
 # ---- a busy listener never crashes on garbage ------------------------------------
 P1=$(free_port)
 start_collect garbage --listen 127.0.0.1:$P1
