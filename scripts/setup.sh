@@ -12,7 +12,7 @@ BUILD_PKGS="build-essential make pkg-config clang libclang-rt-14-dev llvm
   libzstd-dev liblz4-dev libjansson-dev libmicrohttpd-dev liblzo2-dev libbz2-dev
   zlib1g-dev"
 # Real peers the tests compare against.
-PEER_PKGS="nfdump tshark softflowd pmacct iproute2 python3 tzdata"
+PEER_PKGS="nfdump tshark softflowd pmacct python3 tzdata zstd iproute2"
 
 want="$BUILD_PKGS $PEER_PKGS"
 missing=""

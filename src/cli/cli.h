@@ -64,6 +64,13 @@ int cmd_not_built(const cli_cmd *cmd, const cli_args *args);
 int cmd_serve(const cli_cmd *cmd, const cli_args *args);
 int cmd_collect(const cli_cmd *cmd, const cli_args *args);
 int cmd_decode(const cli_cmd *cmd, const cli_args *args);
+int cmd_exporters(const cli_cmd *cmd, const cli_args *args);
+int cmd_gen(const cli_cmd *cmd, const cli_args *args);
+int cmd_query(const cli_cmd *cmd, const cli_args *args);
+int cmd_import(const cli_cmd *cmd, const cli_args *args);
+int cmd_filter(const cli_cmd *cmd, const cli_args *args);
+int cmd_verify(const cli_cmd *cmd, const cli_args *args);
+int cmd_expire(const cli_cmd *cmd, const cli_args *args);
 
 extern const cli_cmd cli_commands[];
 
@@ -72,5 +79,20 @@ extern const cli_cmd cli_commands[];
 struct fl_query_spec;
 int cli_query_spec(const cli_cmd *cmd, const cli_args *a, struct fl_query_spec *s,
                    int *fmt, int *flags, char *filter, size_t filter_len);
+
+/* query_backend.c: the filter and the backends of `flowlens query` (and of
+ * serve's API). Both print their errors (with the filter's position) and
+ * return a CLI exit code. */
+struct fl_filter;
+struct fl_store;
+struct fl_store_scan;
+struct fl_source;
+int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters_dir,
+                       struct fl_filter **out);
+/* Open the store at dir read-only and a scan for spec qs (and filter f,
+ * may be NULL) with the window and filter ranges pushed down. */
+int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,
+                     const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
+                     struct fl_source *src);
 
 #endif

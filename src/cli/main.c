@@ -62,6 +62,8 @@ static const cli_opt query_opts[] = {
     {"no-scale", 0, NULL, "report raw counters, not scaled by sampling rate"},
     {"summary", 0, NULL, "totals and per-protocol breakdown only"},
     {"having", 0, "COND", "keep aggregated rows where e.g. bytes>1M, flows=1, bpp<100"},
+    {"file", 'f', "FILE", "read the filter from FILE (nfdump -f)"},
+    {"filters-dir", 0, "DIR", "directory of filter files for @include and %filters%"},
     {"series", 0, "METRIC", "time series of bytes, packets, flows, bps, pps, fps or bpp"},
     {"topseries", 0, "ELEM", "time series of the top -n values of ELEM, plus Other"},
     {"metric", 0, "METRIC", "metric of --topseries (default bytes)"},
@@ -83,9 +85,18 @@ static const cli_opt gen_opts[] = {
     {"rate", 0, "N", "flows per second (0 = as fast as possible)"},
     {"count", 0, "N", "stop after N flows"},
     {"seed", 0, "N", "random seed (default 1)"},
-    OPT_LOG, {NULL, 0, NULL, NULL}};
+    {"exporters", 0, "N", "simulated exporters (default 4)"},
+    {"start", 0, "TIME", "start of the flows' time window (default: an hour ago)"},
+    {"window", 0, "DURATION", "length of the time window (default 1h)"},
+    {"sampling", 0, "N", "announce 1-in-N packet sampling (default 1)"},
+    {"ipv6", 0, "PERCENT", "share of IPv6 flows (default 20)"},
+    {"dump", 0, "FILE", "also write the flows sent as CSV (for tests)"},
+    OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
-static const cli_opt store_only_opts[] = {OPT_STORE, OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
+
+static const cli_opt exporters_opts[] = {
+    OPT_STORE, {"output", 'o', "FORMAT", "table (default) or json"}, OPT_CONFIG, OPT_LOG,
+    {NULL, 0, NULL, NULL}};
 
 static const cli_opt verify_opts[] = {
     OPT_STORE, {"deep", 0, NULL, "decompress and check every chunk"},
@@ -100,6 +111,8 @@ static const cli_opt expire_opts[] = {
 
 static const cli_opt filter_opts[] = {
     {"explain", 0, NULL, "print the compiled plan of the filter"},
+    {"filters-dir", 0, "DIR", "directory of filter files for @include and %filters%"},
+    {"file", 'f', "FILE", "read the filter from FILE (nfdump -f)"},
     OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt no_opts[] = {{NULL, 0, NULL, NULL}};
@@ -116,19 +129,19 @@ const cli_cmd cli_commands[] = {
      "FILE... [--json]", decode_opts, cmd_decode},
     {"query", "Answer nfdump-style questions over the store or nfcapd files.",
      "[--store DIR | -r FILE | -R FILES | -M DIRS] [nfdump-style flags] [FILTER]", query_opts,
-     cmd_not_built},
+     cmd_query},
     {"import", "Import nfcapd files into the store.", "SRC... [--into DIR]", import_opts,
-     cmd_not_built},
+     cmd_import},
     {"gen", "Send simulated flow exports to a collector.",
-     "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_not_built},
-    {"exporters", "List the exporters the store knows.", "[--store DIR]", store_only_opts,
-     cmd_not_built},
+     "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_gen},
+    {"exporters", "List the exporters the store knows, with what each sent.",
+     "[--store DIR] [-o table|json]", exporters_opts, cmd_exporters},
     {"verify", "Check a store's segments and checksums.", "[--store DIR] [--deep]", verify_opts,
-     cmd_not_built},
+     cmd_verify},
     {"expire", "Delete old flows by age or total size.",
-     "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_not_built},
-    {"filter", "Check an nfdump-syntax filter and show its compiled plan.", "[--explain] 'EXPR'",
-     filter_opts, cmd_not_built},
+     "[--store DIR] [--max-age DURATION] [--max-size BYTES]", expire_opts, cmd_expire},
+    {"filter", "Check an nfdump-syntax filter and show its compiled plan.",
+     "[--explain] [--filters-dir DIR] 'EXPR' | -f FILE", filter_opts, cmd_filter},
     {"help", "List the subcommands, or show one's help.", "[COMMAND]", no_opts, cmd_help},
     {"version", "Print the version.", "", no_opts, cmd_version},
     {NULL, NULL, NULL, NULL, NULL}};

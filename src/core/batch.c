@@ -49,8 +49,11 @@ void fl_batch_free(fl_batch *b)
 
 void fl_batch_clear(fl_batch *b)
 {
+    /* a column not marked present holds only zeros (writers of non-zero
+     * values mark the column), so only present columns need clearing */
     for (int c = 0; c < FL_COL_COUNT; c++)
-        memset(b->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * b->n);
+        if (fl_batch_has(b, (fl_col)c))
+            memset(b->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * b->n);
     memset(b->present, 0, sizeof b->present);
     b->n = 0;
 }

@@ -293,7 +293,9 @@ typedef struct fl_flow {
  * A batch of flows as columns (struct of arrays). Every column has
  * `cap` slots; `n` rows are filled. `present` marks columns any row of the
  * batch set (a decoder that never saw a MAC leaves it clear so writers can
- * skip it); absent columns read as zero.
+ * skip it); absent columns read as zero. Invariant: whoever writes a
+ * non-zero value into a column marks it present (fl_batch_mark), which
+ * lets fl_batch_clear touch only present columns.
  */
 typedef struct fl_batch {
     uint32_t n;

@@ -105,9 +105,14 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
             *out = en;
             return FL_OK;
         }
-        if (en->hash == h && memcmp(en->key, k, (size_t)t->nk * sizeof(fl_addr)) == 0) {
-            *out = en;
-            return FL_OK;
+        if (en->hash == h) {
+            unsigned j = 0;
+            while (j < t->nk && en->key[j].lo == k[j].lo && en->key[j].hi == k[j].hi)
+                j++;
+            if (j == t->nk) {
+                *out = en;
+                return FL_OK;
+            }
         }
         i = (i + 1) & mask;
     }

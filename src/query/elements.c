@@ -24,7 +24,7 @@ static const qelem elems[] = {
     E1("srcport", "Src Port", SRC_PORT, QK_NUMBER),
     E1("dstport", "Dst Port", DST_PORT, QK_NUMBER),
     E2("port", "Port", SRC_PORT, DST_PORT, QK_NUMBER),
-    E1("proto", "Protocol", PROTO, QK_PROTO),
+    E1("proto", "Protocol", PROTO, QK_NUMBER), /* nfdump prints -s proto as a number */
     E1("tos", "Tos", SRC_TOS, QK_NUMBER),
     E1("srctos", "Src Tos", SRC_TOS, QK_NUMBER),
     E1("dsttos", "Dst Tos", DST_TOS, QK_NUMBER),

@@ -125,6 +125,10 @@ typedef struct worker {
     fl_qcounters *buckets; /* series */
     double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
     fl_batch *list;        /* list */
+    /* stats over one 8- or 16-bit column: counters indexed by the value,
+     * no hashing (ports, protocol, ToS, masks, VLANs...) */
+    fl_qcounters *small;
+    uint32_t small_n;
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -180,11 +184,37 @@ static fl_rc select_rows(worker *w)
 }
 
 /*
+ * srcip4/N and srcip6/N as nfdump applies them: it holds IPv4 as the
+ * 128-bit value (0, a) and IPv6 as is, and masks whatever it holds — an
+ * IPv4 mask on an IPv6 address clears low bits of its last 32 bits, an
+ * IPv6 mask on an IPv4 address masks (0, a).
+ */
+static fl_addr mask_like_nfdump(fl_addr k, const fl_qfield *f)
+{
+    int v4 = fl_addr_is_v4(k);
+
+    if (!f->v6) {
+        uint32_t m = f->prefix ? ~0u << (32 - f->prefix) : 0;
+        if (v4)
+            return fl_addr_mask(k, 96u + f->prefix);
+        k.lo = (k.lo & ~(uint64_t)0xffffffff) | ((uint32_t)k.lo & m);
+        return k;
+    }
+    if (!v4)
+        return fl_addr_mask(k, f->prefix);
+    {
+        fl_addr raw = {0, fl_addr_v4(k)};
+        raw = fl_addr_mask(raw, f->prefix);
+        return fl_addr_from_v4((uint32_t)raw.lo);
+    }
+}
+
+/*
  * Keys of field f (column c) for the selected rows into out[i * stride]:
  * one loop per column kind, so the per-row work is a load and a store.
  */
 static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl_qfield *f,
-                        fl_addr *out, unsigned stride)
+                        fl_addr *out, unsigned stride, int stat_keys)
 {
     const uint32_t *idx = sel->idx;
     uint32_t n = sel->n;
@@ -194,15 +224,18 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
         const fl_addr *v = FL_ADDRS(b, c);
         for (uint32_t i = 0; i < n; i++)
             out[i * stride] = v[idx[i]];
-        if (f->has_prefix)
+        if (stat_keys)
             for (uint32_t i = 0; i < n; i++) {
-                fl_addr *k = &out[i * stride];
-                int v4 = fl_addr_is_v4(*k);
-                if (v4 && !f->v6)
-                    *k = fl_addr_mask(*k, 96u + f->prefix);
-                else if (!v4 && f->v6)
-                    *k = fl_addr_mask(*k, f->prefix);
+                fl_addr *a = &out[i * stride];
+                /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
+                 * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
+                 * and a.b.c.d) are one key; -s prints such keys as IPv4 */
+                if (a->hi == 0 && (a->lo >> 32) == 0)
+                    *a = fl_addr_from_v4((uint32_t)a->lo);
             }
+        if (f->has_prefix)
+            for (uint32_t i = 0; i < n; i++)
+                out[i * stride] = mask_like_nfdump(out[i * stride], f);
         return;
     }
 #define GATHER(T)                                            \
@@ -343,12 +376,40 @@ static fl_rc fold_batch(worker *w)
     fl_rc rc = FL_OK;
 
     gather_counters(w);
-    for (uint32_t i = 0; i < n; i++) {
-        int pc = proto_class(proto[sel->idx[i]]);
-        agg_add_counters(&w->total, &w->cnt[i]);
-        w->proto_flows[pc]++;
-        w->proto_packets[pc] += w->cnt[i].packets;
-        w->proto_bytes[pc] += w->cnt[i].bytes;
+    {
+        /* totals in registers; one store per batch */
+        fl_qcounters t = w->total;
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            int pc = proto_class(proto[sel->idx[i]]);
+            t.flows++;
+            t.packets += c->packets;
+            t.bytes += c->bytes;
+            t.out_packets += c->out_packets;
+            t.out_bytes += c->out_bytes;
+            t.first = c->first < t.first ? c->first : t.first;
+            t.last = c->last > t.last ? c->last : t.last;
+            w->proto_flows[pc]++;
+            w->proto_packets[pc] += c->packets;
+            w->proto_bytes[pc] += c->bytes;
+        }
+        t.tcp_flags = 0;
+        w->total = t;
+    }
+    if (w->small) {
+        const fl_qfield *f = &s->keys[0];
+        for (unsigned k = 0; k < f->ncols; k++) {
+            if (fl_col_get(f->col[k])->kind == FL_KIND_U8) {
+                const uint8_t *v = FL_U8(b, f->col[k]);
+                for (uint32_t i = 0; i < n; i++)
+                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+            } else {
+                const uint16_t *v = FL_U16(b, f->col[k]);
+                for (uint32_t i = 0; i < n; i++)
+                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+            }
+        }
+        return FL_OK;
     }
     switch (s->op) {
     case FL_QOP_STATS:
@@ -356,9 +417,9 @@ static fl_rc fold_batch(worker *w)
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->table.nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
-            gather_keys(b, sel, f->col[k], f, w->keys, nk);
+            gather_keys(b, sel, f->col[k], f, w->keys, nk, 1);
             if (nk == 2 && s->op == FL_QOP_STATS)
-                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk);
+                gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk, 0);
             else if (nk == 2)
                 for (uint32_t i = 0; i < n; i++) {
                     w->keys[2 * i + 1].hi = 0;
@@ -370,7 +431,7 @@ static fl_rc fold_batch(worker *w)
     }
     case FL_QOP_AGGREGATE:
         for (unsigned k = 0; k < s->nkeys; k++)
-            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys);
+            gather_keys(b, sel, s->keys[k].col[0], &s->keys[k], w->keys + k, s->nkeys, 1);
         rc = fold_keys(w, n);
         break;
     case FL_QOP_SERIES:
@@ -467,6 +528,25 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Values of the stats element when it is one small integer column (every
+ * column of a dual element of the same small kind), else 0. */
+static uint32_t small_domain(const fl_query_spec *s)
+{
+    const fl_qfield *f = &s->keys[0];
+    uint32_t n = 0;
+
+    if (s->op != FL_QOP_STATS || s->per_proto || s->nkeys != 1 || f->has_prefix)
+        return 0;
+    for (unsigned k = 0; k < f->ncols; k++) {
+        fl_kind kind = fl_col_get(f->col[k])->kind;
+        uint32_t m = kind == FL_KIND_U8 ? 256 : kind == FL_KIND_U16 ? 65536 : 0;
+        if (m == 0 || (n && m != n))
+            return 0;
+        n = m;
+    }
+    return n;
+}
+
 static fl_rc worker_init(worker *w, run *ru)
 {
     const fl_query_spec *s = ru->spec;
@@ -484,6 +564,18 @@ static fl_rc worker_init(worker *w, run *ru)
     w->hash = malloc(sizeof *w->hash * w->b->cap);
     if (w->cnt == NULL || w->hash == NULL)
         return FL_ENOMEM;
+    w->small_n = small_domain(s);
+    if (w->small_n) {
+        w->small = malloc(sizeof *w->small * w->small_n);
+        if (w->small == NULL)
+            return FL_ENOMEM;
+        for (uint32_t v = 0; v < w->small_n; v++) {
+            memset(&w->small[v], 0, sizeof w->small[v]);
+            w->small[v].first = INT64_MAX;
+            w->small[v].last = INT64_MIN;
+        }
+        return FL_OK;
+    }
     if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
         unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
                       : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
@@ -517,6 +609,7 @@ static void worker_free(worker *w)
     free(w->cnt);
     free(w->keys);
     free(w->hash);
+    free(w->small);
 }
 
 /* ------------------------------------------------------------------ */
@@ -662,6 +755,25 @@ static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int
     }
     res->nrows = n;
     res->distinct = n;
+    return FL_OK;
+}
+
+static fl_rc small_to_rows(fl_qresult *res, const fl_qcounters *small, uint32_t n)
+{
+    size_t used = 0, k = 0;
+
+    for (uint32_t v = 0; v < n; v++)
+        used += small[v].flows != 0;
+    res->rows = calloc(used ? used : 1, sizeof *res->rows);
+    if (res->rows == NULL)
+        return FL_ENOMEM;
+    for (uint32_t v = 0; v < n; v++)
+        if (small[v].flows) {
+            res->rows[k].key[0].lo = v;
+            res->rows[k].c = small[v];
+            k++;
+        }
+    res->nrows = res->distinct = k;
     return FL_OK;
 }
 
@@ -980,6 +1092,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
             res->proto_packets[p] += ws[i].proto_packets[p];
             res->proto_bytes[p] += ws[i].proto_bytes[p];
         }
+        if (i > 0 && ws[0].small)
+            for (uint32_t v = 0; v < ws[0].small_n; v++)
+                if (ws[i].small[v].flows)
+                    agg_add_counters(&ws[0].small[v], &ws[i].small[v]);
         if (i > 0 && ws[0].has_table) {
             rc = agg_merge(&ws[0].table, &ws[i].table);
             if (rc != FL_OK) {
@@ -1012,7 +1128,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
 
     switch (spec->op) {
     case FL_QOP_STATS:
-        rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
+        if (ws[0].small)
+            rc = small_to_rows(res, ws[0].small, ws[0].small_n);
+        else
+            rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
         apply_having(spec, res);
         if (rc == FL_OK)
             rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,

@@ -44,17 +44,19 @@ static void fmt_date(fl_time t, int utc, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* nfdump's duration: "    hh:mm:ss.mmm", or "Nd hh:mm:ss.mmm" past a day. */
 static void fmt_duration(double d, char *buf, size_t len)
 {
-    uint64_t ms = (uint64_t)llround(d * 1000.0), s = ms / 1000;
-    unsigned days = (unsigned)(s / 86400);
+    int days = (int)(d / 86400), sum = 86400 * days;
+    int hours = (int)((d - sum) / 3600);
+    int min;
 
-    if (days)
-        snprintf(buf, len, "%ud %02u:%02u:%02u.%03u", days, (unsigned)(s / 3600 % 24),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+    sum += 3600 * hours;
+    min = (int)((d - sum) / 60);
+    if (days == 0)
+        snprintf(buf, len, "    %02d:%02d:%06.3f", hours, min, d - sum - 60 * min);
     else
-        snprintf(buf, len, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600 % 24),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
+        snprintf(buf, len, "%2dd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
 }
 
 static void flags_string(uint8_t f, char out[9])
@@ -78,7 +80,9 @@ static derived derive(const fl_qcounters *c, int inout)
 
     d.packets = c->packets + (inout ? c->out_packets : 0);
     d.bytes = c->bytes + (inout ? c->out_bytes : 0);
-    d.duration = (double)(c->last - c->first) / 1000.0;
+    /* unsigned, as nfdump computes it: a flow whose end precedes its start
+     * gets a huge duration and rates of 0, not negative rates */
+    d.duration = (double)(uint64_t)(c->last - c->first) / 1000.0;
     if (d.duration != 0) {
         d.pps = (uint64_t)((double)d.packets / d.duration);
         d.bps = (uint64_t)((double)(8 * d.bytes) / d.duration);
@@ -196,7 +200,11 @@ static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_
         const fl_qrow *row = &r->rows[i];
         derived d = derive(&row->c, inout);
         char val[64], d1[32], d2[32];
-        const char *pr = s->per_proto ? query_proto_name(row->proto, plain) : "any";
+        /* nfdump fills the protocol column for -s proto too */
+        int is_proto = s->keys[0].col[0] == FL_COL_PROTO && !s->keys[0].has_prefix;
+        const char *pr = s->per_proto ? query_proto_name(row->proto, plain)
+                         : is_proto   ? query_proto_name((uint8_t)row->key[0].lo, plain)
+                                      : "any";
 
         key_string(s, &s->keys[0], row->key[0], plain, val, sizeof val);
         if (fmt == FL_FMT_CSV) {
@@ -206,9 +214,8 @@ static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_
                     "%s,%s,%.3f,%s,%s,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64 ",%.1f,%" PRIu64
                     ",%" PRIu64 ",%u\n",
                     d1, d2, d.duration, pr, val, row->c.flows, pct(row->c.flows, r->total.flows),
-                    d.packets, pct(d.packets, inout ? tot_packets : r->total.packets), d.bytes,
-                    pct(d.bytes, inout ? tot_bytes : r->total.bytes), d.pps, d.bps,
-                    (unsigned)d.bpp);
+                    d.packets, pct(d.packets, tot_packets), d.bytes, pct(d.bytes, tot_bytes), d.pps,
+                    d.bps, (unsigned)d.bpp);
         } else if (fmt == FL_FMT_TABLE) {
             char fl[32], pk[32], by[32], pps[32], bps[32], dur[40];
             fmt_date(row->c.first, utc, d1, sizeof d1);
@@ -223,9 +230,8 @@ static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_
                 fmt_duration(d.duration, dur, sizeof dur);
             fprintf(f, "%s.%03u %9s %-5s %17s %8s(%4.1f) %8s(%4.1f) %8s(%4.1f) %8s %8s %5u\n",
                     d1, (unsigned)(row->c.first % 1000), dur, pr, val, fl,
-                    pct(row->c.flows, r->total.flows), pk,
-                    pct(d.packets, inout ? tot_packets : r->total.packets), by,
-                    pct(d.bytes, inout ? tot_bytes : r->total.bytes), pps, bps, (unsigned)d.bpp);
+                    pct(row->c.flows, r->total.flows), pk, pct(d.packets, tot_packets), by,
+                    pct(d.bytes, tot_bytes), pps, bps, (unsigned)d.bpp);
         } else {
             char t1[40], t2[40];
             fl_time_format(row->c.first, FL_TFMT_ISO, 0, t1, sizeof t1);
@@ -238,8 +244,7 @@ static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_
                     fmt == FL_FMT_JSON && i ? "," : "", val, s->per_proto ? "\"proto\":\"" : "",
                     s->per_proto ? pr : "", s->per_proto ? "\"," : "", row->c.flows, d.packets,
                     d.bytes, d.pps, d.bps, d.bpp, t1, t2, pct(row->c.flows, r->total.flows),
-                    pct(d.bytes, inout ? tot_bytes : r->total.bytes),
-                    fmt == FL_FMT_NDJSON ? "\n" : "");
+                    pct(d.bytes, tot_bytes), fmt == FL_FMT_NDJSON ? "\n" : "");
         }
     }
     if (fmt == FL_FMT_JSON)

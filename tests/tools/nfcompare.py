@@ -14,15 +14,17 @@ usage:
 Prints one line saying what matched or the first difference; exit 0 / 1.
 """
 import csv
+import re
 import sys
 from collections import Counter
 
 
-def read_rows(path):
+def read_rows(path, header=None):
+    """Rows of a CSV table; header=None reads it from the first line, a
+    list is used for files without one (nfdump -q -A prints none)."""
     rows = []
     with open(path, newline="") as f:
         lines = f.read().splitlines()
-    header = None
     for line in lines:
         if not line.strip():
             if header is not None:
@@ -37,8 +39,22 @@ def read_rows(path):
     return header or [], rows
 
 
+V4COMPAT = re.compile(r"^::(\d+\.\d+\.\d+\.\d+)$")
+
+
 def norm(v):
     return v.strip()
+
+
+def norm_addr(v):
+    """nfdump -A prints a key holding both IPv4 a.b.c.d and IPv6 ::a.b.c.d
+    in the form of the first flow it saw; flowlens prints IPv4. Compare
+    the value, not the spelling."""
+    v = v.strip()
+    if v == "::":
+        return "0.0.0.0"
+    m = V4COMPAT.match(v)
+    return m.group(1) if m else v
 
 
 def stat(order, ours, top, full):
@@ -68,10 +84,12 @@ def stat(order, ours, top, full):
 
 def rows(ours, theirs, cols):
     ha, a = read_rows(ours)
-    hb, b = read_rows(theirs)
+    with open(theirs) as f:
+        first = f.readline()
+    hb, b = read_rows(theirs, None if first.startswith("ts,") else ha)
     cols = cols or [h for h in ha if h in hb]
-    ca = Counter(tuple(norm(r.get(k, "")) for k in cols) for r in a)
-    cb = Counter(tuple(norm(r.get(k, "")) for k in cols) for r in b)
+    ca = Counter(tuple(norm_addr(r.get(k, "")) for k in cols) for r in a)
+    cb = Counter(tuple(norm_addr(r.get(k, "")) for k in cols) for r in b)
     if ca != cb:
         extra = list((ca - cb).elements())[:2]
         missing = list((cb - ca).elements())[:2]

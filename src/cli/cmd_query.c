@@ -1,0 +1,281 @@
+/*
+ * cli/cmd_query.c — `flowlens query` over nfcapd files.
+ *
+ * The nfdump reader is the backend: -r FILE|DIR, -R range, -M dirs select
+ * the files (missing, empty or corrupt ones are warned about on stderr and
+ * skipped). A plain listing streams batch by batch: `-o csv` prints exactly
+ * nfdump's `-o csv` rows (without nfdump's trailing summary) so listings
+ * diff against nfdump, `-o json` a JSON array keyed by flowlens column
+ * names, `-o null` reads and discards (timing). Everything else (-s, -A,
+ * -a, -t, -O, --summary, series, other output formats, filters) runs
+ * through the query engine with the selection as its source. Without
+ * -r/-R/-M the embedded store (--store, default ./var/store) is the source.
+ */
+#include "cli.h"
+#include "filter/filter.h"
+#include "nfdump/nfdump.h"
+#include "query/query.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct qwarn {
+    unsigned long n;
+} qwarn;
+
+static void on_warn(void *ctx, const fl_err *w)
+{
+    qwarn *q = ctx;
+    char buf[900];
+    fl_err_format(w, buf, sizeof buf);
+    fprintf(stderr, "flowlens query: warning: %s\n", buf);
+    q->n++;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void json_row(FILE *out, const fl_batch *b, uint32_t r, int first)
+{
+    int any = 0;
+    fputs(first ? "{" : ",\n{", out);
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        const fl_col_info *ci = fl_col_get((fl_col)c);
+        char buf[64];
+        if (!fl_batch_has(b, (fl_col)c))
+            continue;
+        fprintf(out, "%s\"%s\":", any ? "," : "", ci->name);
+        any = 1;
+        switch (ci->kind) {
+        case FL_KIND_ADDR:
+            fl_addr_format(FL_ADDRS(b, c)[r], buf, sizeof buf);
+            json_str(out, buf);
+            break;
+        case FL_KIND_MAC:
+            fl_mac_format(FL_MACS(b, c)[r], buf, sizeof buf);
+            json_str(out, buf);
+            break;
+        case FL_KIND_TIME:
+            fl_time_format(FL_TIMES(b, c)[r], FL_TFMT_ISO, 0, buf, sizeof buf);
+            json_str(out, buf);
+            break;
+        default:
+            fprintf(out, "%llu", (unsigned long long)fl_batch_get_u64(b, (fl_col)c, r));
+            break;
+        }
+    }
+    fputc('}', out);
+}
+
+static int parse_count(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (s == NULL || *s == 0)
+        return -1;
+    *out = strtoull(s, &end, 10);
+    return *end == 0 ? 0 : -1;
+}
+
+/* options only the query engine answers */
+static int needs_engine(const cli_args *args)
+{
+    static const char *const eng[] = {"stat",   "aggregate", "aggr",  "time",
+                                      "order",  "summary",   "series", "topseries",
+                                      "having", "window-mode"};
+    const char *fmt = cli_get(args, "output");
+    for (size_t i = 0; i < sizeof eng / sizeof eng[0]; i++)
+        if (cli_has(args, eng[i]))
+            return 1;
+    return fmt != NULL && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 &&
+           strcmp(fmt, "null") != 0;
+}
+
+/* The filter text: positional words, or the file of -f. */
+static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *text,
+                          fl_filter **f)
+{
+    const char *file = cli_get(args, "file");
+    fl_filter_opts fo;
+    fl_err e;
+
+    *f = NULL;
+    if (file != NULL) {
+        if (text[0] != '\0')
+            return cli_usage_error(cmd, "give the filter as words or with -f, not both");
+        memset(&fo, 0, sizeof fo);
+        fo.filters_dir = cli_get(args, "filters-dir");
+        fl_err_clear(&e);
+        if (fl_filter_compile_file(file, &fo, f, &e) != FL_OK) {
+            char msg[900];
+            fl_err_format(&e, msg, sizeof msg);
+            fprintf(stderr, "flowlens %s: %s\n", cmd->name, msg);
+            return CLI_EXIT_USAGE;
+        }
+        return CLI_EXIT_OK;
+    }
+    if (text[0] == '\0')
+        return CLI_EXIT_OK;
+    return cli_filter_compile(cmd, text, cli_get(args, "filters-dir"), f);
+}
+
+static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_spec *spec)
+{
+    fl_query_spec qs;
+    fl_qresult *res = NULL;
+    fl_nfdump_sel *sel = NULL;
+    fl_store *st = NULL;
+    fl_store_scan *sc = NULL;
+    fl_filter *flt = NULL;
+    char filter[4096];
+    int fmt = 0, flags = 0, rc;
+    qwarn qw = {0};
+    fl_source src;
+    fl_err e;
+
+    rc = cli_query_spec(cmd, args, &qs, &fmt, &flags, filter, sizeof filter);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = compile_filter(cmd, args, filter, &flt);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (flt != NULL && !fl_filter_is_all(flt)) {
+        qs.select = fl_filter_select;
+        qs.select_ctx = flt;
+    }
+    fl_err_clear(&e);
+    if (spec == NULL) {
+        const char *dir = cli_get(args, "store") ? cli_get(args, "store") : "./var/store";
+        rc = cli_store_source(cmd, dir, &qs, flt, &st, &sc, &src);
+        if (rc != CLI_EXIT_OK)
+            goto out;
+    } else {
+        if (fl_nfdump_select(spec, on_warn, &qw, &sel, &e) != FL_OK)
+            goto fail;
+        memset(&src, 0, sizeof src);
+        src.ctx = sel;
+        src.next = fl_nfdump_sel_source_next;
+        src.progress = fl_nfdump_sel_progress;
+    }
+    if (fl_query_run(&qs, src, &res, &e) != FL_OK)
+        goto fail;
+    if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
+        goto fail;
+    fflush(stdout);
+    rc = CLI_EXIT_OK;
+    goto out;
+fail : {
+    char buf[900];
+    fl_err_format(&e, buf, sizeof buf);
+    fprintf(stderr, "flowlens query: %s\n", buf);
+    rc = CLI_EXIT_FAIL;
+}
+out:
+    fl_qresult_free(res);
+    fl_nfdump_sel_free(sel);
+    fl_store_scan_free(sc);
+    if (st)
+        fl_store_close(st, NULL);
+    fl_filter_free(flt);
+    return rc;
+}
+
+int cmd_query(const cli_cmd *cmd, const cli_args *args)
+{
+    fl_nfdump_spec spec = {cli_get(args, "read"), cli_get(args, "range"), cli_get(args, "multi")};
+    const char *fmt = cli_get(args, "output");
+    unsigned long long limit = 0, printed = 0;
+    int csv, null_out, quiet = cli_has(args, "quiet"), rc = CLI_EXIT_OK, first = 1;
+    fl_nfdump_sel *sel = NULL;
+    fl_batch *b = NULL;
+    qwarn qw = {0};
+    fl_err e;
+    static char obuf[1 << 16];
+
+    if (cli_has(args, "store") && (spec.read != NULL || spec.range != NULL))
+        return cli_usage_error(cmd, "--store and -r/-R/-M exclude each other");
+    if (spec.read == NULL && spec.range == NULL) {
+        if (spec.multi != NULL)
+            return cli_usage_error(cmd, "-M needs -r or -R naming the files");
+        return run_engine(cmd, args, NULL);
+    }
+    if (spec.read != NULL && spec.range != NULL)
+        return cli_usage_error(cmd, "-r and -R exclude each other");
+    if (needs_engine(args) || args->npos > 0 || cli_has(args, "file"))
+        return run_engine(cmd, args, &spec);
+    if (fmt == NULL)
+        fmt = "csv";
+    if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "null") != 0)
+        return cli_usage_error(cmd, "output '%s' not built yet: use -o csv, json or null", fmt);
+    csv = strcmp(fmt, "csv") == 0;
+    null_out = strcmp(fmt, "null") == 0;
+    if (cli_get(args, "count") != NULL && parse_count(cli_get(args, "count"), &limit) != 0)
+        return cli_usage_error(cmd, "-c needs a number");
+
+    fl_err_clear(&e);
+    if (fl_nfdump_select(&spec, on_warn, &qw, &sel, &e) != FL_OK) {
+        char buf[900];
+        fl_err_format(&e, buf, sizeof buf);
+        fprintf(stderr, "flowlens query: %s\n", buf);
+        return CLI_EXIT_FAIL;
+    }
+    b = fl_batch_new(0);
+    if (b == NULL) {
+        fprintf(stderr, "flowlens query: out of memory\n");
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    if (csv && !quiet)
+        fputs(fl_nfdump_csv_header(), stdout);
+    if (!csv && !null_out)
+        fputs("[\n", stdout);
+    for (;;) {
+        const fl_nfdump_file *f;
+        if (fl_nfdump_sel_next(sel, b, &e) != FL_OK) {
+            char buf[900];
+            fl_err_format(&e, buf, sizeof buf);
+            fprintf(stderr, "flowlens query: %s\n", buf);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        if (b->n == 0)
+            break;
+        f = fl_nfdump_sel_file(sel);
+        if (null_out) {
+            printed += b->n;
+            continue;
+        }
+        for (uint32_t r = 0; r < b->n && (limit == 0 || printed < limit); r++, printed++) {
+            if (csv) {
+                char line[1024];
+                size_t n = fl_nfdump_csv_row(b, r, f, line, sizeof line);
+                fwrite(line, 1, n, stdout);
+            } else {
+                json_row(stdout, b, r, first);
+                first = 0;
+            }
+        }
+        if (limit != 0 && printed >= limit)
+            break;
+    }
+    if (!csv && !null_out)
+        fputs("\n]\n", stdout);
+    fflush(stdout);
+    if (qw.n > 0)
+        fprintf(stderr, "flowlens query: %lu warning%s: files or blocks skipped\n", qw.n,
+                qw.n == 1 ? "" : "s");
+out:
+    fl_batch_free(b);
+    fl_nfdump_sel_free(sel);
+    return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * cli/query_backend.c — what `flowlens query` runs over: the filter and the
+ * backends (the embedded store, nfcapd files).
+ *
+ * The query engine knows neither; it gets an fl_source and a select hook.
+ * Here the filter is compiled once, plugged in as the hook, and its simple
+ * ranges (protocol, ports, exporter, addresses) plus the -t window become
+ * the store's pruning predicate, so a one-IP query over a month opens only
+ * the row groups whose zone maps can hold that IP.
+ */
+#include "cli.h"
+#include "filter/filter.h"
+#include "nfdump/nfdump.h"
+#include "query/query.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters_dir,
+                       fl_filter **out)
+{
+    fl_filter_opts fo;
+    fl_err e;
+
+    memset(&fo, 0, sizeof fo);
+    fo.filters_dir = filters_dir;
+    fl_err_clear(&e);
+    if (fl_filter_compile(text, strlen(text), &fo, out, &e) != FL_OK) {
+        char msg[900];
+        fl_err_format(&e, msg, sizeof msg);
+        fprintf(stderr, "flowlens %s: %s\n", cmd->name, msg);
+        if (e.offset >= 0 && (size_t)e.offset <= strlen(text) && e.where[0] != '\0' &&
+            strcmp(e.where, "filter") == 0)
+            fprintf(stderr, "  %s\n  %*s^\n", text, (int)e.offset, "");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Store predicate from the window and the filter's ranges. */
+static void store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *p)
+{
+    fl_filter_ranges r;
+
+    memset(p, 0, sizeof *p);
+    if (qs->start || qs->end) {
+        /* every window mode needs flows starting before the window's end;
+         * only "start" bounds the start from below (others may begin
+         * earlier and still end inside) */
+        p->t_start = qs->window_mode == FL_WIN_START || qs->window_mode == FL_WIN_INSIDE
+                         ? qs->start
+                         : 0;
+        p->t_end = qs->end + 1;
+    }
+    if (f == NULL)
+        return;
+    fl_filter_ranges_get(f, &r);
+    if (r.proto.set && p->nranges < FL_STORE_PRED_MAX)
+        p->ranges[p->nranges++] = (fl_store_pred_range){FL_COL_PROTO, r.proto.lo, r.proto.hi};
+    if (r.src_port.set && p->nranges < FL_STORE_PRED_MAX)
+        p->ranges[p->nranges++] =
+            (fl_store_pred_range){FL_COL_SRC_PORT, r.src_port.lo, r.src_port.hi};
+    if (r.dst_port.set && p->nranges < FL_STORE_PRED_MAX)
+        p->ranges[p->nranges++] =
+            (fl_store_pred_range){FL_COL_DST_PORT, r.dst_port.lo, r.dst_port.hi};
+    if (r.exporter.set && p->nranges < FL_STORE_PRED_MAX)
+        p->ranges[p->nranges++] =
+            (fl_store_pred_range){FL_COL_EXPORTER, r.exporter.lo, r.exporter.hi};
+    /* an address range that is one prefix prunes through the address
+     * zone maps; a wider hull only through min/max, not expressible here */
+    for (int side = 0; side < 2; side++) {
+        const fl_filter_arange *a = side ? &r.dst_addr : &r.src_addr;
+        fl_prefix pf;
+        unsigned len = 128;
+        if (!a->set || p->naddrs >= FL_STORE_PRED_MAX)
+            continue;
+        while (len > 0 && fl_addr_cmp(fl_addr_mask(a->lo, len), fl_addr_mask(a->hi, len)) != 0)
+            len--;
+        pf.addr = fl_addr_mask(a->lo, len);
+        pf.len = (uint8_t)len;
+        /* the prefix must cover exactly [lo, hi] to be a safe predicate;
+         * a looser one is still safe (a superset), so keep it */
+        if (len == 0)
+            continue;
+        p->addrs[p->naddrs].col = side ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR;
+        p->addrs[p->naddrs].prefix = pf;
+        p->naddrs++;
+    }
+}
+
+static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
+static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
+
+int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
+                     const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
+{
+    fl_store_opts so;
+    fl_store_pred pred;
+    uint64_t cols[FL_PRESENT_WORDS];
+    fl_err e;
+
+    fl_err_clear(&e);
+    fl_store_opts_default(&so);
+    if (fl_store_open(dir, &so, FL_STORE_READ, st, &e) != FL_OK)
+        goto fail;
+    fl_query_columns(qs, cols);
+    if (f != NULL) {
+        uint64_t fc[FL_PRESENT_WORDS];
+        fl_filter_columns(f, fc);
+        for (int i = 0; i < FL_PRESENT_WORDS; i++)
+            cols[i] |= fc[i];
+    }
+    store_pred(qs, f, &pred);
+    if (fl_store_scan_open(*st, cols, &pred, 0, sc, &e) != FL_OK)
+        goto fail;
+    memset(src, 0, sizeof *src);
+    src->ctx = *sc;
+    src->next = store_next;
+    src->progress = store_progress;
+    return CLI_EXIT_OK;
+fail : {
+    char msg[900];
+    fl_err_format(&e, msg, sizeof msg);
+    fprintf(stderr, "flowlens %s: %s\n", cmd->name, msg);
+    return CLI_EXIT_FAIL;
+}
+}

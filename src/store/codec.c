@@ -1,0 +1,924 @@
+/*
+ * store/codec.c — one column chunk to bytes and back.
+ *
+ * A chunk is up to FL_STORE_GROUP_ROWS values of one column. The encoder
+ * tries the integer encodings that fit the kind (frame of reference, delta,
+ * delta of delta for times, a dictionary for up to 256 distinct values;
+ * IPv4-only or raw for addresses), keeps the smallest, writes the codes as
+ * byte planes (all low bytes, then all next bytes: compressors see long runs)
+ * and compresses that with zstd or lz4 unless compression does not help.
+ * Alongside it computes the zone map (min/max) and, for address columns, a
+ * bloom filter of addresses and their /24 (IPv4) or /48 (IPv6) networks.
+ * Also here: CRC32C (hardware when the CPU has SSE4.2) and the bounded
+ * byte buffer the writer uses.
+ */
+#include "store/store_int.h"
+
+#include <lz4.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* ------------------------------------------------------------------ */
+/* sbuf                                                                */
+
+int sbuf_reserve(sbuf *b, size_t extra)
+{
+    size_t want, cap;
+    uint8_t *p;
+
+    if (b->max == 0)
+        b->max = (size_t)1 << 30;
+    if (extra > b->max || b->n > b->max - extra)
+        return -1;
+    want = b->n + extra;
+    if (want <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 4096;
+    while (cap < want)
+        cap *= 2;
+    if (cap > b->max)
+        cap = b->max;
+    p = realloc(b->p, cap);
+    if (p == NULL)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int sbuf_put(sbuf *b, const void *p, size_t n)
+{
+    if (sbuf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
+void sbuf_free(sbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* CRC32C (Castagnoli)                                                 */
+
+static uint32_t crc_table[8][256];
+static int crc_hw_ok;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc_hw_ok = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n)
+{
+    uint64_t c64 = c;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, v);
+        p += 8;
+        n -= 8;
+    }
+    c = (uint32_t)c64;
+    while (n--)
+        c = __builtin_ia32_crc32qi(c, *p++);
+    return c;
+}
+#endif
+
+uint32_t store_crc32c(uint32_t crc, const void *vp, size_t n)
+{
+    const uint8_t *p = vp;
+    uint32_t c = ~crc;
+
+    pthread_once(&crc_once, crc_init);
+#if defined(__x86_64__)
+    if (crc_hw_ok)
+        return ~crc_hw(c, p, n);
+#endif
+    while (n >= 8) {
+        uint32_t lo = get32(p) ^ c, hi = get32(p + 4);
+        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+            crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+            crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
+    return ~c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bloom filter                                                        */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t addr_hash(fl_addr a, unsigned tag)
+{
+    return mix64(a.hi * 0x9e3779b97f4a7c15ULL ^ mix64(a.lo + tag));
+}
+
+static fl_addr addr_net(fl_addr a)
+{
+    return fl_addr_is_v4(a) ? fl_addr_mask(a, 120) : fl_addr_mask(a, 48);
+}
+
+static void bloom_add(uint8_t *bl, uint32_t len, uint64_t h)
+{
+    uint64_t bits = (uint64_t)len * 8, h2 = (h >> 32) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h + (uint64_t)i * h2) & (bits - 1);
+        bl[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    }
+}
+
+static int bloom_has(const uint8_t *bl, uint32_t len, uint64_t h)
+{
+    uint64_t bits = (uint64_t)len * 8, h2 = (h >> 32) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h + (uint64_t)i * h2) & (bits - 1);
+        if (!(bl[bit >> 3] & (1u << (bit & 7))))
+            return 0;
+    }
+    return 1;
+}
+
+int bloom_maybe(const uint8_t *bloom, uint32_t len, fl_addr a, int net)
+{
+    if (bloom == NULL || len == 0 || (len & (len - 1)) != 0)
+        return 1;
+    if (net)
+        return bloom_has(bloom, len, addr_hash(addr_net(a), 1));
+    return bloom_has(bloom, len, addr_hash(a, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoder                                                             */
+
+struct chunk_enc {
+    int codec, level;
+    ZSTD_CCtx *zc;
+    uint64_t *u;      /* values widened */
+    uint64_t *codes;  /* chosen codes */
+    uint8_t *raw;     /* dict + planes before compression */
+    uint8_t *comp;
+    size_t comp_cap;
+    uint64_t *hset;   /* distinct counting (open addressing) */
+    uint8_t *bloom;
+    fl_addr *adict;   /* address dictionary being built */
+    uint32_t last_dict; /* entries of the last address chunk's dictionary,
+                           UINT32_MAX when it had none */
+    struct apair { fl_addr a; uint32_t idx; } *pairs, *pairs2;
+    uint32_t (*cnt)[256]; /* radix histograms, 16 x 256 */
+    uint32_t *remap;
+};
+
+#define HSET_SIZE ((size_t)FL_STORE_GROUP_ROWS * 4)
+
+chunk_enc *chunk_enc_new(int codec, int level)
+{
+    chunk_enc *c = calloc(1, sizeof *c);
+    size_t rawmax = CHUNK_RAW_MAX;
+
+    if (c == NULL)
+        return NULL;
+    c->codec = codec;
+    c->level = level > 0 ? level : 1;
+    c->u = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
+    c->codes = malloc(sizeof(uint64_t) * FL_STORE_GROUP_ROWS);
+    c->raw = malloc(rawmax);
+    c->comp_cap = ZSTD_compressBound(rawmax) + (size_t)LZ4_compressBound((int)rawmax);
+    c->comp = malloc(c->comp_cap);
+    c->hset = malloc(sizeof(uint64_t) * HSET_SIZE);
+    c->bloom = malloc(BLOOM_MAX_BYTES);
+    c->adict = malloc(sizeof(fl_addr) * FL_STORE_GROUP_ROWS);
+    c->pairs = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->pairs2 = malloc(sizeof(struct apair) * FL_STORE_GROUP_ROWS);
+    c->cnt = malloc(sizeof(uint32_t) * 16 * 256);
+    c->remap = malloc(sizeof(uint32_t) * FL_STORE_GROUP_ROWS);
+    if (codec == CODEC_ZSTD)
+        c->zc = ZSTD_createCCtx();
+    if (!c->u || !c->codes || !c->raw || !c->comp || !c->hset || !c->bloom || !c->adict ||
+        !c->pairs || !c->pairs2 || !c->cnt || !c->remap ||
+        (codec == CODEC_ZSTD && !c->zc)) {
+        chunk_enc_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void chunk_enc_free(chunk_enc *c)
+{
+    if (c == NULL)
+        return;
+    ZSTD_freeCCtx(c->zc);
+    free(c->u);
+    free(c->codes);
+    free(c->raw);
+    free(c->comp);
+    free(c->hset);
+    free(c->bloom);
+    free(c->adict);
+    free(c->pairs);
+    free(c->pairs2);
+    free(c->cnt);
+    free(c->remap);
+    free(c);
+}
+
+static unsigned bytes_for(uint64_t v)
+{
+    unsigned w = 0;
+    while (v) {
+        w++;
+        v >>= 8;
+    }
+    return w;
+}
+
+static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* Write n codes of w bytes as byte planes. */
+static void planes_put(uint8_t *out, const uint64_t *codes, uint32_t n, unsigned w)
+{
+    for (unsigned j = 0; j < w; j++) {
+        uint8_t *pl = out + (size_t)j * n;
+        unsigned sh = 8 * j;
+        for (uint32_t i = 0; i < n; i++)
+            pl[i] = (uint8_t)(codes[i] >> sh);
+    }
+}
+
+/* Count distinct values up to limit; returns limit+1 when more. */
+/* Distinct values of u (up to limit) into vals in first-seen order, each
+ * row's first-seen index into codes; limit+1 when there are more. */
+static uint32_t distinct(uint64_t *set, const uint64_t *u, uint32_t n, uint32_t limit,
+                         uint64_t *vals, uint64_t *codes)
+{
+    uint16_t idx[1024];
+    size_t mask = 1023; /* small table: only for dictionary candidates */
+    uint32_t k = 0;
+    uint8_t used[1024];
+
+    memset(used, 0, sizeof used);
+    for (uint32_t i = 0; i < n; i++) {
+        size_t h = (size_t)mix64(u[i]) & mask;
+        while (used[h] && set[h] != u[i])
+            h = (h + 1) & mask;
+        if (!used[h]) {
+            if (++k > limit)
+                return k;
+            used[h] = 1;
+            set[h] = u[i];
+            vals[k - 1] = u[i];
+            idx[h] = (uint16_t)(k - 1);
+        }
+        codes[i] = idx[h];
+    }
+    return k;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Widen to 64 bits and find min/max in the same pass (branch-free: the
+ * values are often random). */
+static void widen(uint64_t *u, fl_kind k, const void *vals, uint32_t n, uint64_t *pmn,
+                  uint64_t *pmx)
+{
+    uint64_t mn = UINT64_MAX, mx = 0;
+#define WIDEN(T)                                                  \
+    for (uint32_t i = 0; i < n; i++) {                            \
+        uint64_t v = ((const T *)vals)[i];                        \
+        u[i] = v;                                                 \
+        mn = v < mn ? v : mn;                                     \
+        mx = v > mx ? v : mx;                                     \
+    }
+    switch (k) {
+    case FL_KIND_U8: WIDEN(uint8_t) break;
+    case FL_KIND_U16: WIDEN(uint16_t) break;
+    case FL_KIND_U32: WIDEN(uint32_t) break;
+    default: WIDEN(uint64_t) break;
+    }
+#undef WIDEN
+    *pmn = mn;
+    *pmx = mx;
+}
+
+/* Integer chunk: choose encoding, fill c->raw; returns raw length. */
+static size_t enc_int(chunk_enc *c, fl_kind k, const void *vals, const fl_time *const refs[2],
+                      uint32_t n, uint8_t *meta)
+{
+    uint64_t *u = c->u, mn = UINT64_MAX, mx = 0, dmax = 0, ddmax = 0;
+    unsigned w_for, w_d = 9, w_dd = 9, w_ref = 9;
+    int64_t rmin = INT64_MAX;
+    const fl_time *ref = NULL;
+    int ref_col = 0;
+    size_t best, sz;
+    int enc = ENC_FOR;
+    uint32_t nd;
+
+    widen(u, k, vals, n, &mn, &mx);
+    w_for = bytes_for(mx - mn);
+    best = (size_t)w_for * n;
+    /* times relative to time_first (refs[0]) or time_last (refs[1]):
+     * durations and export delays are small */
+    for (int r = 0; r < 2 && k == FL_KIND_TIME && w_for > 0; r++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        unsigned w;
+        if (refs == NULL || refs[r] == NULL)
+            continue;
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t d = (int64_t)(u[i] - (uint64_t)refs[r][i]);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        w = bytes_for((uint64_t)hi - (uint64_t)lo);
+        if ((size_t)w * n <= best) { /* ties: small offsets compress better */
+            best = (size_t)w * n;
+            enc = ENC_REF;
+            ref = refs[r];
+            ref_col = r == 0 ? FL_COL_TIME_FIRST : FL_COL_TIME_LAST;
+            rmin = lo;
+            w_ref = w;
+        }
+    }
+    if (w_for > 1 && n > 2) {
+        for (uint32_t i = 1; i < n; i++) {
+            uint64_t d = zz((int64_t)(u[i] - u[i - 1]));
+            dmax = d > dmax ? d : dmax;
+            if (k == FL_KIND_TIME && i >= 2) {
+                uint64_t dd = zz((int64_t)((u[i] - u[i - 1]) - (u[i - 1] - u[i - 2])));
+                ddmax = dd > ddmax ? dd : ddmax;
+            }
+        }
+        w_d = bytes_for(dmax);
+        if ((size_t)w_d * n < best) {
+            best = (size_t)w_d * n;
+            enc = ENC_DELTA;
+        }
+        if (k == FL_KIND_TIME) {
+            w_dd = bytes_for(ddmax);
+            if ((size_t)w_dd * n < best) {
+                best = (size_t)w_dd * n;
+                enc = ENC_DOD;
+            }
+        }
+    }
+    nd = 0;
+    if (w_for > 1 && (nd = distinct(c->hset, u, n, 256, c->hset + 2048, c->codes)) <= 256) {
+        sz = (size_t)n + (size_t)nd * 8;
+        if (sz < best) {
+            best = sz;
+            enc = ENC_DICT;
+        }
+    }
+    meta[2] = (uint8_t)enc;
+    put64(meta + 40, mn);
+    put64(meta + 56, mx);
+    switch (enc) {
+    case ENC_FOR:
+        for (uint32_t i = 0; i < n; i++) c->codes[i] = u[i] - mn;
+        meta[4] = (uint8_t)w_for;
+        put64(meta + 24, mn);
+        planes_put(c->raw, c->codes, n, w_for);
+        return (size_t)w_for * n;
+    case ENC_REF:
+        for (uint32_t i = 0; i < n; i++)
+            c->codes[i] = (u[i] - (uint64_t)ref[i]) - (uint64_t)rmin;
+        meta[4] = (uint8_t)w_ref;
+        put64(meta + 24, (uint64_t)rmin);
+        put64(meta + 32, (uint64_t)ref_col); /* file column = schema column */
+        planes_put(c->raw, c->codes, n, w_ref);
+        return (size_t)w_ref * n;
+    case ENC_DELTA:
+        c->codes[0] = 0;
+        for (uint32_t i = 1; i < n; i++) c->codes[i] = zz((int64_t)(u[i] - u[i - 1]));
+        meta[4] = (uint8_t)w_d;
+        put64(meta + 24, u[0]);
+        planes_put(c->raw, c->codes, n, w_d);
+        return (size_t)w_d * n;
+    case ENC_DOD:
+        c->codes[0] = c->codes[1] = 0;
+        for (uint32_t i = 2; i < n; i++)
+            c->codes[i] = zz((int64_t)((u[i] - u[i - 1]) - (u[i - 1] - u[i - 2])));
+        meta[4] = (uint8_t)w_dd;
+        put64(meta + 24, u[0]);
+        put64(meta + 32, u[1] - u[0]);
+        planes_put(c->raw, c->codes, n, w_dd);
+        return (size_t)w_dd * n;
+    default: { /* DICT */
+        uint64_t *dict = c->hset + 2048, *seen = c->hset + 4096;
+        uint32_t m = nd;
+        uint8_t remap[256];
+        /* sort the dictionary; codes were first-seen indexes */
+        memcpy(seen, dict, sizeof(uint64_t) * m);
+        qsort(dict, m, sizeof dict[0], cmp_u64);
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t lo = 0, hi = m;
+            while (lo + 1 < hi) {
+                uint32_t mid = (lo + hi) / 2;
+                if (dict[mid] <= seen[j]) lo = mid; else hi = mid;
+            }
+            remap[j] = (uint8_t)lo;
+        }
+        for (uint32_t i = 0; i < m; i++) put64(c->raw + 8 * i, dict[i]);
+        for (uint32_t i = 0; i < n; i++)
+            c->raw[(size_t)m * 8 + i] = remap[c->codes[i]];
+        meta[4] = 1;
+        put64(meta + 32, m);
+        return (size_t)m * 8 + n;
+    }
+    }
+}
+
+/* Sort p[0..n) by address: LSD radix over the 16 key bytes (lo's low
+ * byte first, hi's high byte last), skipping bytes every key shares — an
+ * IPv4 dictionary needs 4 passes. Returns the sorted array (p or tmp). */
+static struct apair *radix_pairs(struct apair *p, struct apair *tmp, uint32_t n,
+                                 uint32_t (*cnt)[256])
+{
+    memset(cnt, 0, sizeof(uint32_t) * 16 * 256);
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned b = 0; b < 16; b++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            cnt[b][(w >> (8 * (b & 7))) & 0xff]++;
+        }
+    for (unsigned b = 0; b < 16; b++) {
+        uint64_t w0 = b < 8 ? p[0].a.lo : p[0].a.hi;
+        uint32_t sum = 0;
+        struct apair *t;
+        if (n == 0 || cnt[b][(w0 >> (8 * (b & 7))) & 0xff] == n)
+            continue; /* every key has this byte: nothing to order */
+        for (unsigned v = 0; v < 256; v++) {
+            uint32_t c = cnt[b][v];
+            cnt[b][v] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t w = b < 8 ? p[i].a.lo : p[i].a.hi;
+            tmp[cnt[b][(w >> (8 * (b & 7))) & 0xff]++] = p[i];
+        }
+        t = p;
+        p = tmp;
+        tmp = t;
+    }
+    return p;
+}
+
+/* Distinct addresses of a[0..n) into c->adict (sorted) and each row's
+ * index into c->codes; UINT32_MAX when more than limit are distinct. */
+static uint32_t addr_dict(chunk_enc *c, const fl_addr *a, uint32_t n, uint32_t limit)
+{
+    uint32_t *tab = (uint32_t *)(void *)c->hset, d = 0;
+    size_t mask = 63;
+
+    while (mask + 1 < (size_t)n * 2) /* at most half full */
+        mask = mask * 2 + 1;
+    memset(tab, 0, sizeof(uint32_t) * (mask + 1));
+    for (uint32_t i = 0; i < n; i++) {
+        size_t h = (size_t)addr_hash(a[i], 0) & mask;
+        while (tab[h] && (c->adict[tab[h] - 1].lo != a[i].lo || c->adict[tab[h] - 1].hi != a[i].hi))
+            h = (h + 1) & mask;
+        if (!tab[h]) {
+            if (d >= limit)
+                return UINT32_MAX;
+            c->adict[d] = a[i];
+            tab[h] = ++d;
+        }
+        c->codes[i] = tab[h] - 1;
+    }
+    for (uint32_t k = 0; k < d; k++) {
+        c->pairs[k].a = c->adict[k];
+        c->pairs[k].idx = k;
+    }
+    {
+        struct apair *sorted = radix_pairs(c->pairs, c->pairs2, d, c->cnt);
+        for (uint32_t k = 0; k < d; k++) {
+            c->remap[sorted[k].idx] = k;
+            c->adict[k] = sorted[k].a;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++)
+        c->codes[i] = c->remap[c->codes[i]];
+    return d;
+}
+
+/* Address chunk: a sorted dictionary (byte planes) + 1- or 2-byte codes
+ * when few enough are distinct, else IPv4-only FOR, else raw planes. */
+static size_t enc_addr(chunk_enc *c, const fl_addr *a, uint32_t n, uint8_t *meta)
+{
+    fl_addr mn = a[0], mx = a[0];
+    int all4 = 1;
+    uint32_t d;
+
+    d = addr_dict(c, a, n, n * 3 / 8 + 1);
+    c->last_dict = d;
+    if (d != UINT32_MAX) {
+        /* the sorted dictionary gives the zone map */
+        mn = c->adict[0];
+        mx = c->adict[d - 1];
+    } else {
+        uint64_t not4 = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (fl_addr_cmp(a[i], mn) < 0) mn = a[i];
+            if (fl_addr_cmp(a[i], mx) > 0) mx = a[i];
+            /* IPv4-mapped or the zero address: hi 0, lo bits 48..63 zero
+             * and bits 32..47 all ones or all zero */
+            not4 |= a[i].hi | (a[i].lo >> 48) |
+                    ((a[i].lo >> 32 & 0xffff) != 0xffff && a[i].lo != 0);
+        }
+        all4 = not4 == 0;
+    }
+    put64(meta + 40, mn.hi);
+    put64(meta + 48, mn.lo);
+    put64(meta + 56, mx.hi);
+    put64(meta + 64, mx.lo);
+    if (d != UINT32_MAX) {
+        unsigned w = d <= 256 ? 1 : 2;
+        for (uint32_t k = 0; k < d; k++)
+            for (unsigned j = 0; j < 8; j++) {
+                c->raw[(size_t)j * d + k] = (uint8_t)(c->adict[k].hi >> (56 - 8 * j));
+                c->raw[(size_t)(j + 8) * d + k] = (uint8_t)(c->adict[k].lo >> (56 - 8 * j));
+            }
+        planes_put(c->raw + (size_t)16 * d, c->codes, n, w);
+        meta[2] = ENC_DICT;
+        meta[4] = (uint8_t)w;
+        put64(meta + 32, d);
+        return (size_t)16 * d + (size_t)w * n;
+    }
+    if (all4) {
+        /* zero (absent) addresses are coded as 0, others as v4 + 1 */
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t v = (a[i].lo == 0 && a[i].hi == 0) ? 0 : (uint64_t)fl_addr_v4(a[i]) + 1;
+            c->u[i] = v;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        unsigned w = bytes_for(hi - lo);
+        for (uint32_t i = 0; i < n; i++) c->codes[i] = c->u[i] - lo;
+        meta[2] = ENC_V4;
+        meta[4] = (uint8_t)w;
+        put64(meta + 24, lo);
+        planes_put(c->raw, c->codes, n, w);
+        return (size_t)w * n;
+    }
+    meta[2] = ENC_RAW16;
+    meta[4] = 16;
+    for (uint32_t i = 0; i < n; i++) {
+        for (unsigned j = 0; j < 8; j++) {
+            c->raw[(size_t)j * n + i] = (uint8_t)(a[i].hi >> (56 - 8 * j));
+            c->raw[(size_t)(j + 8) * n + i] = (uint8_t)(a[i].lo >> (56 - 8 * j));
+        }
+    }
+    return (size_t)16 * n;
+}
+
+static uint32_t bloom_build(chunk_enc *c, const fl_addr *a, uint32_t n)
+{
+    if (c->last_dict != UINT32_MAX) {
+        /* the chunk's distinct addresses are c->adict[0..d): insert those */
+        uint32_t d = c->last_dict, len = 64;
+        while (len < BLOOM_MAX_BYTES && (uint64_t)len * 8 < (uint64_t)d * 12)
+            len *= 2;
+        memset(c->bloom, 0, len);
+        for (uint32_t i = 0; i < d; i++) {
+            bloom_add(c->bloom, len, addr_hash(c->adict[i], 0));
+            bloom_add(c->bloom, len, addr_hash(addr_net(c->adict[i]), 1));
+        }
+        return len;
+    }
+    /* size from the distinct count: 10 bits per distinct key */
+    size_t mask = HSET_SIZE - 1;
+    uint32_t k = 0, len = 64;
+    uint64_t *set = c->hset;
+
+    memset(set, 0, sizeof(uint64_t) * HSET_SIZE);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t hs[2] = {addr_hash(a[i], 0), addr_hash(addr_net(a[i]), 1)};
+        for (int t = 0; t < 2; t++) {
+            uint64_t h = hs[t] | 1;
+            size_t p = (size_t)h & mask;
+            while (set[p] && set[p] != h) p = (p + 1) & mask;
+            if (!set[p]) { set[p] = h; k++; }
+        }
+    }
+    while (len < BLOOM_MAX_BYTES && (uint64_t)len * 8 < (uint64_t)k * 10)
+        len *= 2;
+    memset(c->bloom, 0, len);
+    for (uint32_t i = 0; i < n; i++) {
+        bloom_add(c->bloom, len, addr_hash(a[i], 0));
+        bloom_add(c->bloom, len, addr_hash(addr_net(a[i]), 1));
+    }
+    return len;
+}
+
+fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals,
+                   const fl_time *const refs[2],
+                   uint32_t n, int with_bloom, uint32_t data_off, sbuf *meta, sbuf *data)
+{
+    uint8_t m[CHUNK_META];
+    size_t rawlen, stored;
+    const uint8_t *out;
+    uint32_t blen = 0;
+    int codec = c->codec;
+
+    memset(m, 0, sizeof m);
+    put16(m, fcol);
+    if (k == FL_KIND_ADDR)
+        rawlen = enc_addr(c, vals, n, m);
+    else
+        rawlen = enc_int(c, k, vals, refs, n, m);
+    out = c->raw;
+    stored = rawlen;
+    if (rawlen >= 64 && codec == CODEC_ZSTD) {
+        size_t r = ZSTD_compressCCtx(c->zc, c->comp, c->comp_cap, c->raw, rawlen, c->level);
+        if (!ZSTD_isError(r) && r < rawlen) {
+            out = c->comp;
+            stored = r;
+        } else {
+            codec = CODEC_NONE;
+        }
+    } else if (rawlen >= 64 && codec == CODEC_LZ4) {
+        int r = LZ4_compress_default((const char *)c->raw, (char *)c->comp, (int)rawlen,
+                                     (int)c->comp_cap);
+        if (r > 0 && (size_t)r < rawlen) {
+            out = c->comp;
+            stored = (size_t)r;
+        } else {
+            codec = CODEC_NONE;
+        }
+    } else {
+        codec = CODEC_NONE;
+    }
+    m[3] = (uint8_t)codec;
+    put32(m + 8, data_off);
+    put32(m + 12, (uint32_t)stored);
+    put32(m + 16, (uint32_t)rawlen);
+    put32(m + 20, store_crc32c(0, out, stored));
+    if (with_bloom) {
+        m[5] = 1;
+        blen = bloom_build(c, vals, n);
+    }
+    if (sbuf_put(meta, m, sizeof m) != 0 || sbuf_put(data, out, stored) != 0)
+        return FL_ENOMEM;
+    if (with_bloom) {
+        uint8_t lb[4];
+        put32(lb, blen);
+        if (sbuf_put(meta, lb, 4) != 0 || sbuf_put(meta, c->bloom, blen) != 0)
+            return FL_ENOMEM;
+    }
+    return FL_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoder                                                             */
+
+static void narrow_store(void *out, fl_kind k, uint32_t i, uint64_t v)
+{
+    switch (k) {
+    case FL_KIND_U8: ((uint8_t *)out)[i] = (uint8_t)v; break;
+    case FL_KIND_U16: ((uint16_t *)out)[i] = (uint16_t)v; break;
+    case FL_KIND_U32: ((uint32_t *)out)[i] = (uint32_t)v; break;
+    default: ((uint64_t *)out)[i] = v; break;
+    }
+}
+
+/* FOR with small widths straight into the column: the hot path. */
+static void for_fast(void *out, fl_kind k, const uint8_t *raw, uint32_t n, unsigned w,
+                     uint64_t base)
+{
+#define FOR_LOOP(T)                                                                       \
+    do {                                                                                  \
+        T *o = out;                                                                       \
+        if (w == 0) {                                                                     \
+            for (uint32_t i = 0; i < n; i++) o[i] = (T)base;                              \
+        } else if (w == 1) {                                                              \
+            for (uint32_t i = 0; i < n; i++) o[i] = (T)(base + raw[i]);                   \
+        } else if (w == 2) {                                                              \
+            const uint8_t *p1 = raw + n;                                                  \
+            for (uint32_t i = 0; i < n; i++) o[i] = (T)(base + (raw[i] | (uint32_t)p1[i] << 8)); \
+        } else {                                                                          \
+            for (uint32_t i = 0; i < n; i++) {                                            \
+                uint64_t v = 0;                                                           \
+                for (unsigned j = 0; j < w; j++) v |= (uint64_t)raw[(size_t)j * n + i] << (8 * j); \
+                o[i] = (T)(base + v);                                                     \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+    switch (k) {
+    case FL_KIND_U8: FOR_LOOP(uint8_t); break;
+    case FL_KIND_U16: FOR_LOOP(uint16_t); break;
+    case FL_KIND_U32: FOR_LOOP(uint32_t); break;
+    default: FOR_LOOP(uint64_t); break;
+    }
+#undef FOR_LOOP
+}
+
+/* All n codes of width w out of their byte planes, plane by plane (the
+ * loops are sequential and vectorise). */
+static void unpack(const uint8_t *raw, uint32_t n, unsigned w, uint64_t *codes)
+{
+    if (w == 0) {
+        memset(codes, 0, sizeof(uint64_t) * n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        codes[i] = raw[i];
+    for (unsigned j = 1; j < w; j++) {
+        const uint8_t *pl = raw + (size_t)j * n;
+        unsigned sh = 8 * j;
+        for (uint32_t i = 0; i < n; i++)
+            codes[i] |= (uint64_t)pl[i] << sh;
+    }
+}
+
+static void store_all(void *out, fl_kind k, const uint64_t *v, uint32_t n)
+{
+    if (k == FL_KIND_U64 || k == FL_KIND_TIME || k == FL_KIND_MAC)
+        memcpy(out, v, sizeof(uint64_t) * n);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            narrow_store(out, k, i, v[i]);
+}
+
+fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
+                   uint32_t n, void *out, uint8_t *scratch, fl_err *e)
+{
+    const uint8_t *raw;
+    size_t need;
+    unsigned w = ch->width;
+
+    if (n > FL_STORE_GROUP_ROWS || ch->raw > CHUNK_RAW_MAX)
+        return fl_err_set(e, FL_ECORRUPT, "chunk sizes out of range");
+    if (ch->codec == CODEC_NONE) {
+        if (ch->stored != ch->raw)
+            return fl_err_set(e, FL_ECORRUPT, "stored and raw lengths differ");
+        raw = stored;
+    } else if (ch->codec == CODEC_ZSTD) {
+        size_t r = ZSTD_decompress(scratch, ch->raw, stored, ch->stored);
+        if (ZSTD_isError(r) || r != ch->raw)
+            return fl_err_set(e, FL_ECORRUPT, "zstd: %s",
+                              ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
+        raw = scratch;
+    } else if (ch->codec == CODEC_LZ4) {
+        int r = LZ4_decompress_safe((const char *)stored, (char *)scratch, (int)ch->stored,
+                                    (int)ch->raw);
+        if (r < 0 || (uint32_t)r != ch->raw)
+            return fl_err_set(e, FL_ECORRUPT, "lz4: bad compressed data");
+        raw = scratch;
+    } else {
+        return fl_err_set(e, FL_ECORRUPT, "unknown codec %u", ch->codec);
+    }
+    /* every encoding's exact raw length is known from its parameters */
+    switch (ch->enc) {
+    case ENC_FOR: case ENC_DELTA: case ENC_DOD: case ENC_V4: case ENC_REF:
+        if (w > 8) return fl_err_set(e, FL_ECORRUPT, "code width %u", w);
+        need = (size_t)w * n;
+        break;
+    case ENC_DICT:
+        if (w < 1 || w > 2 || ch->dict_n == 0 || ch->dict_n > FL_STORE_GROUP_ROWS)
+            return fl_err_set(e, FL_ECORRUPT, "bad dictionary (%u entries, %u-byte codes)",
+                              ch->dict_n, w);
+        need = (size_t)ch->dict_n * (k == FL_KIND_ADDR ? 16 : 8) + (size_t)w * n;
+        break;
+    case ENC_RAW16:
+        need = (size_t)16 * n;
+        break;
+    default:
+        return fl_err_set(e, FL_ECORRUPT, "unknown encoding %u", ch->enc);
+    }
+    if (need != ch->raw)
+        return fl_err_set(e, FL_ECORRUPT, "raw length %u, encoding needs %zu", ch->raw, need);
+    if ((k == FL_KIND_ADDR) != (ch->enc == ENC_V4 || ch->enc == ENC_RAW16 ||
+                                (ch->enc == ENC_DICT && k == FL_KIND_ADDR)) ||
+        (ch->enc == ENC_REF && k != FL_KIND_TIME))
+        return fl_err_set(e, FL_ECORRUPT, "encoding %u does not fit the column kind", ch->enc);
+    switch (ch->enc) {
+    case ENC_FOR:
+        for_fast(out, k, raw, n, w, ch->base);
+        break;
+    case ENC_DELTA: {
+        uint64_t v = ch->base, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) v += (uint64_t)unzz(c[i]);
+            c[i] = v;
+        }
+        store_all(out, k, c, n);
+        break;
+    }
+    case ENC_DOD: {
+        uint64_t v = ch->base, d = ch->aux, *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i == 1) v += d;
+            else if (i >= 2) { d += (uint64_t)unzz(c[i]); v += d; }
+            c[i] = v;
+        }
+        store_all(out, k, c, n);
+        break;
+    }
+    case ENC_REF: {
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
+        for (uint32_t i = 0; i < n; i++)
+            c[i] += (ref ? (uint64_t)ref[i] : 0) + ch->base;
+        store_all(out, k, c, n);
+        break;
+    }
+    case ENC_DICT: {
+        uint32_t d = ch->dict_n;
+        if (k == FL_KIND_ADDR) {
+            fl_addr *o = out, *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
+            const uint8_t *codes = raw + (size_t)d * 16;
+            for (uint32_t c = 0; c < d; c++) {
+                uint64_t hi = 0, lo = 0;
+                for (unsigned j = 0; j < 8; j++) {
+                    hi = hi << 8 | raw[(size_t)j * d + c];
+                    lo = lo << 8 | raw[(size_t)(j + 8) * d + c];
+                }
+                dict[c].hi = hi;
+                dict[c].lo = lo;
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
+                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
+                o[i] = dict[c];
+            }
+        } else {
+            const uint8_t *codes = raw + (size_t)d * 8;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
+                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
+                narrow_store(out, k, i, get64(raw + 8 * (size_t)c));
+            }
+        }
+        break;
+    }
+    case ENC_V4: {
+        fl_addr *o = out;
+        uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+        unpack(raw, n, w, c);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t v = ch->base + c[i];
+            /* 0 is the zero address; else IPv4-mapped v - 1 */
+            o[i].hi = 0;
+            o[i].lo = v ? 0x0000ffff00000000ULL | (uint32_t)(v - 1) : 0;
+        }
+        break;
+    }
+    case ENC_RAW16: {
+        fl_addr *o = out;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t hi = 0, lo = 0;
+            for (unsigned j = 0; j < 8; j++) {
+                hi = hi << 8 | raw[(size_t)j * n + i];
+                lo = lo << 8 | raw[(size_t)(j + 8) * n + i];
+            }
+            o[i].hi = hi;
+            o[i].lo = lo;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return FL_OK;
+}

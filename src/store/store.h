@@ -1,0 +1,322 @@
+/*
+ * store/store.h — the embedded columnar flow store.
+ *
+ * A store is a directory. Flows are partitioned into time slots (default
+ * 5 minutes) by time_first; each slot becomes one or more segment files of
+ * column chunks (docs/store-format.md). One process writes (it holds the
+ * store's writer lock); any number of processes read. The open slot lives
+ * in an append-only file flushed every flush_interval, which is both the
+ * crash journal and what readers see of the last seconds of traffic.
+ *
+ * Writing:  fl_store_open(dir, &opts, FL_STORE_WRITE, ...), then
+ *           fl_store_append() batches; fl_store_tick() from the event loop;
+ *           fl_store_close() flushes and publishes everything (call it from
+ *           the SIGTERM/SIGINT path).
+ * Reading:  fl_store_scan_open() with a column set and a predicate, then
+ *           fl_store_scan_next() until it returns no batch.
+ *
+ * Threads: writer calls (append, flush, tick, close_slot, exporter
+ * changes) come from one thread. Scans only read the handle, so several
+ * threads may each run their own scans over one handle at once.
+ */
+#ifndef FL_STORE_H
+#define FL_STORE_H
+
+#include "core/core.h"
+
+/* The on-disk format version this build writes and the newest it reads.
+ * Files of a newer version are refused with FL_EVERSION. */
+#define FL_STORE_FORMAT_VERSION 1
+
+/* Rows per row group: every column chunk holds at most this many values,
+ * and scan batches hold at most this many rows (batch->cap). */
+#define FL_STORE_GROUP_ROWS 65536
+
+typedef enum fl_store_codec {
+    FL_STORE_ZSTD = 0, /* default */
+    FL_STORE_LZ4 = 1,
+    FL_STORE_NONE = 2
+} fl_store_codec;
+
+/*
+ * Store options. fl_store_opts_default() gives the documented defaults:
+ *   slot_ms      300000 (5 min)  time slot length; one segment per slot
+ *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; kill -9
+ *                                or power loss loses at most the rows appended
+ *                                since the last flush
+ *   codec        FL_STORE_ZSTD   per-chunk compression
+ *   level        1               zstd level (1..19; on 64k-row chunks higher
+ *                                levels are slower and no smaller); ignored for
+ *                                lz4/none
+ *   fsync        1               0 skips fsync (tests/benchmarks only)
+ * Only writers use slot_ms/flush_ms/codec/level; readers take the format
+ * from the files.
+ */
+typedef struct fl_store_opts {
+    fl_time slot_ms;
+    uint32_t flush_ms;
+    fl_store_codec codec;
+    int level;
+    int fsync;
+} fl_store_opts;
+
+void fl_store_opts_default(fl_store_opts *o);
+
+typedef struct fl_store fl_store;
+
+enum {
+    FL_STORE_READ = 0,  /* read-only: scans, verify, exporter lookups */
+    FL_STORE_WRITE = 1  /* take the writer lock, recover, accept appends */
+};
+
+/*
+ * Open (and with FL_STORE_WRITE create) the store in dir. A writer takes
+ * an exclusive lock (FL_EEXIST if another process writes), removes
+ * temporary leftovers and turns every open-slot file left by a crash into
+ * a published segment (valid blocks only). opts may be NULL (defaults).
+ * A store whose FORMAT file names a newer version gives FL_EVERSION.
+ * The handle is owned by the caller; free it with fl_store_close.
+ */
+fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode,
+                    fl_store **out, fl_err *e);
+
+/*
+ * Writer: publish the open slot (temporary file, fsync, rename) and free
+ * the handle. Readers: free the handle. Accepts NULL. Returns the first
+ * error met while publishing (the open-slot file stays, so the next open
+ * recovers it).
+ */
+fl_rc fl_store_close(fl_store *s, fl_err *e);
+
+/*
+ * Append the b->n rows of b (its present columns; absent ones are zero).
+ * Each row goes to the slot of its time_first: a row at or past the end of
+ * the open slot closes it and opens the next; a late row (before the open
+ * slot) joins the open slot, so a segment's real time range is taken from
+ * its data. Flushes when flush_ms has passed since the last flush.
+ */
+fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e);
+
+/*
+ * Write the rows not yet flushed to the open-slot file and fsync it. On
+ * success every appended row is durable and visible to readers;
+ * *durable (may be NULL) receives the total rows durable so far.
+ */
+fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e);
+
+/*
+ * Call from the writer's loop (about every flush interval): flushes when
+ * due and closes the open slot once the wall clock `now` is a whole slot
+ * past its end (late flows of a slot have that long to arrive).
+ */
+fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e);
+
+/* Writer: publish the open slot now (no-op when none). */
+fl_rc fl_store_close_slot(fl_store *s, fl_err *e);
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+#define FL_STORE_PRED_MAX 16
+/* fl_store_pred_addr.col value meaning "src_addr or dst_addr". */
+#define FL_STORE_ANY_ADDR (-1)
+
+/* A numeric column inside [lo, hi] (inclusive, values as uint64; times
+ * as epoch ms). */
+typedef struct fl_store_pred_range {
+    int col; /* fl_col of an integer/time/MAC kind */
+    uint64_t lo, hi;
+} fl_store_pred_range;
+
+/* An address column inside a prefix. */
+typedef struct fl_store_pred_addr {
+    int col; /* FL_COL_SRC_ADDR, FL_COL_DST_ADDR, another ADDR column, or
+                FL_STORE_ANY_ADDR (src or dst) */
+    fl_prefix prefix;
+} fl_store_pred_addr;
+
+/*
+ * A conjunction (AND of every term) the scan uses to skip segments and
+ * row groups through the catalog and zone maps. Zero-initialise it, then
+ * set what you need:
+ *   time        time_first in [t_start, t_end); t_end == 0 means no bound
+ *   exporters   exporter id is one of exporter[0..nexporters) (0 = any)
+ *   ranges      each ranges[i].col within [lo, hi] (ports, proto, AS, ...)
+ *   addrs       each addrs[i] matches (a host is a prefix of length 128)
+ * Pruning is conservative: a skipped row group cannot hold a matching row;
+ * a kept one may hold none. Without FL_STORE_SCAN_EXACT the rows of kept
+ * row groups come back unfiltered (the query's filter decides); with it,
+ * only the rows matching the predicate come back.
+ */
+typedef struct fl_store_pred {
+    fl_time t_start, t_end;
+    uint32_t nexporters;
+    uint16_t exporter[FL_STORE_PRED_MAX];
+    uint32_t nranges;
+    fl_store_pred_range ranges[FL_STORE_PRED_MAX];
+    uint32_t naddrs;
+    fl_store_pred_addr addrs[FL_STORE_PRED_MAX];
+} fl_store_pred;
+
+enum {
+    FL_STORE_SCAN_EXACT = 1, /* return only rows matching the predicate */
+    FL_STORE_SCAN_NO_OPEN = 2 /* skip the open slot (closed segments only) */
+};
+
+/* Counters of one scan (zone-map effect, warnings). */
+typedef struct fl_store_scan_stats {
+    uint64_t segments;          /* segments and open slots considered */
+    uint64_t segments_pruned;   /* skipped from the catalog / file header */
+    uint64_t groups;            /* row groups considered */
+    uint64_t groups_pruned;     /* skipped by zone maps */
+    uint64_t rows;              /* rows returned */
+    uint64_t values;            /* column values decoded */
+    uint64_t warnings;          /* corrupt chunks/segments skipped */
+} fl_store_scan_stats;
+
+typedef struct fl_store_scan fl_store_scan;
+
+/*
+ * Start a scan of store s. cols: bitmask of fl_col (bit c of word c/64,
+ * FL_PRESENT_WORDS words) of the columns to decode; NULL means all.
+ * pred may be NULL (everything). Segments are visited in slot order, then
+ * the open slot(s) up to their last flush. The scan keeps its own file
+ * handles; s must outlive it.
+ */
+fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred *pred,
+                         int flags, fl_store_scan **out, fl_err *e);
+
+/*
+ * Next batch: *out points to a batch owned by the scan, valid until the
+ * next call (read-only: do not free it or write into it — columns not
+ * requested share one zero array), holding up to FL_STORE_GROUP_ROWS rows with
+ * the requested columns filled and marked present when stored; other
+ * columns read as zero. *out == NULL at the end. A corrupt or unreadable
+ * chunk or segment is skipped with a warning naming file, column and chunk
+ * (logged and counted in stats), so the scan goes on over the rest.
+ */
+fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
+/*
+ * The same scan as a fl_source for the query engine: copy up to
+ * dst->cap - dst->n rows (the requested columns) into the caller's batch
+ * dst, starting at dst->n; dst->n unchanged means the end. Use either this
+ * or fl_store_scan_next on one scan, not both.
+ */
+fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
+void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
+/* Fraction of the scan done, 0..1 (by segment bytes): the query engine's
+ * fl_source.progress. */
+double fl_store_scan_progress(const fl_store_scan *sc);
+void fl_store_scan_free(fl_store_scan *sc);
+
+/* ------------------------------------------------------------------ */
+/* Catalog                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct fl_store_seginfo {
+    char name[64];       /* file name inside DIR/seg/ */
+    fl_time slot_start;
+    uint32_t seq;
+    int open;            /* 1 = the open slot (not yet published) */
+    uint64_t rows;
+    uint64_t bytes;      /* file size */
+    fl_time tmin, tmax;  /* time_first range of its rows */
+} fl_store_seginfo;
+
+/*
+ * List segments overlapping [t_start, t_end) (t_end 0 = no bound) that may
+ * hold one of the exporters (nexp 0 = any), in slot order, from the
+ * catalog (files missing from it are read once). *out is malloc'd, the
+ * caller frees it.
+ */
+fl_rc fl_store_list(fl_store *s, fl_time t_start, fl_time t_end, const uint16_t *exp,
+                    uint32_t nexp, fl_store_seginfo **out, size_t *n, fl_err *e);
+
+/* ------------------------------------------------------------------ */
+/* Integrity and retention                                             */
+/* ------------------------------------------------------------------ */
+
+/* Called once per problem found: file (inside the store), message that
+ * names column and chunk when it concerns one. */
+typedef void (*fl_store_report_fn)(void *ctx, const char *file, const char *msg);
+
+typedef struct fl_store_verify_stats {
+    uint64_t segments, open_slots, groups, chunks, rows, problems;
+} fl_store_verify_stats;
+
+/*
+ * Check every file of the store: headers, versions, footers, block
+ * metadata and the catalog; with deep, also every chunk's checksum, its
+ * decompression and its decoded min/max against the zone map. Returns
+ * FL_OK when nothing is wrong, FL_ECORRUPT when problems were reported.
+ */
+fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn report, void *ctx,
+                      fl_store_verify_stats *st, fl_err *e);
+
+typedef struct fl_store_expire_opts {
+    fl_time max_age_ms;   /* delete segments whose slot ended before now -
+                             max_age_ms; 0 = no age limit */
+    uint64_t max_bytes;   /* when the store is above this, delete oldest
+                             segments down to low_water; 0 = no size limit */
+    unsigned low_water_pct; /* percent of max_bytes; 0 means 90 */
+    fl_time now;          /* 0 = wall clock */
+    int dry_run;          /* report, delete nothing */
+} fl_store_expire_opts;
+
+typedef struct fl_store_expire_stats {
+    uint64_t deleted, deleted_bytes, kept, kept_bytes;
+} fl_store_expire_stats;
+
+/*
+ * Retention like nfexpire: by age, then by size with a low-water mark,
+ * oldest slots first. Never touches the open slot. report (may be NULL)
+ * is called with each segment deleted (or that would be, in dry runs).
+ */
+fl_rc fl_store_expire(fl_store *s, const fl_store_expire_opts *o, fl_store_report_fn report,
+                      void *ctx, fl_store_expire_stats *st, fl_err *e);
+
+/* ------------------------------------------------------------------ */
+/* Exporter table                                                      */
+/* ------------------------------------------------------------------ */
+
+#define FL_STORE_NAME_MAX 64
+
+/*
+ * One exporter: the small id flows carry in the `exporter` column, and
+ * what identifies and describes it. domain is the observation domain id
+ * (IPFIX), source id (NetFlow v9), or engine_type << 8 | engine_id (v5).
+ */
+typedef struct fl_store_exporter {
+    uint16_t id;      /* 1..65535 */
+    fl_addr addr;
+    uint32_t domain;
+    uint32_t sampling; /* 0 unknown */
+    char name[FL_STORE_NAME_MAX]; /* "" when unnamed */
+} fl_store_exporter;
+
+/*
+ * The id of (addr, domain), adding the exporter when new (writer only;
+ * the table file is rewritten atomically). Read-only handles get
+ * FL_ENOTFOUND for unknown exporters. FL_ELIMIT past 65535 exporters.
+ * A linear search: callers on the packet path keep their own cache
+ * (e.g. in their per-exporter state) and call this once per exporter.
+ */
+fl_rc fl_store_exporter_id(fl_store *s, fl_addr addr, uint32_t domain, uint16_t *id,
+                           fl_err *e);
+/* Copy exporter id into *out; FL_ENOTFOUND when unknown. */
+fl_rc fl_store_exporter_get(fl_store *s, uint16_t id, fl_store_exporter *out);
+/* Number of exporters, and the i-th (0-based, id order). */
+uint32_t fl_store_exporter_count(fl_store *s);
+fl_rc fl_store_exporter_at(fl_store *s, uint32_t i, fl_store_exporter *out);
+/* Writer: set name and sampling of an existing exporter (persisted). Names
+ * are cut at FL_STORE_NAME_MAX-1 bytes; control characters become '?'. */
+fl_rc fl_store_exporter_update(fl_store *s, uint16_t id, const char *name, uint32_t sampling,
+                               fl_err *e);
+/* Writer: name interface ifindex of exporter id (persisted); "" removes. */
+fl_rc fl_store_exporter_set_ifname(fl_store *s, uint16_t id, uint32_t ifindex,
+                                   const char *name, fl_err *e);
+/* The interface's name, or NULL. Valid until the next table change. */
+const char *fl_store_exporter_ifname(fl_store *s, uint16_t id, uint32_t ifindex);
+
+#endif /* FL_STORE_H */

@@ -1,0 +1,50 @@
+# tests/store/test_cli_store.sh — `flowlens verify` and `flowlens expire`
+# on a store of generated flows: clean, damaged, expired, too new.
+. "$FL_ROOT/tests/lib.sh"
+
+MK="$FL_BUILD/tests/store/test_store"
+S="$T_TMP/store"
+check mkstore "$MK" mkstore "$S" 100000 zstd
+
+expect_rc verify_clean 0 "$FL_BIN" verify --store "$S"
+expect_out verify_clean_ok "^verify: [1-9][0-9]* segments, 0 open slots, .* 100000 rows: OK$"
+expect_rc verify_deep_clean 0 "$FL_BIN" verify --store "$S" --deep
+expect_out verify_deep_ok "^verify --deep: .*100000 rows: OK$"
+
+# flip 8 bytes in the middle of the first segment: --deep names file, column, chunk
+seg=$(ls "$S"/seg/*.fls | head -1)
+size=$(stat -c %s "$seg")
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$seg" bs=1 seek=$((size / 2)) conv=notrunc status=none
+expect_rc verify_deep_corrupt 1 "$FL_BIN" verify --store "$S" --deep
+expect_out verify_names_file "$(basename "$seg"): column [a-z_]+, chunk [0-9]+"
+expect_out verify_counts_problem "[1-9][0-9]* problem\(s\)$"
+
+# truncated segment: even the quick verify names it
+seg2=$(ls "$S"/seg/*.fls | tail -1)
+truncate -s -50 "$seg2"
+expect_rc verify_truncated 1 "$FL_BIN" verify --store "$S"
+expect_out verify_names_truncated "$(basename "$seg2"): "
+
+# expire
+expect_rc expire_needs_limit 2 "$FL_BIN" expire --store "$S"
+expect_rc expire_bad_age 2 "$FL_BIN" expire --store "$S" --max-age 30
+expect_out expire_bad_age_msg "expected a number and a unit"
+expect_rc expire_bad_size 2 "$FL_BIN" expire --store "$S" --max-size 10X
+n0=$(ls "$S"/seg/*.fls | wc -l)
+expect_rc expire_dry_run 0 "$FL_BIN" expire --store "$S" --max-size 1 --dry-run
+expect_out expire_dry_run_lists "would delete"
+n1=$(ls "$S"/seg/*.fls | wc -l)
+[ "$n0" -eq "$n1" ] && pass expire_dry_run_keeps || fail expire_dry_run_keeps "$n0 -> $n1"
+# flows are from 2024: an age of 1 day deletes every segment
+expect_rc expire_by_age 0 "$FL_BIN" expire --store "$S" --max-age 1d
+expect_out expire_by_age_count "^expire: $n0 segments .* deleted, 0 segments"
+n2=$(ls "$S"/seg/ | grep -c '\.fls$')
+[ "$n2" -eq 0 ] && pass expire_deleted_files || fail expire_deleted_files "$n2 left"
+expect_rc verify_after_expire 0 "$FL_BIN" verify --store "$S"
+
+# a store of a newer format is refused with a clear message
+echo "flowlens-store 9" >"$S/FORMAT"
+expect_rc verify_newer_format 1 "$FL_BIN" verify --store "$S"
+expect_out verify_newer_message "format version 9 is newer than this flowlens supports"
+expect_rc verify_missing_store 1 "$FL_BIN" verify --store "$T_TMP/nothing-here"
+expect_out verify_missing_message "no store here"
