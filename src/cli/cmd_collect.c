@@ -2,13 +2,16 @@
  * cli/cmd_collect.c — `flowlens collect` (listeners -> sink) and
  * `flowlens decode FILE` (pcap / IPFIX file -> JSON lines).
  *
- * Both build a collector with a sink. Until the store module lands the
- * sink of `collect` prints flows as JSON lines (--print ndjson); `decode`
+ * Both build a collector with a sink. `collect --store DIR` appends to the
+ * store (store_sink below: collector exporter ids are mapped to the
+ * store's exporter table, sampling rates copied into it); `--print
+ * ndjson` prints flows as JSON lines instead or as well; `decode`
  * prints flows and then one stats line per exporter, and exits 1 when any
  * datagram failed to decode (each failure is named on stderr).
  */
 #include "cli.h"
 #include "collect/collect.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -151,6 +154,105 @@ out:
     return rc;
 }
 
+/* ---- the store sink ------------------------------------------------------ */
+
+/*
+ * Runs in the server's writer thread, the only thread making store writer
+ * calls until fl_collect_server_stop returns. The collector numbers
+ * exporters per (protocol, address, domain); the store per (address,
+ * domain): map[] translates, filled the first time an id is seen, and a
+ * copy of the batch carries the store's ids.
+ */
+typedef struct store_sink {
+    fl_store *st;
+    fl_collect *c;
+    print_sink *print;
+    fl_batch *copy;
+    uint16_t map[65536];
+    uint32_t rate[65536];
+    volatile int dirty; /* an exporter's sampling changed */
+    uint64_t stored;
+    fl_rc failed;
+} store_sink;
+
+static uint16_t store_id(store_sink *ss, uint16_t cid)
+{
+    fl_collect_exporter x;
+    fl_err e;
+    uint16_t id = 0;
+
+    if (cid == 0 || fl_collect_exporter_get(ss->c, (size_t)cid - 1, &x) != FL_OK)
+        return 0;
+    if (ss->map[cid] == 0 && fl_store_exporter_id(ss->st, x.addr, x.domain, &id, &e) == FL_OK)
+        ss->map[cid] = id;
+    if (ss->map[cid] != 0 && x.sampling_rate != ss->rate[cid]) {
+        fl_store_exporter se;
+        ss->rate[cid] = x.sampling_rate;
+        if (fl_store_exporter_get(ss->st, ss->map[cid], &se) == FL_OK)
+            fl_store_exporter_update(ss->st, ss->map[cid], se.name, x.sampling_rate, &e);
+    }
+    return ss->map[cid];
+}
+
+static fl_rc store_batch(void *ctx, const fl_batch *b)
+{
+    store_sink *ss = ctx;
+    fl_batch *c = ss->copy;
+    fl_err e;
+    fl_rc rc;
+
+    if (ss->print)
+        print_batch(ss->print, b);
+    if (ss->dirty) {
+        ss->dirty = 0;
+        for (uint32_t i = 1; i < 65536; i++)
+            if (ss->map[i])
+                store_id(ss, (uint16_t)i);
+    }
+    fl_batch_clear(c);
+    for (int col = 0; col < FL_COL_COUNT; col++) {
+        if (!fl_batch_has(b, (fl_col)col))
+            continue;
+        memcpy(c->col[col], b->col[col], (size_t)fl_col_get((fl_col)col)->width * b->n);
+        fl_batch_mark(c, (fl_col)col);
+    }
+    c->n = b->n;
+    for (uint32_t r = 0; r < c->n; r++) {
+        uint16_t *ex = &FL_U16(c, FL_COL_EXPORTER)[r];
+        uint16_t m = ss->map[*ex];
+        *ex = m ? m : store_id(ss, *ex);
+    }
+    fl_err_clear(&e);
+    rc = fl_store_append(ss->st, c, &e);
+    if (rc == FL_OK)
+        rc = fl_store_tick(ss->st, fl_time_now(), &e);
+    if (rc != FL_OK) {
+        char buf[900];
+        fl_err_format(&e, buf, sizeof buf);
+        fl_log_error("collect: store: %s", buf);
+        ss->failed = rc;
+        return rc;
+    }
+    ss->stored += b->n;
+    return FL_OK;
+}
+
+static void store_exporter(void *ctx, const fl_collect_exporter *x)
+{
+    store_sink *ss = ctx;
+
+    log_exporter(NULL, x);
+    ss->dirty = 1;
+}
+
+static void store_counters(void *ctx, const fl_collect_ifcounters *c)
+{
+    store_sink *ss = ctx;
+
+    if (ss->print)
+        print_counters(ss->print, c);
+}
+
 /* ---- collect ----------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_flag;
@@ -203,6 +305,7 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     fl_collect_server_config scfg;
     fl_collect *c = NULL;
     fl_collect_server *s = NULL;
+    store_sink *ss = NULL;
     fl_err e;
     int rc = CLI_EXIT_OK;
 
@@ -218,12 +321,9 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     }
     if (print != NULL && strcmp(print, "ndjson") != 0 && strcmp(print, "none") != 0)
         return cli_usage_error(cmd, "--print takes ndjson or none");
-    if (print == NULL) {
-        fprintf(stderr, "flowlens collect: the store is not built yet in this version; "
-                        "use --print ndjson (or --print none to count only)\n");
-        return CLI_EXIT_FAIL;
-    }
-    ps.json = strcmp(print, "ndjson") == 0;
+    if (print == NULL && store == NULL)
+        store = "./var/store";
+    ps.json = print != NULL && strcmp(print, "ndjson") == 0;
     if ((cli_get(args, "threads") && (parse_u64(cli_get(args, "threads"), &threads) != 0 ||
                                       threads < 1 || threads > 32)) ||
         (cli_get(args, "count") && parse_u64(cli_get(args, "count"), &count) != 0) ||
@@ -252,11 +352,34 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     cfg.allow = allow;
     cfg.nallow = nallow;
     fl_err_clear(&e);
+    if (store != NULL) {
+        ss = calloc(1, sizeof *ss);
+        if (ss == NULL || (ss->copy = fl_batch_new(0)) == NULL) {
+            fprintf(stderr, "flowlens collect: out of memory\n");
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        if (fl_store_open(store, NULL, FL_STORE_WRITE, &ss->st, &e) != FL_OK) {
+            char buf[900];
+            fl_err_format(&e, buf, sizeof buf);
+            fprintf(stderr, "flowlens collect: store %s: %s\n", store, buf);
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        ss->print = print != NULL ? &ps : NULL;
+        sink.ctx = ss;
+        sink.on_batch = store_batch;
+        sink.on_exporter = store_exporter;
+        sink.on_counters = store_counters;
+    }
     c = fl_collect_new(&cfg, &sink, &e);
     if (c == NULL) {
         fprintf(stderr, "flowlens collect: %s\n", e.msg);
-        return CLI_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
+        goto out;
     }
+    if (ss != NULL)
+        ss->c = c;
     memset(&scfg, 0, sizeof scfg);
     scfg.listen = listen;
     scfg.nlisten = nlisten;
@@ -294,7 +417,8 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
                 "{\"type\":\"listener\",\"datagrams\":%" PRIu64 ",\"kernel_drops\":%" PRIu64
                 ",\"queue_drops\":%" PRIu64 ",\"tcp_connections\":%" PRIu64
                 ",\"flows_out\":%" PRIu64 "}\n",
-                st.datagrams, st.kernel_drops, st.queue_drops, st.tcp_connections, ps.flows);
+                st.datagrams, st.kernel_drops, st.queue_drops, st.tcp_connections,
+                ss != NULL ? ss->stored : ps.flows);
     }
     print_stats(c, stderr);
     if (tfile != NULL) {
@@ -308,6 +432,23 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     }
 out:
     fl_collect_server_stop(s);
+    if (ss != NULL) {
+        if (ss->st != NULL) {
+            fl_err_clear(&e);
+            if (fl_store_close(ss->st, &e) != FL_OK) {
+                char buf[900];
+                fl_err_format(&e, buf, sizeof buf);
+                fprintf(stderr, "flowlens collect: store: %s\n", buf);
+                rc = CLI_EXIT_FAIL;
+            } else {
+                fl_log_info("collect: %" PRIu64 " flows stored in %s", ss->stored, store);
+            }
+            if (ss->failed != FL_OK)
+                rc = CLI_EXIT_FAIL;
+        }
+        fl_batch_free(ss->copy);
+        free(ss);
+    }
     fl_collect_free(c);
     return rc;
 }
