@@ -18,9 +18,12 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wwrite-strings -Wimplicit-fallthrough -Wcast-qual
 STD     := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc
-LIBS    := -lzstd -llz4 -llzo2 -lbz2 -lm -lpthread
+LIBS    := -lzstd -llz4 -llzo2 -lbz2 -lmicrohttpd -ljansson -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+# web UI files built into the binary (generated C, see web/build.mjs)
+WEB_GEN := build/gen/web_assets.c
+LIB_SRC += $(WEB_GEN)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HDRS    := $(wildcard src/*/*.h src/*/*.def)
 TEST_SRC:= $(sort $(wildcard tests/*/test_*.c))
@@ -64,6 +67,10 @@ $(eval $(call mode_rules,asan))
 $(eval $(call mode_rules,debug))
 
 release: build/release/flowlens
+
+$(WEB_GEN): web/build.mjs web/index.html web/app.js web/app.css web/package-lock.json
+	@[ -d web/node_modules/uplot ] || (cd web && npm ci --no-audit --no-fund)
+	@echo "  WEB $@"; node web/build.mjs $@
 
 # libFuzzer builds: the whole library rebuilt with clang and the fuzzer's
 # coverage instrumentation, one binary per target.

@@ -39,18 +39,9 @@ fl_zstd=$(val zstd bytes_per_flow)
 fl_lz4=$(val lz4 bytes_per_flow)
 
 # ---- nfdump side --------------------------------------------------------
-# The sender: `flowlens gen --proto v9` when this tree has it, else the
-# fallback exporter in bench_store (same generator, same seed, a plain v9
-# template of the fields both sides store), said so in the output.
+# The sender: `flowlens gen --proto v9`, the same generator and seed.
 nf_ok=0
-gen_probe=$($BIN/flowlens gen --to 127.0.0.1:9 --proto v9 --count 1 --seed 1 2>&1 || true)
-if echo "$gen_probe" | grep -q "not built"; then
-  echo "sender: 'flowlens gen --proto v9' is not built in this tree; using bench_store v9send"
-  send() { $BIN/bench_store v9send 127.0.0.1 "$1" "$N" "$SEED" "$RATE"; }
-else
-  echo "sender: flowlens gen --proto v9"
-  send() { $BIN/flowlens gen --to "127.0.0.1:$1" --proto v9 --count "$N" --seed "$SEED" --rate "$RATE"; }
-fi
+send() { $BIN/flowlens gen --to "127.0.0.1:$1" --proto v9 --count "$N" --seed "$SEED" --rate "$RATE"; }
 if true; then
   port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
   mkdir -p "$W/nf"

@@ -13,8 +13,12 @@ BUILD_PKGS="build-essential make pkg-config clang libclang-rt-14-dev llvm
   zlib1g-dev"
 # Real peers the tests compare against.
 PEER_PKGS="nfdump tshark softflowd pmacct python3 tzdata zstd iproute2"
+# The web UI: node/npm build it (uPlot from npm), tests drive Chromium and curl.
+WEB_PKGS="chromium curl openssl"
 
-want="$BUILD_PKGS $PEER_PKGS"
+want="$BUILD_PKGS $PEER_PKGS $WEB_PKGS"
+# node and npm: any install will do (Debian's nodejs + npm when none is there)
+command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
 missing=""
 for p in $want; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -22,8 +26,18 @@ for p in $want; do
   fi
 done
 
+# web/node_modules (uPlot, playwright-core) from web/package-lock.json
+web_deps() {
+  if [ ! -d "$(dirname "$0")/../web/node_modules/uplot" ] || \
+     [ ! -d "$(dirname "$0")/../web/node_modules/playwright-core" ]; then
+    echo "setup: npm ci in web/"
+    (cd "$(dirname "$0")/../web" && npm ci --no-audit --no-fund)
+  fi
+}
+
 if [ -z "$missing" ]; then
   echo "setup: all packages present"
+  web_deps
   exit 0
 fi
 
@@ -36,3 +50,4 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO de
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+web_deps

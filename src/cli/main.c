@@ -24,6 +24,16 @@ static const cli_opt serve_opts[] = {
     OPT_STORE, OPT_LISTEN,
     {"http", 0, "ADDR:PORT", "serve the web UI and API here (default 127.0.0.1:8080)"},
     {"demo", 0, NULL, "feed simulated exporters when the store is empty"},
+    {"demo-flows", 0, "N", "demo: flows of generated history (default 1500000)"},
+    {"demo-seed", 0, "N", "demo: generator seed (default 1)"},
+    {"demo-end", 0, "TIME", "demo: end of the generated history (default now)"},
+    {"demo-span", 0, "DURATION", "demo: length of the generated history (default 24h; 7d, 90m)"},
+    {"time-limit", 0, "MS", "wall-time limit of one API query (default 30000)"},
+    {"memory", 0, "MIB", "memory budget of one API query (default 512)"},
+    {"cache", 0, "N", "API result cache entries (default 64, 0 disables)"},
+    {"tls-cert", 0, "FILE", "serve HTTPS with this PEM certificate (needs --tls-key)"},
+    {"tls-key", 0, "FILE", "PEM private key of --tls-cert"},
+    {"check", 0, NULL, "print the settings and exit without serving"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {

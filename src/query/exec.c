@@ -125,6 +125,8 @@ typedef struct worker {
     fl_qcounters *buckets; /* series */
     double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
     fl_batch *list;        /* list */
+    uint64_t list_cut;     /* list with -c: order value of the last row kept */
+    int has_cut;           /* ... once a compaction has filled -c rows */
     /* stats over one 8- or 16-bit column: counters indexed by the value,
      * no hashing (ports, protocol, ToS, masks, VLANs...) */
     fl_qcounters *small;
@@ -146,6 +148,7 @@ typedef struct run {
     size_t budget_per_thread;
     size_t nbuckets;
     fl_time bstart;
+    unsigned nthreads;
 } run;
 
 static int proto_class(uint8_t p)
@@ -366,6 +369,54 @@ static void copy_row(fl_batch *dst, uint32_t dr, const fl_batch *src, uint32_t s
     }
 }
 
+static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list);
+
+/* A listing with -c keeps only what can still make the cut: once a
+ * worker's list holds well over -c rows, order it as the final merge will
+ * and keep the first -c (ties keep arrival order, as the merge does). */
+/* Order value of row r of b as finish_list ranks it. */
+static uint64_t list_value(const fl_batch *b, uint32_t r, fl_order o)
+{
+    fl_qcounters c;
+
+    memset(&c, 0, sizeof c);
+    c.flows = 1;
+    c.packets = FL_U64(b, FL_COL_PACKETS)[r];
+    c.bytes = FL_U64(b, FL_COL_BYTES)[r];
+    c.first = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
+    c.last = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+    return fl_qrow_order_value(&c, o);
+}
+
+static fl_order list_order(const fl_query_spec *s, int *asc)
+{
+    fl_order o = s->order == FL_ORDER_NONE ? FL_ORDER_TSTART : s->order;
+    /* times ascending by default, counters descending, as finish_list */
+    *asc = (o == FL_ORDER_TSTART || o == FL_ORDER_TEND) ? !s->ascending : s->ascending;
+    return o;
+}
+
+static fl_rc list_compact(worker *w)
+{
+    fl_query_spec s2 = *w->run->spec;
+    fl_qresult tmp;
+    int asc;
+
+    memset(&tmp, 0, sizeof tmp);
+    s2.order = list_order(&s2, &asc);
+    if (finish_list(&s2, &tmp, w->list) != FL_OK)
+        return fl_err_set(&w->err, FL_ENOMEM, "out of memory compacting the flow list");
+    fl_batch_free(w->list);
+    w->list = tmp.list;
+    /* a later row that does not beat the last kept one ranks after all
+     * kept rows (ties keep arrival order), so it can be skipped */
+    if (w->list->n > 0 && w->list->n >= s2.limit) {
+        w->list_cut = list_value(w->list, w->list->n - 1, s2.order);
+        w->has_cut = 1;
+    }
+    return FL_OK;
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -457,13 +508,29 @@ static fl_rc fold_batch(worker *w)
         }
         break;
     case FL_QOP_LIST:
+        /* one thread in arrival order: once -c rows are in, they are final */
+        if (s->limit && s->order == FL_ORDER_NONE && w->run->nthreads == 1 && w->list &&
+            w->list->n >= s->limit)
+            break;
         rc = list_reserve(w, (w->list ? w->list->n : 0) + n);
         if (rc != FL_OK)
             return rc;
-        for (uint32_t i = 0; i < n; i++)
-            copy_row(w->list, w->list->n++, b, sel->idx[i]);
+        if (w->has_cut) {
+            int asc;
+            fl_order o = list_order(s, &asc);
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t v = list_value(b, sel->idx[i], o);
+                if (asc ? v < w->list_cut : v > w->list_cut)
+                    copy_row(w->list, w->list->n++, b, sel->idx[i]);
+            }
+        } else {
+            for (uint32_t i = 0; i < n; i++)
+                copy_row(w->list, w->list->n++, b, sel->idx[i]);
+        }
         for (int k = 0; k < FL_PRESENT_WORDS; k++)
             w->list->present[k] |= b->present[k];
+        if (s->limit && w->list->n >= 2 * s->limit && w->list->n >= 4096)
+            rc = list_compact(w);
         break;
     case FL_QOP_SUMMARY:
         break;
@@ -1034,6 +1101,7 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
     ru.spec = spec;
     ru.src = src;
     ru.budget_per_thread = budget / nthreads;
+    ru.nthreads = nthreads;
     pthread_mutex_init(&ru.lock, NULL);
     if (spec->op == FL_QOP_SERIES || spec->op == FL_QOP_TOPSERIES) {
         ru.bstart = spec->start - spec->start % spec->step;

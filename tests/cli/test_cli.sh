@@ -25,5 +25,9 @@ expect_rc version 0 "$FL_BIN" version
 expect_out version_text "^flowlens [0-9]"
 expect_rc help_of_command 0 "$FL_BIN" help query
 expect_out help_of_command_shows_nfdump_flags "-s, --stat"
-expect_rc serve_runs 0 "$FL_BIN" serve --store "$T_TMP/store" --http 127.0.0.1:0
+# serve runs until stopped: start it, wait (bounded) for its address, stop it by PID
+start_bg "$FL_BIN" serve --store "$T_TMP/store" --http 127.0.0.1:0 --demo-flows 1000 >"$T_TMP/out" 2>&1
+for _ in $(seq 1 300); do grep -q "listening on" "$T_TMP/out" && break; sleep 0.1; done
+kill "$BG_PID"; wait "$BG_PID"
+expect_out serve_runs "listening on http://127\.0\.0\.1:[0-9]+/"
 expect_out serve_names_store "store $T_TMP/store"

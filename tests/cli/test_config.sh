@@ -8,12 +8,12 @@ store = $T_TMP/from-config
 [serve]
 http = 127.0.0.1:9999
 CONF
-expect_rc config_applies 0 "$FL_BIN" serve --config "$C"
+expect_rc config_applies 0 "$FL_BIN" serve --check --config "$C"
 expect_out config_store_used "store $T_TMP/from-config"
 expect_out config_http_used "http 127.0.0.1:9999"
-expect_rc cli_wins 0 "$FL_BIN" serve --config "$C" --store "$T_TMP/cli"
+expect_rc cli_wins 0 "$FL_BIN" serve --check --config "$C" --store "$T_TMP/cli"
 expect_out cli_store_used "store $T_TMP/cli"
-expect_rc env_config 0 env FLOWLENS_CONFIG="$C" "$FL_BIN" serve
+expect_rc env_config 0 env FLOWLENS_CONFIG="$C" "$FL_BIN" serve --check
 expect_out env_config_used "store $T_TMP/from-config"
 
 printf '[serve]\nhttp = 1\nfrobnicate = 2\n' >"$T_TMP/bad1.conf"

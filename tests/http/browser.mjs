@@ -1,0 +1,241 @@
+// tests/http/browser.mjs — the web UI in Debian's Chromium via playwright-core.
+//
+// Usage: node tests/http/browser.mjs BASE_URL OUT_DIR
+// Prints PASS/FAIL lines like the other tests; screenshots go to OUT_DIR.
+// The server is started (and stopped by PID) by test_browser.sh.
+import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(join(root, 'web', 'package.json'));
+const { chromium } = require('playwright-core');
+const [base, out] = process.argv.slice(2);
+
+let failed = 0;
+const pass = (n) => console.log(`PASS ${n}`);
+const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${why}`); };
+async function step(name, fn) {
+  try { await fn(); pass(name); } catch (e) { fail(name, (e && e.message ? e.message : String(e)).split('\n')[0]); }
+}
+function assert(c, msg) { if (!c) throw new Error(msg); }
+// nearest-rank percentile, as the page computes it
+function stats(v) {
+  const s = [...v].sort((a, b) => a - b);
+  return { max: s[s.length - 1], p95: s[Math.max(0, Math.ceil(0.95 * s.length) - 1)], avg: v.reduce((a, b) => a + b, 0) / v.length, min: s[0] };
+}
+const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+const profile = mkdtempSync(join(tmpdir(), 'fl-chromium-'));
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  acceptDownloads: true,
+  viewport: { width: 1366, height: 768 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const page = ctx.pages()[0] || await ctx.newPage();
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+// every request must stay on the server: the page works offline
+const foreign = [];
+page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+const isQuery = (r) => r.url().includes('/api/v1/query') && r.request().method() === 'POST';
+const shot = (name) => page.screenshot({ path: join(out, name) });
+
+let graphResp = null;
+await step('load page and draw a top-N graph', async () => {
+  const wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=graph&dim=dstport&top=5&metric=bytes&step=1h`);
+  const r = await wait;
+  assert(r.status() === 200, `query status ${r.status()}`);
+  graphResp = await r.json();
+  await page.waitForSelector('#legend td.name', { timeout: 30000 });
+  await page.waitForSelector('#chart canvas');
+  assert(graphResp.op === 'topseries', 'op ' + graphResp.op);
+  assert((await page.textContent('#cmd')).includes('--topseries dstport/bytes'), 'CLI command');
+  await shot('graph-1366x768.png');
+});
+
+await step('legend values equal the API', async () => {
+  const series = graphResp.result.series;
+  const rows = await page.$$eval('#legend tr', (trs) => trs.slice(1).map((tr) => ({
+    name: tr.querySelector('td.name').dataset.series,
+    vals: Object.fromEntries(Array.from(tr.querySelectorAll('td[data-k]')).map((td) => [td.dataset.k, Number(td.dataset.raw)])),
+    text: tr.innerText,
+  })));
+  assert(rows.length === series.length, `${rows.length} legend rows, ${series.length} series`);
+  assert(series.length === 6 && series[5].name === 'Other', 'top 5 + Other');
+  series.forEach((s, i) => {
+    assert(rows[i].name === s.name, `row ${i} name ${rows[i].name} != ${s.name}`);
+    const want = stats(s.values);
+    for (const k of ['max', 'p95', 'avg', 'min']) assert(close(rows[i].vals[k], want[k]), `${s.name} ${k}: ${rows[i].vals[k]} != ${want[k]}`);
+    assert(/[0-9]/.test(rows[i].text), 'legend row shows numbers');
+  });
+});
+
+await step('hover shows time, values and share', async () => {
+  const box = await page.locator('#chart .u-over').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8);
+  await page.waitForSelector('#tip:not([hidden])', { timeout: 5000 });
+  const tip = await page.textContent('#tip');
+  assert(/\d{4}-\d\d-\d\d \d\d:\d\d/.test(tip), 'time in tooltip: ' + tip);
+  assert(/%/.test(tip), 'share in tooltip');
+  const cur = await page.$$eval('#legend td.cur', (tds) => tds.map((t) => t.textContent));
+  assert(cur.every((t) => t.length > 0), 'at-cursor column filled');
+  await shot('graph-hover.png');
+  await page.mouse.move(5, 5);
+});
+
+await step('export CSV, PNG and SVG of the graph', async () => {
+  let [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-csv')]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  const series = graphResp.result.series;
+  assert(csv[0] === 'time,' + series.map((s) => s.name).join(','), 'CSV header ' + csv[0]);
+  assert(csv.length === series[0].values.length + 1, `CSV rows ${csv.length}`);
+  // the CSV is the engine's (same as flowlens query -o csv): values equal the JSON
+  const row = csv[1].split(',');
+  assert(close(Number(row[1]), series[0].values[0]), `CSV ${row[1]} != ${series[0].values[0]}`);
+  [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-png')]);
+  const png = readFileSync(await dl.path());
+  assert(png.subarray(1, 4).toString() === 'PNG' && png.length > 5000, 'PNG file');
+  [dl] = await Promise.all([page.waitForEvent('download'), page.click('#g-svg')]);
+  const svg = readFileSync(await dl.path(), 'utf8');
+  assert(svg.startsWith('<svg') && (svg.match(/<polygon/g) || []).length === series.length, 'SVG with one area per series');
+  assert(series.every((s) => svg.includes('>' + s.name + '<')), 'SVG legend names');
+});
+
+await step('bad filter is underlined at its position', async () => {
+  const caps = await (await page.request.get(`${base}/api/v1/capabilities`)).json();
+  const bad = caps.filter.available ? 'proto tcp and dst prot 443' : 'proto tcp and dst port 443';
+  await page.fill('#filter', bad);
+  await page.waitForSelector('#fmirror mark', { timeout: 10000 });
+  const api = await (await page.request.post(`${base}/api/v1/filter`, { data: { filter: bad } })).json();
+  const want = bad.slice(api.error.offset).split(/\s/)[0];
+  const mark = await page.textContent('#fmirror mark');
+  assert(mark === want, `underlined "${mark}", API offset ${api.error.offset} ("${want}")`);
+  const msg = await page.textContent('#ferr');
+  assert(msg.includes(api.error.message), 'message shown: ' + msg);
+  if (caps.filter.available) assert(want === 'prot', 'the bad keyword is underlined');
+  else assert(msg.includes('filter module not built yet'), 'placeholder message: ' + msg);
+  const style = await page.$eval('#fmirror mark', (m) => getComputedStyle(m).textDecorationLine + ' ' + getComputedStyle(m).textDecorationStyle);
+  assert(style.includes('underline') && style.includes('wavy'), 'wavy underline: ' + style);
+  await shot('filter-error.png');
+  await page.fill('#filter', '');
+});
+
+await step('saved filter library', async () => {
+  await page.fill('#filter', 'proto udp and dst port 53');
+  page.once('dialog', (d) => d.accept('dns'));
+  await page.click('#save');
+  await page.fill('#filter', '');
+  await page.selectOption('#saved', 'dns');
+  assert((await page.inputValue('#filter')) === 'proto udp and dst port 53', 'saved filter restored');
+  await page.click('#unsave');
+  const opts = await page.$$eval('#saved option', (o) => o.map((x) => x.value));
+  assert(!opts.includes('dns'), 'deleted');
+  await page.fill('#filter', '');
+});
+
+await step('drill down from the legend adds to the filter', async () => {
+  const first = graphResp.result.series[0].name;
+  const wait = page.waitForResponse((r) => r.url().includes('/api/v1/query'), { timeout: 30000 });
+  await page.click('#legend tr:nth-child(2) td.name');
+  await wait;
+  const f = await page.inputValue('#filter');
+  assert(f === `dst port ${first}`, 'filter after drill-down: ' + f);
+  assert(decodeURIComponent(page.url()).includes(`filter=dst+port+${first}`) || page.url().includes('filter=dst%20port'), 'filter in URL: ' + page.url());
+  const caps = await (await page.request.get(`${base}/api/v1/capabilities`)).json();
+  if (!caps.filter.available) {
+    await page.waitForSelector('#status.err');
+    assert((await page.textContent('#status')).includes('filter module not built yet'), 'placeholder error shown');
+  }
+  await shot('drill-down.png');
+  await page.fill('#filter', '');
+});
+
+await step('table view: stats, sort, units, JSON download', async () => {
+  const wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#tabs button[data-view=table]');
+  const r = await (await wait).json();
+  await page.waitForSelector('#table td.key');
+  const n = await page.$$eval('#table tr', (t) => t.length - 1);
+  assert(n === r.result.rows.length && n === 20, `table rows ${n}`);
+  const keys = await page.$$eval('#table td.key', (t) => t.map((x) => x.textContent));
+  assert(keys[0] === r.result.rows[0].key, 'first key equals API');
+  // sort by flows (descending)
+  await page.click('#table th:has-text("Flows")');
+  const flows = await page.$$eval('#table tr td:nth-child(2)', (t) => t.map((x) => Number(x.dataset.raw)));
+  assert(flows.every((v, i) => i === 0 || flows[i - 1] >= v), 'sorted by flows');
+  await page.click('#units button[data-units=raw]');
+  const b = await page.$eval('#table tr:nth-child(2) td:nth-child(5)', (t) => [t.textContent, t.dataset.raw]);
+  assert(b[0] === b[1], 'raw units show the integer: ' + b);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#t-json')]);
+  const j = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+  assert(j.result.rows.length === 20, 'JSON download');
+  await page.click('#units button[data-units=si]');
+  await shot('table-1366x768.png');
+});
+
+await step('table CSV download equals the engine CSV', async () => {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#t-csv')]);
+  const csv = readFileSync(await dl.path(), 'utf8');
+  assert(csv.startsWith('ts,te,td,pr,val,fl,flP'), 'nfdump -o csv header: ' + csv.slice(0, 40));
+});
+
+await step('flows view with paging; state in the URL', async () => {
+  let wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#tabs button[data-view=flows]');
+  let r = await (await wait).json();
+  await page.waitForSelector('#flows td');
+  let n = await page.$$eval('#flows tr', (t) => t.length - 1);
+  assert(n === 100 && r.result.length === 100, `flow rows ${n}`);
+  await shot('flows-1366x768.png');
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#l-next');
+  r = await (await wait).json();
+  assert(r.offset === 100, 'offset 100');
+  assert(page.url().includes('page=1') && page.url().includes('view=flows'), 'URL ' + page.url());
+  // reload: the URL alone restores the view and page
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.reload();
+  r = await (await wait).json();
+  assert(r.op === 'list' && r.offset === 100, 'restored from URL');
+  assert((await page.textContent('#l-page')) === 'page 2', 'page label');
+});
+
+await step('exporters view', async () => {
+  await page.click('#tabs button[data-view=exporters]');
+  await page.waitForSelector('#exptable td');
+  const n = await page.$$eval('#exptable tr', (t) => t.length - 1);
+  const api = await (await page.request.get(`${base}/api/v1/exporters`)).json();
+  assert(n === api.exporters.length && n > 0, `exporter rows ${n}`);
+  await page.waitForSelector('#expchart canvas');
+  await shot('exporters-1366x768.png');
+});
+
+await step('wide monitor 2560x1440', async () => {
+  await page.setViewportSize({ width: 2560, height: 1440 });
+  const wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=graph&dim=srcip&top=10&style=bars&step=1h`);
+  await wait;
+  await page.waitForSelector('#legend td.name');
+  const w = await page.$eval('#chart canvas', (c) => c.getBoundingClientRect().width);
+  assert(w > 1800, 'chart uses the width: ' + w);
+  await shot('graph-2560x1440.png');
+  await page.click('#tabs button[data-view=table]');
+  await page.waitForSelector('#table td.key');
+  await shot('table-2560x1440.png');
+});
+
+await step('no page errors, no request leaves the server', async () => {
+  assert(errors.length === 0, 'page errors: ' + errors.join('; '));
+  assert(foreign.length === 0, 'foreign requests: ' + foreign.join(' '));
+});
+
+await ctx.close();
+rmSync(profile, { recursive: true, force: true });
+process.exit(failed ? 1 : 0);
