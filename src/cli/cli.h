@@ -62,6 +62,8 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 /* Subcommand entry points (cmd_*.c). */
 int cmd_not_built(const cli_cmd *cmd, const cli_args *args);
 int cmd_serve(const cli_cmd *cmd, const cli_args *args);
+int cmd_collect(const cli_cmd *cmd, const cli_args *args);
+int cmd_decode(const cli_cmd *cmd, const cli_args *args);
 int cmd_exporters(const cli_cmd *cmd, const cli_args *args);
 int cmd_gen(const cli_cmd *cmd, const cli_args *args);
 int cmd_query(const cli_cmd *cmd, const cli_args *args);

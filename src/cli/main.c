@@ -37,7 +37,20 @@ static const cli_opt serve_opts[] = {
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {
-    OPT_STORE, OPT_LISTEN, OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
+    OPT_STORE, OPT_LISTEN,
+    {"print", 0, "FORMAT", "print decoded flows: ndjson, or none (count only)"},
+    {"threads", 0, "N", "UDP receiver threads per listen address (SO_REUSEPORT)"},
+    {"templates", 0, "FILE", "template cache file (default STORE/collector-templates.bin)"},
+    {"count", 0, "N", "stop after N flows"},
+    {"duration", 0, "SECONDS", "stop after this many seconds"},
+    {"sampling", 0, "N", "sampling rate for flows whose export states none (default: unknown)"},
+    {"allow", 0, "PREFIX", "accept exporters only from these networks (repeatable)"},
+    OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
+
+static const cli_opt decode_opts[] = {
+    {"json", 0, NULL, "print flows and exporter stats as JSON lines"},
+    {"templates", 0, "FILE", "load templates from FILE first and save them back"},
+    OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt query_opts[] = {
     OPT_STORE,
@@ -121,7 +134,9 @@ const cli_cmd cli_commands[] = {
     {"serve", "Collect flows, store them and serve the web UI and API.",
      "[--store DIR] [--http ADDR:PORT] [--listen ADDR:PORT]... [--demo]", serve_opts, cmd_serve},
     {"collect", "Receive NetFlow/IPFIX/sFlow and write it to the store (no UI).",
-     "[--store DIR] [--listen ADDR:PORT]...", collect_opts, cmd_not_built},
+     "[--store DIR] [--listen ADDR:PORT]...", collect_opts, cmd_collect},
+    {"decode", "Decode NetFlow/IPFIX/sFlow datagrams from a pcap or IPFIX file.",
+     "FILE... [--json]", decode_opts, cmd_decode},
     {"query", "Answer nfdump-style questions over the store or nfcapd files.",
      "[--store DIR | -r FILE | -R FILES | -M DIRS] [nfdump-style flags] [FILTER]", query_opts,
      cmd_query},

@@ -1,0 +1,10 @@
+/*
+ * fuzz/fuzz_sflow.c — the collector's sflow decoder on arbitrary bytes
+ * (see fuzz_collect.h for the input format and the invariants).
+ */
+#include "fuzz_collect.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fz_run(data, size, 50);
+}
