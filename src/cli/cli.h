@@ -95,4 +95,29 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_
                      const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
                      struct fl_source *src);
 
+/* cmd_store.c: "30d", "12h", "90m" -> ms and "500G", "10M", "1024" ->
+ * bytes, as `expire` and `serve` read them; 0 on success. */
+int cli_parse_duration(const char *s, fl_time *out);
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* cmd_collect.c: the collector as `flowlens serve` runs it — listeners
+ * writing into an open store writer (which the caller owns and closes
+ * after cli_collector_stop), with retention run from the writer thread. */
+typedef struct cli_collector cli_collector;
+struct fl_store_expire_opts;
+int cli_collector_start(const char *const *listen, size_t nlisten, struct fl_store *st,
+                        const char *store_dir, const struct fl_store_expire_opts *expire,
+                        cli_collector **out, fl_err *e);
+uint16_t cli_collector_port(const cli_collector *k, size_t i);
+uint64_t cli_collector_stored(const cli_collector *k);
+void cli_collector_stop(cli_collector *k);
+
+/* serve_demo.c: `serve --demo` on the store: a day of history written into
+ * an empty store, and live IPFIX from the same demo exporters sent to the
+ * collector's port on loopback. */
+fl_rc cli_demo_backfill(struct fl_store *st, uint64_t flows, fl_time end, fl_err *e);
+typedef struct cli_demo_live cli_demo_live;
+fl_rc cli_demo_live_start(uint16_t port, uint32_t rate, cli_demo_live **out, fl_err *e);
+void cli_demo_live_stop(cli_demo_live *d);
+
 #endif

@@ -173,6 +173,10 @@ typedef struct store_sink {
     volatile int dirty; /* an exporter's sampling changed */
     uint64_t stored;
     fl_rc failed;
+    /* retention, run from this (the writer) thread at most once a minute */
+    int expire;
+    fl_store_expire_opts expire_opts;
+    fl_time last_expire;
 } store_sink;
 
 static uint16_t store_id(store_sink *ss, uint16_t cid)
@@ -234,6 +238,16 @@ static fl_rc store_batch(void *ctx, const fl_batch *b)
         return rc;
     }
     ss->stored += b->n;
+    if (ss->expire && fl_time_now() - ss->last_expire >= 60000) {
+        fl_store_expire_stats xs;
+        ss->last_expire = fl_time_now();
+        fl_err_clear(&e);
+        if (fl_store_expire(ss->st, &ss->expire_opts, NULL, NULL, &xs, &e) != FL_OK)
+            fl_log_warn("collect: expire: %s", e.msg);
+        else if (xs.deleted)
+            fl_log_info("collect: expired %" PRIu64 " segments (%" PRIu64 " bytes)", xs.deleted,
+                        xs.deleted_bytes);
+    }
     return FL_OK;
 }
 
@@ -451,4 +465,85 @@ out:
     }
     fl_collect_free(c);
     return rc;
+}
+
+/* ---- the collector inside `flowlens serve` ------------------------------ */
+
+struct cli_collector {
+    fl_collect *c;
+    fl_collect_server *s;
+    store_sink *ss;
+    char tfile[4096];
+};
+
+int cli_collector_start(const char *const *listen, size_t nlisten, fl_store *st,
+                        const char *store_dir, const fl_store_expire_opts *expire,
+                        cli_collector **out, fl_err *e)
+{
+    cli_collector *k = calloc(1, sizeof *k);
+    fl_collect_sink sink;
+    fl_collect_config cfg;
+    fl_collect_server_config scfg;
+
+    *out = NULL;
+    if (k == NULL || (k->ss = calloc(1, sizeof *k->ss)) == NULL ||
+        (k->ss->copy = fl_batch_new(0)) == NULL) {
+        cli_collector_stop(k);
+        return fl_err_set(e, FL_ENOMEM, "out of memory starting the collector");
+    }
+    k->ss->st = st;
+    if (expire != NULL && (expire->max_age_ms || expire->max_bytes)) {
+        k->ss->expire = 1;
+        k->ss->expire_opts = *expire;
+    }
+    snprintf(k->tfile, sizeof k->tfile, "%s/collector-templates.bin", store_dir);
+    fl_collect_config_default(&cfg);
+    cfg.template_file = k->tfile;
+    sink.ctx = k->ss;
+    sink.on_batch = store_batch;
+    sink.on_exporter = store_exporter;
+    sink.on_counters = store_counters;
+    k->c = fl_collect_new(&cfg, &sink, e);
+    if (k->c == NULL) {
+        cli_collector_stop(k);
+        return e && e->rc ? e->rc : FL_EINVAL;
+    }
+    k->ss->c = k->c;
+    memset(&scfg, 0, sizeof scfg);
+    scfg.listen = listen;
+    scfg.nlisten = nlisten;
+    scfg.threads = 1;
+    k->s = fl_collect_server_start(k->c, &scfg, e);
+    if (k->s == NULL) {
+        cli_collector_stop(k);
+        return e && e->rc ? e->rc : FL_EIO;
+    }
+    *out = k;
+    return FL_OK;
+}
+
+uint16_t cli_collector_port(const cli_collector *k, size_t i)
+{
+    return fl_collect_server_port(k->s, i);
+}
+
+uint64_t cli_collector_stored(const cli_collector *k) { return k->ss ? k->ss->stored : 0; }
+
+void cli_collector_stop(cli_collector *k)
+{
+    fl_err e;
+
+    if (k == NULL)
+        return;
+    fl_collect_server_stop(k->s); /* drains the queue into the store */
+    if (k->c != NULL) {
+        fl_err_clear(&e);
+        if (fl_collect_save(k->c, NULL, &e) != FL_OK)
+            fl_log_warn("serve: saving templates: %s", e.msg);
+    }
+    fl_collect_free(k->c);
+    if (k->ss)
+        fl_batch_free(k->ss->copy);
+    free(k->ss);
+    free(k);
 }

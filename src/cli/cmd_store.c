@@ -77,7 +77,7 @@ int cmd_verify(const cli_cmd *cmd, const cli_args *args)
 }
 
 /* "30d", "12h", "90m", "3600s", "2w"; a unit is required. */
-static int parse_duration(const char *s, fl_time *out)
+int cli_parse_duration(const char *s, fl_time *out)
 {
     uint64_t v = 0, mult;
     const char *p = s;
@@ -103,7 +103,7 @@ static int parse_duration(const char *s, fl_time *out)
 
 /* "500G", "10M", "2048K", "1T", "12345" (bytes); binary units, optional
  * trailing B. */
-static int parse_size(const char *s, uint64_t *out)
+int cli_parse_size(const char *s, uint64_t *out)
 {
     uint64_t v = 0, mult = 1;
     const char *p = s;
@@ -152,10 +152,10 @@ int cmd_expire(const cli_cmd *cmd, const cli_args *args)
     memset(&o, 0, sizeof o);
     if (age == NULL && size == NULL)
         return cli_usage_error(cmd, "give --max-age, --max-size or both");
-    if (age && parse_duration(age, &o.max_age_ms) != 0)
+    if (age && cli_parse_duration(age, &o.max_age_ms) != 0)
         return cli_usage_error(cmd, "--max-age '%s': expected a number and a unit s, m, h, d or w",
                                age);
-    if (size && parse_size(size, &o.max_bytes) != 0)
+    if (size && cli_parse_size(size, &o.max_bytes) != 0)
         return cli_usage_error(cmd, "--max-size '%s': expected bytes, or a number and K, M, G or T",
                                size);
     o.dry_run = cli_has(args, "dry-run");

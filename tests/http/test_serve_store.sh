@@ -13,7 +13,7 @@ sleep 1
 kill -TERM "$BG_PID"; wait "$BG_PID" 2>/dev/null
 check "store made (gen -> nfcapd -> import)" "$FL_BIN" import "$T_TMP/nf" --into "$T_TMP/store"
 
-start_bg "$FL_BIN" serve --store "$T_TMP/store" --http 127.0.0.1:0 --log-level warn >"$T_TMP/serve.out" 2>&1
+start_bg "$FL_BIN" serve --store "$T_TMP/store" --http 127.0.0.1:0 --listen 127.0.0.1:0 --log-level warn >"$T_TMP/serve.out" 2>&1
 sport=""
 for _ in $(seq 1 300); do
   sport=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/ (store .*|\1|p' "$T_TMP/serve.out")
