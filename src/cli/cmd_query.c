@@ -35,47 +35,10 @@ static void on_warn(void *ctx, const fl_err *w)
     q->n++;
 }
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static void json_row(FILE *out, const fl_batch *b, uint32_t r, int first)
 {
-    int any = 0;
-    fputs(first ? "{" : ",\n{", out);
-    for (int c = 0; c < FL_COL_COUNT; c++) {
-        const fl_col_info *ci = fl_col_get((fl_col)c);
-        char buf[64];
-        if (!fl_batch_has(b, (fl_col)c))
-            continue;
-        fprintf(out, "%s\"%s\":", any ? "," : "", ci->name);
-        any = 1;
-        switch (ci->kind) {
-        case FL_KIND_ADDR:
-            fl_addr_format(FL_ADDRS(b, c)[r], buf, sizeof buf);
-            json_str(out, buf);
-            break;
-        case FL_KIND_MAC:
-            fl_mac_format(FL_MACS(b, c)[r], buf, sizeof buf);
-            json_str(out, buf);
-            break;
-        case FL_KIND_TIME:
-            fl_time_format(FL_TIMES(b, c)[r], FL_TFMT_ISO, 0, buf, sizeof buf);
-            json_str(out, buf);
-            break;
-        default:
-            fprintf(out, "%llu", (unsigned long long)fl_batch_get_u64(b, (fl_col)c, r));
-            break;
-        }
-    }
-    fputc('}', out);
+    fputs(first ? "" : ",\n", out);
+    fl_batch_write_json(b, r, out);
 }
 
 /* nfdump's closing csv summary over the listed flows (its PrintSummary) */
@@ -240,6 +203,11 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
     fl_err e;
     static char obuf[1 << 16];
 
+    if (cli_has(args, "utc")) {
+        /* nfdump prints and reads local time; --utc makes local UTC */
+        setenv("TZ", "UTC", 1);
+        tzset();
+    }
     if (cli_has(args, "store") && (spec.read != NULL || spec.range != NULL))
         return cli_usage_error(cmd, "--store and -r/-R/-M exclude each other");
     if (spec.read == NULL && spec.range == NULL) {
@@ -251,10 +219,6 @@ int cmd_query(const cli_cmd *cmd, const cli_args *args)
         return cli_usage_error(cmd, "-r and -R exclude each other");
     if (needs_engine(args) || args->npos > 0 || cli_has(args, "file"))
         return run_engine(cmd, args, &spec);
-    if (cli_has(args, "utc")) {
-        setenv("TZ", "UTC", 1); /* the listing prints local time, as nfdump */
-        tzset();
-    }
     if (fmt == NULL)
         fmt = "csv";
     if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0 && strcmp(fmt, "null") != 0)

@@ -27,36 +27,10 @@ static const char *proto_name(fl_collect_proto p)
 void fl_collect_print_ndjson(const fl_batch *b, void *fp)
 {
     FILE *f = fp;
-    char buf[64];
 
     for (uint32_t r = 0; r < b->n; r++) {
-        int first = 1;
-        fputc('{', f);
-        for (int c = 0; c < FL_COL_COUNT; c++) {
-            const fl_col_info *ci = fl_col_get((fl_col)c);
-            if (!fl_batch_has(b, (fl_col)c))
-                continue;
-            fprintf(f, "%s\"%s\":", first ? "" : ",", ci->name);
-            first = 0;
-            switch (ci->kind) {
-            case FL_KIND_ADDR:
-                fl_addr_format(FL_ADDRS(b, c)[r], buf, sizeof buf);
-                fprintf(f, "\"%s\"", buf);
-                break;
-            case FL_KIND_MAC:
-                fl_mac_format(FL_MACS(b, c)[r], buf, sizeof buf);
-                fprintf(f, "\"%s\"", buf);
-                break;
-            case FL_KIND_TIME:
-                fl_time_format(FL_TIMES(b, c)[r], FL_TFMT_ISO, 0, buf, sizeof buf);
-                fprintf(f, "\"%s\"", buf);
-                break;
-            default:
-                fprintf(f, "%" PRIu64, fl_batch_get_u64(b, (fl_col)c, r));
-                break;
-            }
-        }
-        fputs("}\n", f);
+        fl_batch_write_json(b, r, f);
+        fputc('\n', f);
     }
 }
 

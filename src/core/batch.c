@@ -8,6 +8,7 @@
  */
 #include "core.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,4 +151,37 @@ void fl_sel_all(fl_sel *s, const fl_batch *b)
     for (uint32_t i = 0; i < n; i++)
         s->idx[i] = i;
     s->n = n;
+}
+
+void fl_batch_write_json(const fl_batch *b, uint32_t r, FILE *f)
+{
+    char buf[64];
+    int first = 1;
+
+    fputc('{', f);
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        const fl_col_info *ci = fl_col_get((fl_col)c);
+        if (!fl_batch_has(b, (fl_col)c))
+            continue;
+        fprintf(f, "%s\"%s\":", first ? "" : ",", ci->name);
+        first = 0;
+        switch (ci->kind) {
+        case FL_KIND_ADDR:
+            fl_addr_format(FL_ADDRS(b, c)[r], buf, sizeof buf);
+            fprintf(f, "\"%s\"", buf);
+            break;
+        case FL_KIND_MAC:
+            fl_mac_format(FL_MACS(b, c)[r], buf, sizeof buf);
+            fprintf(f, "\"%s\"", buf);
+            break;
+        case FL_KIND_TIME:
+            fl_time_format(FL_TIMES(b, c)[r], FL_TFMT_ISO, 0, buf, sizeof buf);
+            fprintf(f, "\"%s\"", buf);
+            break;
+        default:
+            fprintf(f, "%" PRIu64, fl_batch_get_u64(b, (fl_col)c, r));
+            break;
+        }
+    }
+    fputc('}', f);
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -348,6 +349,11 @@ static inline int fl_batch_has(const fl_batch *b, fl_col c)
  * uint64; 0 for ADDR. Slow path helper. */
 uint64_t fl_batch_get_u64(const fl_batch *b, fl_col c, uint32_t r);
 void fl_batch_set_u64(fl_batch *b, fl_col c, uint32_t r, uint64_t v);
+
+/* Row r as one JSON object of its present columns, keyed by column name
+ * (addresses, MACs and ISO times as strings, numbers raw), no newline.
+ * The one JSON flow writer: collector, query and CLI listings use it. */
+void fl_batch_write_json(const fl_batch *b, uint32_t r, FILE *f);
 
 fl_sel *fl_sel_new(uint32_t cap);
 void fl_sel_free(fl_sel *s);

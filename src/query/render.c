@@ -8,6 +8,7 @@
  * from the schema table so a new column appears in JSON without edits here.
  */
 #include "query_int.h"
+#include "nfdump/nfdump.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -57,15 +58,6 @@ static void fmt_duration(double d, char *buf, size_t len)
         snprintf(buf, len, "    %02d:%02d:%06.3f", hours, min, d - sum - 60 * min);
     else
         snprintf(buf, len, "%2dd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
-}
-
-static void flags_string(uint8_t f, char out[9])
-{
-    static const char letters[] = "CEUAPRSF";
-
-    for (int i = 0; i < 8; i++)
-        out[i] = (f & (0x80 >> i)) ? letters[i] : '.';
-    out[8] = '\0';
 }
 
 /* Per-row derived values the way nfdump prints them (double division). */
@@ -272,11 +264,6 @@ static const char *field_name(const fl_qfield *k, char *buf, size_t len)
     return buf;
 }
 
-static const char list_csv_header[] =
-    "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,"
-    "dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,"
-    "mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n";
-
 static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f);
 
 /* nfdump prints aggregated records as flows whose non-key fields are
@@ -285,7 +272,7 @@ static void aggregate_csv(const fl_query_spec *s, const fl_qresult *r, int flags
 {
     fl_batch *b = fl_batch_new(1);
 
-    fputs(list_csv_header, f);
+    fputs(fl_nfdump_csv_header(), f);
     for (size_t i = 0; b && i < r->nrows; i++) {
         const fl_qrow *row = &r->rows[i];
         fl_batch_clear(b);
@@ -379,71 +366,14 @@ static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_ren
         summary_table(r, flags, f);
 }
 
-/* One value of column c of a listed flow, for JSON. */
-static void json_value(const fl_batch *b, fl_col c, uint32_t row, FILE *f)
-{
-    const fl_col_info *ci = fl_col_get(c);
-    char buf[64];
-
-    switch (ci->kind) {
-    case FL_KIND_ADDR:
-        fl_addr_format(FL_ADDRS(b, c)[row], buf, sizeof buf);
-        fprintf(f, "\"%s\"", buf);
-        break;
-    case FL_KIND_MAC:
-        fl_mac_format(FL_MACS(b, c)[row], buf, sizeof buf);
-        fprintf(f, "\"%s\"", buf);
-        break;
-    case FL_KIND_TIME:
-        fl_time_format(FL_TIMES(b, c)[row], FL_TFMT_ISO, 0, buf, sizeof buf);
-        fprintf(f, "\"%s\"", buf);
-        break;
-    default:
-        fprintf(f, "%" PRIu64, fl_batch_get_u64(b, c, row));
-        break;
-    }
-}
-
-/* nfdump's -o csv flow line. */
+/* nfdump's -o csv flow line, from the nfdump module's one writer. */
 static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f)
 {
-    char ts[32], te[32], sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], nh[FL_ADDR_STRLEN],
-        nhb[FL_ADDR_STRLEN], fl[9], m[4][FL_MAC_STRLEN], tr[40];
-    fl_time first = FL_TIMES(b, FL_COL_TIME_FIRST)[r], last = FL_TIMES(b, FL_COL_TIME_LAST)[r];
-    uint32_t mpls = FL_U32(b, FL_COL_MPLS_LABEL1)[r];
+    char line[1024];
+    size_t n = fl_nfdump_csv_row(b, r, NULL, line, sizeof line);
 
-    fmt_date(first, utc, ts, sizeof ts);
-    fmt_date(last, utc, te, sizeof te);
-    fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[r], sa, sizeof sa);
-    fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[r], da, sizeof da);
-    fl_addr_format(FL_ADDRS(b, FL_COL_NEXT_HOP)[r], nh, sizeof nh);
-    fl_addr_format(FL_ADDRS(b, FL_COL_BGP_NEXT_HOP)[r], nhb, sizeof nhb);
-    flags_string(FL_U8(b, FL_COL_TCP_FLAGS)[r], fl);
-    fl_mac_format(FL_MACS(b, FL_COL_IN_SRC_MAC)[r], m[0], sizeof m[0]);
-    fl_mac_format(FL_MACS(b, FL_COL_OUT_DST_MAC)[r], m[1], sizeof m[1]);
-    fl_mac_format(FL_MACS(b, FL_COL_IN_DST_MAC)[r], m[2], sizeof m[2]);
-    fl_mac_format(FL_MACS(b, FL_COL_OUT_SRC_MAC)[r], m[3], sizeof m[3]);
-    fl_time_format(FL_TIMES(b, FL_COL_TIME_RECEIVED)[r], FL_TFMT_NFDUMP, utc ? 0 : FL_TIME_LOCAL,
-                   tr, sizeof tr);
-    fprintf(f,
-            "%s,%s,%.3f,%s,%s,%u,%u,%s,%s,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-            ",%u,%u,%u,%u,%u,%u,%u,%u,%s,%s,%u,%u,%s,%s,%s,%s,%u-%u-%u",
-            ts, te, (double)(last - first) / 1000.0, sa, da, FL_U16(b, FL_COL_SRC_PORT)[r],
-            FL_U16(b, FL_COL_DST_PORT)[r], query_proto_name(FL_U8(b, FL_COL_PROTO)[r], 0), fl,
-            FL_U8(b, FL_COL_FWD_STATUS)[r], FL_U8(b, FL_COL_SRC_TOS)[r],
-            FL_U64(b, FL_COL_PACKETS)[r], FL_U64(b, FL_COL_BYTES)[r],
-            FL_U64(b, FL_COL_OUT_PACKETS)[r], FL_U64(b, FL_COL_OUT_BYTES)[r],
-            FL_U32(b, FL_COL_IN_IF)[r], FL_U32(b, FL_COL_OUT_IF)[r], FL_U32(b, FL_COL_SRC_AS)[r],
-            FL_U32(b, FL_COL_DST_AS)[r], FL_U8(b, FL_COL_SRC_MASK)[r],
-            FL_U8(b, FL_COL_DST_MASK)[r], FL_U8(b, FL_COL_DST_TOS)[r],
-            FL_U8(b, FL_COL_DIRECTION)[r], nh, nhb, FL_U16(b, FL_COL_SRC_VLAN)[r],
-            FL_U16(b, FL_COL_DST_VLAN)[r], m[0], m[1], m[2], m[3], mpls >> 4, (mpls & 0xf) >> 1,
-            mpls & 1);
-    /* labels 2-10 are not in the schema yet */
-    fprintf(f, ",0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0");
-    fprintf(f, ",    0.000,    0.000,    0.000,0.0.0.0,%u/%u,%u,%s\n",
-            FL_U8(b, FL_COL_ENGINE_TYPE)[r], FL_U8(b, FL_COL_ENGINE_ID)[r],
-            FL_U16(b, FL_COL_EXPORTER)[r], tr);
+    (void)utc; /* the CLI sets TZ=UTC for --utc; nfdump's layout is local time */
+    fwrite(line, 1, n < sizeof line ? n : sizeof line - 1, f);
 }
 
 static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
@@ -453,7 +383,7 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
     (void)s;
 
     if (fmt == FL_FMT_CSV)
-        fputs(list_csv_header, f);
+        fputs(fl_nfdump_csv_header(), f);
     else if (fmt == FL_FMT_JSON)
         fprintf(f, "[");
     else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
@@ -478,16 +408,11 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
                     FL_U16(b, FL_COL_SRC_PORT)[row], da, FL_U16(b, FL_COL_DST_PORT)[row], pk, by,
                     1);
         } else {
-            int first_field = 1;
-            fprintf(f, "%s{", fmt == FL_FMT_JSON && row ? "," : "");
-            for (int c = 0; c < FL_COL_COUNT; c++) {
-                if (!fl_batch_has(b, (fl_col)c))
-                    continue;
-                fprintf(f, "%s\"%s\":", first_field ? "" : ",", fl_col_get((fl_col)c)->name);
-                json_value(b, (fl_col)c, row, f);
-                first_field = 0;
-            }
-            fprintf(f, "}%s", fmt == FL_FMT_NDJSON ? "\n" : "");
+            if (fmt == FL_FMT_JSON && row)
+                fputc(',', f);
+            fl_batch_write_json(b, row, f);
+            if (fmt == FL_FMT_NDJSON)
+                fputc('\n', f);
         }
     }
     if (fmt == FL_FMT_JSON)
