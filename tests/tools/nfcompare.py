@@ -26,6 +26,8 @@ def read_rows(path, header=None):
     with open(path, newline="") as f:
         lines = f.read().splitlines()
     for line in lines:
+        if line.startswith("No matching flows"):
+            continue  # nfdump's note before an empty table
         if not line.strip():
             if header is not None:
                 break  # the blank line before the summary ends the table
