@@ -4,9 +4,8 @@
  *
  * The query engine knows neither; it gets an fl_source and a select hook.
  * Here the filter is compiled once, plugged in as the hook, and its simple
- * ranges (protocol, ports, exporter, addresses) plus the -t window become
- * the store's pruning predicate, so a one-IP query over a month opens only
- * the row groups whose zone maps can hold that IP.
+ * ranges (protocol, ports, exporter) plus the -t window become the store's
+ * pruning predicate (addresses not yet: see store_pred).
  */
 #include "cli.h"
 #include "filter/filter.h"
@@ -67,26 +66,12 @@ static void store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pre
     if (r.exporter.set && p->nranges < FL_STORE_PRED_MAX)
         p->ranges[p->nranges++] =
             (fl_store_pred_range){FL_COL_EXPORTER, r.exporter.lo, r.exporter.hi};
-    /* an address range that is one prefix prunes through the address
-     * zone maps; a wider hull only through min/max, not expressible here */
-    for (int side = 0; side < 2; side++) {
-        const fl_filter_arange *a = side ? &r.dst_addr : &r.src_addr;
-        fl_prefix pf;
-        unsigned len = 128;
-        if (!a->set || p->naddrs >= FL_STORE_PRED_MAX)
-            continue;
-        while (len > 0 && fl_addr_cmp(fl_addr_mask(a->lo, len), fl_addr_mask(a->hi, len)) != 0)
-            len--;
-        pf.addr = fl_addr_mask(a->lo, len);
-        pf.len = (uint8_t)len;
-        /* the prefix must cover exactly [lo, hi] to be a safe predicate;
-         * a looser one is still safe (a superset), so keep it */
-        if (len == 0)
-            continue;
-        p->addrs[p->naddrs].col = side ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR;
-        p->addrs[p->naddrs].prefix = pf;
-        p->naddrs++;
-    }
+    /* Address ranges are not pushed down: the filter matches nfdump's
+     * address space, where an IPv4 filter also selects IPv6 ::a.b.c.d, so
+     * its ranges span both forms and no one prefix of the store's blooms
+     * is safe (a /80 prefix misses the v6 /48 blooms). Pruning by address
+     * needs an either-form predicate in the store; until then the filter
+     * decides on every row. */
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }

@@ -87,6 +87,11 @@ for set in real gen; do
   stat_case "${set}_s_srcport_net" "$f" srcport packets 10 'src net 10.0.0.0/8 or dst net 10.0.0.0/8'
   stat_case "${set}_s_dstip_big" "$f" dstip bytes 10 'bytes > 10000 and packets > 5'
   stat_case "${set}_s_proto_port" "$f" proto flows 0 'port 443 or port 53'
+  # "either address" filters: the store prunes row groups through its
+  # address blooms, the answer must stay nfdump's
+  stat_case "${set}_s_proto_host" "$f" proto flows 0 'host 10.0.0.1'
+  stat_case "${set}_s_dstport_host_absent" "$f" dstport flows 0 'host 198.51.100.7'
+  stat_case "${set}_s_srcip_net_any" "$f" srcip bytes 10 'net 8.8.8.0/24 and proto udp'
 done
 # -t windows (nfdump keeps flows that lie entirely inside)
 stat_case gen_s_dstport_window "$GEN" dstport bytes 10 -t 2024/05/01.10:30:00-2024/05/01.11:15:00
