@@ -89,6 +89,11 @@ struct fl_store_scan;
 struct fl_source;
 int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters_dir,
                        struct fl_filter **out);
+/* The store's pruning predicate for spec qs and filter f (may be NULL):
+ * the window, and the filter's protocol, port and exporter ranges. */
+struct fl_store_pred;
+void cli_store_pred(const struct fl_query_spec *qs, const struct fl_filter *f,
+                    struct fl_store_pred *p);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
  * may be NULL) with the window and filter ranges pushed down. */
 int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,

@@ -121,7 +121,8 @@ static void store_close(void *ctx, void *src_ctx)
     free(ss);
 }
 
-/* A read-only scan per query; the window prunes slots (the filter decides
+/* A read-only scan per query; the window and the filter's simple ranges
+ * prune slots and row groups (the filter decides
  * rows; its columns are decoded too). */
 static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                         fl_source *src, uint64_t *estimate, fl_err *e)
@@ -138,14 +139,8 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     memcpy(c, cols, sizeof c);
     if (fctx)
         fl_filter_columns(fctx, c);
-    memset(&pred, 0, sizeof pred);
-    if (spec->start || spec->end) {
-        /* as `flowlens query`: only "start" and "inside" bound the start */
-        pred.t_start = spec->window_mode == FL_WIN_START || spec->window_mode == FL_WIN_INSIDE
-                           ? spec->start
-                           : 0;
-        pred.t_end = spec->end + 1;
-    }
+    /* the same pruning as `flowlens query`: window and filter ranges */
+    cli_store_pred(spec, fctx, &pred);
     fl_store_opts_default(&so);
     if ((rc = fl_store_open(dir, &so, FL_STORE_READ, &ss->st, e)) != FL_OK ||
         (rc = fl_store_scan_open(ss->st, c, &pred, 0, &ss->sc, e)) != FL_OK) {

@@ -5,7 +5,7 @@
  * The query engine knows neither; it gets an fl_source and a select hook.
  * Here the filter is compiled once, plugged in as the hook, and its simple
  * ranges (protocol, ports, exporter) plus the -t window become the store's
- * pruning predicate (addresses not yet: see store_pred).
+ * pruning predicate (addresses not yet: see cli_store_pred).
  */
 #include "cli.h"
 #include "filter/filter.h"
@@ -37,8 +37,7 @@ int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters
     return CLI_EXIT_OK;
 }
 
-/* Store predicate from the window and the filter's ranges. */
-static void store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *p)
+void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *p)
 {
     fl_filter_ranges r;
 
@@ -96,7 +95,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
         for (int i = 0; i < FL_PRESENT_WORDS; i++)
             cols[i] |= fc[i];
     }
-    store_pred(qs, f, &pred);
+    cli_store_pred(qs, f, &pred);
     if (fl_store_scan_open(*st, cols, &pred, 0, sc, &e) != FL_OK)
         goto fail;
     memset(src, 0, sizeof *src);

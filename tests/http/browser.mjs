@@ -223,6 +223,11 @@ await step('wide monitor 2560x1440', async () => {
   await page.goto(`${base}/#view=graph&dim=srcip&top=10&style=bars&step=1h`);
   await wait;
   await page.waitForSelector('#legend td.name');
+  // the chart is sized after the legend appears: wait (bounded) for layout
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#chart canvas');
+    return c && c.getBoundingClientRect().width > 0;
+  }, null, { timeout: 10000 });
   const w = await page.$eval('#chart canvas', (c) => c.getBoundingClientRect().width);
   assert(w > 1800, 'chart uses the width: ' + w);
   await shot('graph-2560x1440.png');
