@@ -160,6 +160,12 @@ static void *rx_main(void *arg)
         fl_log_error("collect: receiver thread out of memory");
         goto out;
     }
+    if (s->cfg.test_pause_ms > 0) {
+        /* tests only: let the socket buffer overflow before reading */
+        struct timespec ts = {(time_t)(s->cfg.test_pause_ms / 1000),
+                              (long)(s->cfg.test_pause_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     while (!s->stop_rx) {
         int n;
         for (int i = 0; i < RX_BATCH; i++) {
