@@ -9,7 +9,8 @@
  * The stats file is rewritten whole every 5 s by a thread of its own and
  * once more at shutdown: written to a temporary file and renamed over the
  * old one, so a reader sees either the previous or the new version. Its
- * lines: one {"type":"server",...}, one {"type":"exporter",...} per
+ * lines: one {"type":"server",...} (with "stopped" in the last version,
+ * written at shutdown), one {"type":"exporter",...} per
  * exporter (fl_collect_print_exporter_ext, with the exporter's id in the
  * store), then one {"type":"counters",...} per (exporter, ifindex) with the
  * latest sFlow interface counters.
@@ -195,6 +196,7 @@ struct cli_stats_writer {
     cli_store_id_fn store_id;
     void *ctx;
     fl_time started;
+    fl_time stopped; /* set for the last write, at shutdown */
     fl_collect_server_stats last; /* server counters, kept at halt */
     pthread_t th;
     int running;
@@ -221,10 +223,11 @@ static void write_stats(cli_stats_writer *w)
             "{\"type\":\"server\",\"started\":\"%s\",\"written\":\"%s\",\"datagrams\":%" PRIu64
             ",\"kernel_drops\":%" PRIu64 ",\"queue_drops\":%" PRIu64 ",\"batches\":%" PRIu64
             ",\"tcp_connections\":%" PRIu64 ",\"rejected\":%" PRIu64
-            ",\"unattributed\":%" PRIu64 "}\n",
+            ",\"unattributed\":%" PRIu64 "%s%s%s}\n",
             t0, t1, w->last.datagrams, w->last.kernel_drops, w->last.queue_drops,
             w->last.batches, w->last.tcp_connections, fl_collect_rejected(w->c),
-            fl_collect_unattributed(w->c));
+            fl_collect_unattributed(w->c), w->stopped ? ",\"stopped\":\"" : "",
+            w->stopped ? t1 : "", w->stopped ? "\"" : "");
     n = fl_collect_exporter_count(w->c);
     for (size_t i = 0; i < n; i++) {
         fl_collect_exporter x;
@@ -316,6 +319,7 @@ void cli_stats_finish(cli_stats_writer *w, const fl_collect_server_stats *final)
     cli_stats_halt(w);
     if (final != NULL)
         w->last = *final;
+    w->stopped = fl_time_now();
     write_stats(w);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);

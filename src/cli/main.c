@@ -121,7 +121,7 @@ static const cli_opt exporters_opts[] = {
     OPT_STORE, {"output", 'o', "FORMAT", "table (default) or json"},
     {"interfaces", 0, NULL, "list interface and VRF names learnt from options data"},
     {"counters", 0, NULL, "list sFlow interface counter samples (with -t)"},
-    {"time", 't', "WINDOW", "--counters: time window (default: the last hour)"},
+    {"time", 't', "WINDOW", "--counters: time window (default: the last 24 hours)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt verify_opts[] = {

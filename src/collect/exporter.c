@@ -40,22 +40,36 @@ const char *fl_collect_sampling_src_name(fl_collect_sampling_src s)
     return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "unknown";
 }
 
-/* The rule for (addr, domain): one naming the domain wins over one for
- * every domain of the address; NULL when none. */
-static const fl_collect_rule *find_rule(const fl_collect *c, fl_addr addr, uint32_t domain)
+/* The configuration of (addr, domain) in *out: the rule for every domain
+ * of the address, then the one naming the domain, whose settings win.
+ * 0 when no rule names the exporter. */
+static int find_rule(const fl_collect *c, fl_addr addr, uint32_t domain, fl_collect_rule *out)
 {
-    const fl_collect_rule *any = NULL;
+    const fl_collect_rule *any = NULL, *exact = NULL;
 
     for (size_t i = 0; i < c->cfg.nrules; i++) {
         const fl_collect_rule *r = &c->cfg.rules[i];
         if (fl_addr_cmp(r->addr, addr) != 0)
             continue;
-        if (!r->any_domain && r->domain == domain)
-            return r;
+        if (!r->any_domain && r->domain == domain && exact == NULL)
+            exact = r;
         if (r->any_domain && any == NULL)
             any = r;
     }
-    return any;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < 2; k++) {
+        const fl_collect_rule *r = k ? exact : any;
+        if (r == NULL)
+            continue;
+        if (r->name[0])
+            memcpy(out->name, r->name, sizeof out->name);
+        if (r->default_sampling)
+            out->default_sampling = r->default_sampling;
+        if (r->override_sampling)
+            out->override_sampling = r->override_sampling;
+    }
+    out->name[sizeof out->name - 1] = '\0';
+    return any != NULL || exact != NULL;
 }
 
 /* Is an exporter without a rule allowed? */
@@ -121,7 +135,8 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
                                 uint32_t domain, fl_time now, int *created, fl_err *e)
 {
     cl_exporter *x;
-    const fl_collect_rule *rule;
+    fl_collect_rule rule;
+    int ruled;
     uint64_t k = key_hash(proto, addr, domain);
     uint32_t j;
 
@@ -135,8 +150,8 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
             j = (j + 1) & (c->hcap - 1);
         }
     }
-    rule = find_rule(c, addr, domain);
-    if (rule == NULL && !allowed(c, addr)) {
+    ruled = find_rule(c, addr, domain, &rule);
+    if (!ruled && !allowed(c, addr)) {
         char a[FL_ADDR_STRLEN];
         fl_addr_format(addr, a, sizeof a);
         c->rejected++;
@@ -168,13 +183,10 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
     x->x.addr = addr;
     x->x.domain = domain;
     x->x.stats.first_seen = now;
-    x->eff_default = rule && rule->default_sampling ? rule->default_sampling
-                                                    : c->cfg.default_sampling;
-    x->eff_override = rule && rule->override_sampling ? rule->override_sampling
-                                                      : c->cfg.override_sampling;
-    if (rule != NULL)
-        memcpy(x->x.name, rule->name, sizeof x->x.name);
-    x->x.name[sizeof x->x.name - 1] = '\0';
+    x->eff_default = rule.default_sampling ? rule.default_sampling : c->cfg.default_sampling;
+    x->eff_override = rule.override_sampling ? rule.override_sampling
+                                             : c->cfg.override_sampling;
+    memcpy(x->x.name, rule.name, sizeof x->x.name);
     if (x->eff_override) {
         x->x.sampling_rate = x->eff_override;
         x->x.sampling_source = FL_SAMPLING_SRC_CONFIG;

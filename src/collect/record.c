@@ -299,7 +299,7 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
             if (f->ie == 10 && f->op != CL_OP_IFINDEX && !s.has_ifindex) {
                 s.ifindex = u;
                 s.has_ifindex = 1;
-            } else if (f->ie == 234) {
+            } else if (f->ie == 234 || f->ie == 235) {
                 s.vrfid = u;
                 s.has_vrfid = 1;
             }
