@@ -435,11 +435,8 @@ int cmd_exporters(const cli_cmd *cmd, const cli_args *args)
         }
     }
     if (json) {
+        /* "collector": null on every exporter says there are no statistics */
         printf("]\n");
-        if (!sf.present)
-            fprintf(stderr, "flowlens exporters: no collector statistics (%s/collector-stats.jsonl "
-                            "does not exist: no collector is running on this store or ever ran "
-                            "on it)\n", dir);
     } else {
         /* malformed datagrams by reason, for the exporters that sent any */
         for (uint32_t i = 0; i < n && sf.x != NULL; i++) {
