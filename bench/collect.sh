@@ -140,7 +140,7 @@ for proto in v9 ipfix; do
   for th in 1 2; do
     read -r nf_best nf_cpu nf_note < <(search nfcapd $proto $th)
     read -r fl_best fl_cpu fl_note < <(search flowlens $proto $th)
-    echo "RESULT $proto receivers=$th: flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate, $(python3 -c "print('%.2f' % (float('$nf_cpu') / float('$fl_cpu')) if '$fl_cpu' not in ('-','0.00') and '$nf_cpu' != '-' else '-')")x less cpu"
+    echo "RESULT $proto receivers=$th: flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
   done
 done
 
