@@ -54,9 +54,14 @@ $B decode ipfix 2000000
 # send PROTO RATE PORT SENDERS -> prints "flows_sent seconds"
 send() {
   local per=$(( $2 * DURATION / $4 )) r=$(( $2 / $4 )) pids="" i
+  # live-like flow times: a 2-minute window inside the previous 5-minute
+  # store slot (gen walks its window again and again; a window of an hour
+  # would make the store close and reopen slots all the time, which no
+  # live exporter does)
+  local start=$(( ($(date +%s) / 300 - 1) * 300 + 60 ))
   for i in $(seq "$4"); do
     $BIN gen --to "127.0.0.1:$3" --proto "$1" --rate "$r" --count "$per" --exporters 4 \
-      --seed "$i" --ipv6 20 >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
+      --seed "$i" --ipv6 20 --start "$start" --window 120s >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
   done
   for p in $pids; do wait "$p"; done
   # "... N flows (0 skipped) from 4 exporters in D datagrams, B bytes, T s, ..."

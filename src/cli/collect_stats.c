@@ -257,10 +257,15 @@ static void *stats_main(void *arg)
 
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        struct timespec ts;
+        struct timespec ts, now;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += STATS_INTERVAL_MS / 1000;
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        /* wake-ups before the deadline (spurious, signals) wait again */
+        do {
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            clock_gettime(CLOCK_REALTIME, &now);
+        } while (!w->stop && (now.tv_sec < ts.tv_sec ||
+                              (now.tv_sec == ts.tv_sec && now.tv_nsec < ts.tv_nsec)));
         if (w->stop)
             break;
         pthread_mutex_unlock(&w->mu);
