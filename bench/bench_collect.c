@@ -7,6 +7,12 @@
  *                                              paced sender (flows/s)
  *   bench_collect exporters N T                memory for N exporters with
  *                                              T IPFIX templates each
+ *   bench_collect tplsend v9|ipfix N T HOST PORT
+ *                                              send T templates (and one
+ *                                              record of each) for each of
+ *                                              N exporters (observation
+ *                                              domain / source id 1..N) to
+ *                                              a live collector
  *
  * Flows come from the project's generator (fixed seed 1) and are encoded
  * here as NetFlow v9 / IPFIX datagrams of 24 records (a 15-field IPv4
@@ -291,6 +297,71 @@ static int run_exporters(int nexp, int ntpl)
     return 0;
 }
 
+/* One datagram per exporter: T templates (ids 256.., each a rotation of
+ * the 15-field list, so they differ) then one record of each. */
+static int run_tplsend(int ipfix, int nexp, int ntpl, const char *host, int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to;
+    uint8_t p[65000];
+    size_t sent = 0;
+
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, host, &to.sin_addr);
+    for (int x = 1; x <= nexp; x++) {
+        size_t n = ipfix ? 16 : 20, s;
+        put16(p, ipfix ? 10 : 9);
+        if (ipfix) {
+            put32(p + 4, 1700000000);
+            put32(p + 8, 0);
+            put32(p + 12, (uint32_t)x);
+        } else {
+            put16(p + 2, (unsigned)(2 * ntpl));
+            put32(p + 4, 1000000);
+            put32(p + 8, 1700000000);
+            put32(p + 12, 0);
+            put32(p + 16, (uint32_t)x);
+        }
+        s = n;
+        put16(p + n, ipfix ? 2 : 0);
+        n += 4;
+        for (int t = 0; t < ntpl; t++) {
+            put16(p + n, (unsigned)(256 + t));
+            put16(p + n + 2, NTPL);
+            n += 4;
+            for (int i = 0; i < NTPL; i++) {
+                put16(p + n, tpl[(i + t) % NTPL][0]);
+                put16(p + n + 2, tpl[(i + t) % NTPL][1]);
+                n += 4;
+            }
+        }
+        put16(p + s + 2, (unsigned)(n - s));
+        for (int t = 0; t < ntpl; t++) {
+            size_t rl = 0;
+            s = n;
+            put16(p + n, (unsigned)(256 + t));
+            n += 4;
+            for (int i = 0; i < NTPL; i++)
+                rl += tpl[i][1];
+            memset(p + n, 0, rl);
+            p[n] = 10; /* a 10.x.y.z source address in some field */
+            n += rl;
+            put16(p + s + 2, (unsigned)(n - s));
+        }
+        if (ipfix)
+            put16(p + 2, (unsigned)n);
+        if (sendto(fd, p, n, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)n)
+            sent++;
+        if (x % 50 == 0)
+            usleep(2000); /* no loss: this measures memory, not speed */
+    }
+    printf("sent %zu datagrams: %d exporters x %d templates\n", sent, nexp, ntpl);
+    close(fd);
+    return sent == (size_t)nexp ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "exporters") == 0)
@@ -299,6 +370,9 @@ int main(int argc, char **argv)
         return run_decode(strcmp(argv[2], "ipfix") == 0, strtoull(argv[3], NULL, 10));
     if (argc >= 4 && strcmp(argv[1], "pcap") == 0)
         return run_pcap(argv[2], atoi(argv[3]));
+    if (argc >= 7 && strcmp(argv[1], "tplsend") == 0)
+        return run_tplsend(strcmp(argv[2], "ipfix") == 0, atoi(argv[3]), atoi(argv[4]), argv[5],
+                           atoi(argv[6]));
     if (argc >= 7 && strcmp(argv[1], "send") == 0)
         return run_send(strcmp(argv[2], "ipfix") == 0, strtoull(argv[3], NULL, 10),
                         atof(argv[4]), argv[5], atoi(argv[6]));

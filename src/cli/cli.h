@@ -11,6 +11,7 @@
 #define FL_CLI_H
 
 #include "core/core.h"
+#include "collect/collect.h"
 
 #define CLI_MAX_ARGS 128
 
@@ -116,12 +117,39 @@ int cli_parse_size(const char *s, uint64_t *out);
  * after cli_collector_stop), with retention run from the writer thread. */
 typedef struct cli_collector cli_collector;
 struct fl_store_expire_opts;
-int cli_collector_start(const char *const *listen, size_t nlisten, struct fl_store *st,
-                        const char *store_dir, const struct fl_store_expire_opts *expire,
-                        cli_collector **out, fl_err *e);
+int cli_collector_start(const cli_cmd *cmd, const cli_args *args, const char *const *listen, size_t nlisten,
+                        struct fl_store *st, const char *store_dir,
+                        const struct fl_store_expire_opts *expire, cli_collector **out,
+                        fl_err *e);
 uint16_t cli_collector_port(const cli_collector *k, size_t i);
 uint64_t cli_collector_stored(const cli_collector *k);
 void cli_collector_stop(cli_collector *k);
+
+/* collect_stats.c: the per-exporter flags (--allow, --exporter-name,
+ * --exporter-sampling[-override], --sampling[-override],
+ * --unknown-exporters) as a collector config (CLI_EXIT_OK or a usage
+ * error), and DIR/collector-stats.jsonl rewritten every 5 s. */
+#define CLI_COLLECT_MAX_RULES 1024
+#define CLI_COLLECT_MAX_ALLOW 64
+typedef struct cli_collect_opts {
+    fl_collect_config cfg;
+    fl_prefix allow[CLI_COLLECT_MAX_ALLOW];
+    size_t nallow;
+    fl_collect_rule rules[CLI_COLLECT_MAX_RULES];
+    size_t nrules;
+} cli_collect_opts;
+int cli_collect_opts_parse(const cli_cmd *cmd, const cli_args *args, cli_collect_opts *o);
+typedef struct cli_stats_writer cli_stats_writer;
+typedef uint16_t (*cli_store_id_fn)(void *ctx, uint16_t collector_id);
+cli_stats_writer *cli_stats_start(const char *dir, fl_collect *c, fl_collect_server *s,
+                                  cli_store_id_fn store_id, void *ctx);
+void cli_stats_halt(cli_stats_writer *w);
+void cli_stats_finish(cli_stats_writer *w, const fl_collect_server_stats *final);
+/* DIR/ifcounters/YYYY-MM-DD.csv: sFlow counter samples, one row each */
+#define CLI_IFC_HEADER                                                                        \
+    "time_ms,exporter_addr,domain,store_id,ifindex,speed,type,direction,status,in_octets,"    \
+    "in_ucast,in_mcast,in_bcast,in_discards,in_errors,out_octets,out_ucast,out_mcast,"       \
+    "out_bcast,out_discards,out_errors"
 
 /* serve_demo.c: `serve --demo` on the store: a day of history written into
  * an empty store, and live IPFIX from the same demo exporters sent to the

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 
 typedef struct print_sink {
@@ -161,25 +163,72 @@ out:
  * calls until fl_collect_server_stop returns. The collector numbers
  * exporters per (protocol, address, domain); the store per (address,
  * domain): map[] translates, filled the first time an id is seen, and a
- * copy of the batch carries the store's ids.
+ * copy of the batch carries the store's ids. When an exporter's sampling,
+ * name or interface/VRF names change (dirty), every exporter is mapped
+ * and its description copied into the store's exporter table.
+ *
+ * sFlow counter samples are appended to DIR/ifcounters/YYYY-MM-DD.csv
+ * (UTC day of receipt; at most IFC_DAY_MAX bytes a day) from the receiver
+ * thread that decoded them; rows name the exporter by address and domain
+ * (the store id may not be known yet).
  */
+#define IFC_DAY_MAX (256ull << 20)
+
+typedef struct ident {
+    fl_addr addr;
+    uint32_t domain;
+} ident;
+
 typedef struct store_sink {
     fl_store *st;
     fl_collect *c;
     print_sink *print;
     fl_batch *copy;
-    uint16_t map[65536];
+    char dir[4096];
+    uint16_t map[65536];      /* collector id -> store id (atomic access) */
     uint32_t rate[65536];
-    volatile int dirty; /* an exporter's sampling changed */
+    char name[65536][8];      /* first bytes of the name last written */
+    ident *ids;               /* collector id -> identity, from on_exporter */
+    volatile int dirty;       /* an exporter's description changed */
     uint64_t stored;
     fl_rc failed;
     /* retention, run from this (the writer) thread at most once a minute */
     int expire;
     fl_store_expire_opts expire_opts;
     fl_time last_expire;
+    /* counters file, written under the collector's table lock */
+    FILE *cf;
+    char cday[16];
+    uint64_t cbytes;
+    uint64_t cdropped;
 } store_sink;
 
-static uint16_t store_id(store_sink *ss, uint16_t cid)
+static uint16_t map_get(store_sink *ss, uint16_t cid)
+{
+    return __atomic_load_n(&ss->map[cid], __ATOMIC_RELAXED);
+}
+
+static uint16_t stats_store_id(void *ctx, uint16_t cid) { return map_get(ctx, cid); }
+
+static void sync_names(store_sink *ss, uint16_t cid, uint16_t sid)
+{
+    char buf[FL_COLLECT_NAME_MAX];
+    uint32_t key;
+    fl_err e;
+
+    for (int vrf = 0; vrf < 2; vrf++)
+        for (uint32_t i = 0; fl_collect_name_at(ss->c, cid, vrf, i, &key, buf, sizeof buf) == FL_OK;
+             i++) {
+            fl_err_clear(&e);
+            if ((vrf ? fl_store_exporter_set_vrfname(ss->st, sid, key, buf, &e)
+                     : fl_store_exporter_set_ifname(ss->st, sid, key, buf, &e)) != FL_OK) {
+                fl_log_warn("collect: store: names of exporter %u: %s", sid, e.msg);
+                return;
+            }
+        }
+}
+
+static uint16_t store_id(store_sink *ss, uint16_t cid, int names)
 {
     fl_collect_exporter x;
     fl_err e;
@@ -187,15 +236,62 @@ static uint16_t store_id(store_sink *ss, uint16_t cid)
 
     if (cid == 0 || fl_collect_exporter_get(ss->c, (size_t)cid - 1, &x) != FL_OK)
         return 0;
+    fl_err_clear(&e);
     if (ss->map[cid] == 0 && fl_store_exporter_id(ss->st, x.addr, x.domain, &id, &e) == FL_OK)
-        ss->map[cid] = id;
-    if (ss->map[cid] != 0 && x.sampling_rate != ss->rate[cid]) {
+        __atomic_store_n(&ss->map[cid], id, __ATOMIC_RELAXED);
+    id = ss->map[cid];
+    if (id == 0)
+        return 0;
+    if (x.sampling_rate != ss->rate[cid] ||
+        (x.name[0] && strncmp(x.name, ss->name[cid], sizeof ss->name[cid]) != 0)) {
         fl_store_exporter se;
         ss->rate[cid] = x.sampling_rate;
-        if (fl_store_exporter_get(ss->st, ss->map[cid], &se) == FL_OK)
-            fl_store_exporter_update(ss->st, ss->map[cid], se.name, x.sampling_rate, &e);
+        memcpy(ss->name[cid], x.name, sizeof ss->name[cid]);
+        if (fl_store_exporter_get(ss->st, id, &se) == FL_OK &&
+            (se.sampling != x.sampling_rate || (x.name[0] && strcmp(se.name, x.name) != 0)))
+            fl_store_exporter_update(ss->st, id, x.name[0] ? x.name : se.name, x.sampling_rate,
+                                     &e);
     }
-    return ss->map[cid];
+    if (names)
+        sync_names(ss, cid, id);
+    return id;
+}
+
+/* Every exporter of the collector into the store's table (writer only). */
+static void sync_all(store_sink *ss)
+{
+    size_t n = fl_collect_exporter_count(ss->c);
+
+    ss->dirty = 0;
+    for (size_t i = 0; i < n && i < 65535; i++)
+        store_id(ss, (uint16_t)(i + 1), 1);
+}
+
+static void expire_counters(store_sink *ss, fl_time now)
+{
+    char dir[4200], day[16], path[4480];
+    fl_time cut = now - ss->expire_opts.max_age_ms;
+    time_t t = (time_t)(cut / 1000);
+    struct tm tm;
+    DIR *d;
+    struct dirent *de;
+
+    if (ss->expire_opts.max_age_ms <= 0 || gmtime_r(&t, &tm) == NULL)
+        return;
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf(dir, sizeof dir, "%s/ifcounters", ss->dir);
+    if ((d = opendir(dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        /* a day file whose whole day ended before the cut */
+        if (l == 14 && strcmp(de->d_name + 10, ".csv") == 0 && strncmp(de->d_name, day, 10) < 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            if (remove(path) == 0)
+                fl_log_info("collect: expired %s", path);
+        }
+    }
+    closedir(d);
 }
 
 static fl_rc store_batch(void *ctx, const fl_batch *b)
@@ -207,12 +303,6 @@ static fl_rc store_batch(void *ctx, const fl_batch *b)
 
     if (ss->print)
         print_batch(ss->print, b);
-    if (ss->dirty) {
-        ss->dirty = 0;
-        for (uint32_t i = 1; i < 65536; i++)
-            if (ss->map[i])
-                store_id(ss, (uint16_t)i);
-    }
     fl_batch_clear(c);
     for (int col = 0; col < FL_COL_COUNT; col++) {
         if (!fl_batch_has(b, (fl_col)col))
@@ -224,8 +314,10 @@ static fl_rc store_batch(void *ctx, const fl_batch *b)
     for (uint32_t r = 0; r < c->n; r++) {
         uint16_t *ex = &FL_U16(c, FL_COL_EXPORTER)[r];
         uint16_t m = ss->map[*ex];
-        *ex = m ? m : store_id(ss, *ex);
+        *ex = m ? m : store_id(ss, *ex, 1);
     }
+    if (ss->dirty)
+        sync_all(ss);
     fl_err_clear(&e);
     rc = fl_store_append(ss->st, c, &e);
     if (rc == FL_OK)
@@ -247,6 +339,7 @@ static fl_rc store_batch(void *ctx, const fl_batch *b)
         else if (xs.deleted)
             fl_log_info("collect: expired %" PRIu64 " segments (%" PRIu64 " bytes)", xs.deleted,
                         xs.deleted_bytes);
+        expire_counters(ss, ss->last_expire);
     }
     return FL_OK;
 }
@@ -256,15 +349,93 @@ static void store_exporter(void *ctx, const fl_collect_exporter *x)
     store_sink *ss = ctx;
 
     log_exporter(NULL, x);
+    if (ss->ids != NULL && x->id != 0) {
+        ss->ids[x->id].addr = x->addr;
+        ss->ids[x->id].domain = x->domain;
+    }
     ss->dirty = 1;
 }
 
 static void store_counters(void *ctx, const fl_collect_ifcounters *c)
 {
     store_sink *ss = ctx;
+    char day[16], path[4200], a[FL_ADDR_STRLEN] = "";
+    time_t t = (time_t)(c->time / 1000);
+    struct tm tm;
+    int n;
 
     if (ss->print)
         print_counters(ss->print, c);
+    if (ss->dir[0] == '\0' || gmtime_r(&t, &tm) == NULL)
+        return;
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    if (ss->cf == NULL || strcmp(day, ss->cday) != 0) {
+        if (ss->cf != NULL)
+            fclose(ss->cf);
+        snprintf(path, sizeof path, "%s/ifcounters", ss->dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/ifcounters/%s.csv", ss->dir, day);
+        ss->cf = fopen(path, "a");
+        if (ss->cf == NULL) {
+            fl_log_warn("collect: cannot append to %s", path);
+            return;
+        }
+        memcpy(ss->cday, day, sizeof day);
+        fseek(ss->cf, 0, SEEK_END);
+        ss->cbytes = (uint64_t)ftell(ss->cf);
+        if (ss->cbytes == 0)
+            ss->cbytes += (uint64_t)fprintf(ss->cf, "%s\n", CLI_IFC_HEADER);
+    }
+    if (ss->cbytes >= IFC_DAY_MAX) {
+        if (ss->cdropped++ == 0)
+            fl_log_warn("collect: %s/ifcounters/%s.csv reached %llu bytes; counters of the day "
+                        "dropped", ss->dir, day, (unsigned long long)IFC_DAY_MAX);
+        return;
+    }
+    if (ss->ids != NULL)
+        fl_addr_format(ss->ids[c->exporter].addr, a, sizeof a);
+    n = fprintf(ss->cf,
+                "%" PRId64 ",%s,%" PRIu32 ",%u,%" PRIu32 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
+                ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+                (int64_t)c->time, a, ss->ids ? ss->ids[c->exporter].domain : 0,
+                map_get(ss, c->exporter), c->ifindex, c->speed, c->type, c->direction, c->status,
+                c->in_octets, c->in_ucast, c->in_mcast, c->in_bcast, c->in_discards, c->in_errors,
+                c->out_octets, c->out_ucast, c->out_mcast, c->out_bcast, c->out_discards,
+                c->out_errors);
+    if (n > 0)
+        ss->cbytes += (uint64_t)n;
+    fflush(ss->cf);
+}
+
+static store_sink *store_sink_new(fl_store *st, const char *dir)
+{
+    store_sink *ss = calloc(1, sizeof *ss);
+
+    if (ss == NULL)
+        return NULL;
+    ss->ids = calloc(65536, sizeof *ss->ids);
+    ss->copy = fl_batch_new(0);
+    if (ss->ids == NULL || ss->copy == NULL) {
+        free(ss->ids);
+        fl_batch_free(ss->copy);
+        free(ss);
+        return NULL;
+    }
+    ss->st = st;
+    snprintf(ss->dir, sizeof ss->dir, "%s", dir);
+    return ss;
+}
+
+static void store_sink_free(store_sink *ss)
+{
+    if (ss == NULL)
+        return;
+    if (ss->cf != NULL)
+        fclose(ss->cf);
+    fl_batch_free(ss->copy);
+    free(ss->ids);
+    free(ss);
 }
 
 /* ---- collect ----------------------------------------------------------- */
@@ -310,16 +481,15 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     const char *print = cli_get(args, "print"), *store = cli_get(args, "store");
     const char *tfile = cli_get(args, "templates");
     char tpath[4096];
-    uint64_t threads = 1, count = 0, duration = 0, sampling = 0;
-    fl_prefix allow[64];
-    size_t nallow = 0;
+    uint64_t threads = 1, count = 0, duration = 0, rcvbuf = 0, pause_ms = 0;
     print_sink ps = {0, 0};
     fl_collect_sink sink = {&ps, print_batch, log_exporter, print_counters};
-    fl_collect_config cfg;
+    cli_collect_opts *co = NULL;
     fl_collect_server_config scfg;
     fl_collect *c = NULL;
     fl_collect_server *s = NULL;
     store_sink *ss = NULL;
+    cli_stats_writer *sw = NULL;
     fl_err e;
     int rc = CLI_EXIT_OK;
 
@@ -341,42 +511,40 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     if ((cli_get(args, "threads") && (parse_u64(cli_get(args, "threads"), &threads) != 0 ||
                                       threads < 1 || threads > 32)) ||
         (cli_get(args, "count") && parse_u64(cli_get(args, "count"), &count) != 0) ||
-        (cli_get(args, "duration") && parse_u64(cli_get(args, "duration"), &duration) != 0))
-        return cli_usage_error(cmd, "--threads (1..32), --count and --duration take numbers");
-    for (int i = 0; i < args->n; i++) {
-        if (strcmp(args->v[i].opt->lng, "allow") != 0)
-            continue;
-        if (nallow == 64)
-            return cli_usage_error(cmd, "at most 64 --allow prefixes");
-        if (fl_prefix_parse(args->v[i].val, strlen(args->v[i].val), 0, &allow[nallow], &e) !=
-            FL_OK)
-            return cli_usage_error(cmd, "--allow %s: %s", args->v[i].val, e.msg);
-        nallow++;
+        (cli_get(args, "duration") && parse_u64(cli_get(args, "duration"), &duration) != 0) ||
+        (cli_get(args, "rcvbuf") &&
+         (parse_u64(cli_get(args, "rcvbuf"), &rcvbuf) != 0 || rcvbuf > (1u << 30))) ||
+        (cli_get(args, "test-pause-ms") &&
+         (parse_u64(cli_get(args, "test-pause-ms"), &pause_ms) != 0 || pause_ms > 60000)))
+        return cli_usage_error(cmd, "--threads (1..32), --count, --duration, --rcvbuf (bytes) "
+                                    "and --test-pause-ms (0..60000) take numbers");
+    co = calloc(1, sizeof *co);
+    if (co == NULL) {
+        fprintf(stderr, "flowlens collect: out of memory\n");
+        return CLI_EXIT_FAIL;
     }
-    if (cli_get(args, "sampling") &&
-        (parse_u64(cli_get(args, "sampling"), &sampling) != 0 || sampling > UINT32_MAX))
-        return cli_usage_error(cmd, "--sampling takes a rate 1..4294967295");
+    rc = cli_collect_opts_parse(cmd, args, co);
+    if (rc != CLI_EXIT_OK)
+        goto out;
     if (tfile == NULL && store != NULL) {
         snprintf(tpath, sizeof tpath, "%s/collector-templates.bin", store);
         tfile = tpath;
     }
-    fl_collect_config_default(&cfg);
-    cfg.template_file = tfile;
-    cfg.default_sampling = (uint32_t)sampling;
-    cfg.allow = allow;
-    cfg.nallow = nallow;
+    co->cfg.template_file = tfile;
     fl_err_clear(&e);
     if (store != NULL) {
-        ss = calloc(1, sizeof *ss);
-        if (ss == NULL || (ss->copy = fl_batch_new(0)) == NULL) {
-            fprintf(stderr, "flowlens collect: out of memory\n");
-            rc = CLI_EXIT_FAIL;
-            goto out;
-        }
-        if (fl_store_open(store, NULL, FL_STORE_WRITE, &ss->st, &e) != FL_OK) {
+        fl_store *st = NULL;
+        if (fl_store_open(store, NULL, FL_STORE_WRITE, &st, &e) != FL_OK) {
             char buf[900];
             fl_err_format(&e, buf, sizeof buf);
             fprintf(stderr, "flowlens collect: store %s: %s\n", store, buf);
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        ss = store_sink_new(st, store);
+        if (ss == NULL) {
+            fl_store_close(st, NULL);
+            fprintf(stderr, "flowlens collect: out of memory\n");
             rc = CLI_EXIT_FAIL;
             goto out;
         }
@@ -386,7 +554,7 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
         sink.on_exporter = store_exporter;
         sink.on_counters = store_counters;
     }
-    c = fl_collect_new(&cfg, &sink, &e);
+    c = fl_collect_new(&co->cfg, &sink, &e);
     if (c == NULL) {
         fprintf(stderr, "flowlens collect: %s\n", e.msg);
         rc = CLI_EXIT_FAIL;
@@ -398,6 +566,8 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     scfg.listen = listen;
     scfg.nlisten = nlisten;
     scfg.threads = (unsigned)threads;
+    scfg.rcvbuf = (int)rcvbuf;
+    scfg.test_pause_ms = (fl_time)pause_ms;
     s = fl_collect_server_start(c, &scfg, &e);
     if (s == NULL) {
         char buf[900];
@@ -409,6 +579,8 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     for (size_t i = 0; i < nlisten; i++)
         fl_log_info("collect: listening on %s (port %u)", listen[i],
                     fl_collect_server_port(s, i));
+    if (store != NULL)
+        sw = cli_stats_start(store, c, s, ss ? stats_store_id : NULL, ss);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     {
@@ -424,15 +596,20 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     }
     {
         fl_collect_server_stats st;
+        cli_stats_halt(sw);
         fl_collect_server_get_stats(s, &st);
         fl_collect_server_stop(s);
         s = NULL;
+        if (ss != NULL)
+            sync_all(ss); /* names and sampling that arrived without flows */
+        cli_stats_finish(sw, &st);
+        sw = NULL;
         fprintf(stderr,
                 "{\"type\":\"listener\",\"datagrams\":%" PRIu64 ",\"kernel_drops\":%" PRIu64
                 ",\"queue_drops\":%" PRIu64 ",\"tcp_connections\":%" PRIu64
-                ",\"flows_out\":%" PRIu64 "}\n",
+                ",\"rejected\":%" PRIu64 ",\"flows_out\":%" PRIu64 "}\n",
                 st.datagrams, st.kernel_drops, st.queue_drops, st.tcp_connections,
-                ss != NULL ? ss->stored : ps.flows);
+                fl_collect_rejected(c), ss != NULL ? ss->stored : ps.flows);
     }
     print_stats(c, stderr);
     if (tfile != NULL) {
@@ -445,7 +622,9 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
         }
     }
 out:
+    cli_stats_halt(sw);
     fl_collect_server_stop(s);
+    cli_stats_finish(sw, NULL);
     if (ss != NULL) {
         if (ss->st != NULL) {
             fl_err_clear(&e);
@@ -460,10 +639,10 @@ out:
             if (ss->failed != FL_OK)
                 rc = CLI_EXIT_FAIL;
         }
-        fl_batch_free(ss->copy);
-        free(ss);
+        store_sink_free(ss);
     }
     fl_collect_free(c);
+    free(co);
     return rc;
 }
 
@@ -473,37 +652,44 @@ struct cli_collector {
     fl_collect *c;
     fl_collect_server *s;
     store_sink *ss;
+    cli_stats_writer *sw;
+    cli_collect_opts *co;
     char tfile[4096];
 };
 
-int cli_collector_start(const char *const *listen, size_t nlisten, fl_store *st,
-                        const char *store_dir, const fl_store_expire_opts *expire,
+int cli_collector_start(const cli_cmd *cmd, const cli_args *args, const char *const *listen, size_t nlisten,
+                        fl_store *st, const char *store_dir, const fl_store_expire_opts *expire,
                         cli_collector **out, fl_err *e)
 {
     cli_collector *k = calloc(1, sizeof *k);
     fl_collect_sink sink;
-    fl_collect_config cfg;
     fl_collect_server_config scfg;
 
     *out = NULL;
-    if (k == NULL || (k->ss = calloc(1, sizeof *k->ss)) == NULL ||
-        (k->ss->copy = fl_batch_new(0)) == NULL) {
+    if (k == NULL || (k->ss = store_sink_new(st, store_dir)) == NULL ||
+        (k->co = calloc(1, sizeof *k->co)) == NULL) {
         cli_collector_stop(k);
         return fl_err_set(e, FL_ENOMEM, "out of memory starting the collector");
     }
-    k->ss->st = st;
+    if (cmd != NULL && args != NULL) {
+        if (cli_collect_opts_parse(cmd, args, k->co) != CLI_EXIT_OK) {
+            cli_collector_stop(k);
+            return fl_err_set(e, FL_EINVAL, "bad exporter configuration");
+        }
+    } else {
+        fl_collect_config_default(&k->co->cfg);
+    }
     if (expire != NULL && (expire->max_age_ms || expire->max_bytes)) {
         k->ss->expire = 1;
         k->ss->expire_opts = *expire;
     }
     snprintf(k->tfile, sizeof k->tfile, "%s/collector-templates.bin", store_dir);
-    fl_collect_config_default(&cfg);
-    cfg.template_file = k->tfile;
+    k->co->cfg.template_file = k->tfile;
     sink.ctx = k->ss;
     sink.on_batch = store_batch;
     sink.on_exporter = store_exporter;
     sink.on_counters = store_counters;
-    k->c = fl_collect_new(&cfg, &sink, e);
+    k->c = fl_collect_new(&k->co->cfg, &sink, e);
     if (k->c == NULL) {
         cli_collector_stop(k);
         return e && e->rc ? e->rc : FL_EINVAL;
@@ -518,6 +704,7 @@ int cli_collector_start(const char *const *listen, size_t nlisten, fl_store *st,
         cli_collector_stop(k);
         return e && e->rc ? e->rc : FL_EIO;
     }
+    k->sw = cli_stats_start(store_dir, k->c, k->s, stats_store_id, k->ss);
     *out = k;
     return FL_OK;
 }
@@ -531,19 +718,26 @@ uint64_t cli_collector_stored(const cli_collector *k) { return k->ss ? k->ss->st
 
 void cli_collector_stop(cli_collector *k)
 {
+    fl_collect_server_stats st;
     fl_err e;
 
     if (k == NULL)
         return;
+    memset(&st, 0, sizeof st);
+    cli_stats_halt(k->sw);
+    if (k->s != NULL)
+        fl_collect_server_get_stats(k->s, &st);
     fl_collect_server_stop(k->s); /* drains the queue into the store */
+    if (k->c != NULL && k->ss != NULL && k->ss->st != NULL)
+        sync_all(k->ss);
+    cli_stats_finish(k->sw, k->s ? &st : NULL);
     if (k->c != NULL) {
         fl_err_clear(&e);
         if (fl_collect_save(k->c, NULL, &e) != FL_OK)
             fl_log_warn("serve: saving templates: %s", e.msg);
     }
     fl_collect_free(k->c);
-    if (k->ss)
-        fl_batch_free(k->ss->copy);
-    free(k->ss);
+    store_sink_free(k->ss);
+    free(k->co);
     free(k);
 }

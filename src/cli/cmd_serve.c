@@ -366,7 +366,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
             rc = cli_usage_error(cmd, "bad --max-age (30d, 12h) or --max-size (500G): '%s'", s);
             goto out;
         }
-        if (cli_collector_start(listen, nlisten, st, store_dir, &xo, &coll, &e) != FL_OK) {
+        if (cli_collector_start(cmd, args, listen, nlisten, st, store_dir, &xo, &coll, &e) != FL_OK) {
             char msg[900];
             fl_err_format(&e, msg, sizeof msg);
             fprintf(stderr, "flowlens serve: collector: %s\n", msg);

@@ -19,6 +19,15 @@
 #define OPT_CONFIG {"config", 0, "FILE", "configuration file"}
 #define OPT_LOG {"log-level", 0, "LEVEL", "error, warn, info (default) or debug"}
 #define OPT_LISTEN {"listen", 0, "ADDR:PORT", "receive flows here (repeatable)"}
+#define OPT_EXPORTER_CONFIG                                                                   \
+    {"allow", 0, "PREFIX", "accept exporters only from these networks (repeatable)"},         \
+    {"unknown-exporters", 0, "POLICY", "accept or reject exporters no --allow/--exporter-* names " \
+                                       "(default: reject when --allow is given)"},            \
+    {"exporter-name", 0, "ADDR[/DOMAIN]=NAME", "friendly name of an exporter (repeatable)"}, \
+    {"exporter-sampling", 0, "ADDR[/DOMAIN]=N", "exporter's rate when its export states none"}, \
+    {"exporter-sampling-override", 0, "ADDR[/DOMAIN]=N", "exporter's rate, whatever it states"}, \
+    {"sampling", 0, "N", "sampling rate for flows whose export states none (default: unknown)"}, \
+    {"sampling-override", 0, "N", "sampling rate of every flow, whatever the export states"}
 
 static const cli_opt serve_opts[] = {
     OPT_STORE, OPT_LISTEN,
@@ -36,6 +45,7 @@ static const cli_opt serve_opts[] = {
     {"tls-cert", 0, "FILE", "serve HTTPS with this PEM certificate (needs --tls-key)"},
     {"tls-key", 0, "FILE", "PEM private key of --tls-cert"},
     {"check", 0, NULL, "print the settings and exit without serving"},
+    OPT_EXPORTER_CONFIG,
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {
@@ -45,8 +55,9 @@ static const cli_opt collect_opts[] = {
     {"templates", 0, "FILE", "template cache file (default STORE/collector-templates.bin)"},
     {"count", 0, "N", "stop after N flows"},
     {"duration", 0, "SECONDS", "stop after this many seconds"},
-    {"sampling", 0, "N", "sampling rate for flows whose export states none (default: unknown)"},
-    {"allow", 0, "PREFIX", "accept exporters only from these networks (repeatable)"},
+    {"rcvbuf", 0, "BYTES", "UDP receive buffer (default 32 MiB)"},
+    {"test-pause-ms", 0, "MS", "tests only: receivers wait this long before reading"},
+    OPT_EXPORTER_CONFIG,
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt decode_opts[] = {
@@ -108,8 +119,11 @@ static const cli_opt gen_opts[] = {
 
 
 static const cli_opt exporters_opts[] = {
-    OPT_STORE, {"output", 'o', "FORMAT", "table (default) or json"}, OPT_CONFIG, OPT_LOG,
-    {NULL, 0, NULL, NULL}};
+    OPT_STORE, {"output", 'o', "FORMAT", "table (default) or json"},
+    {"interfaces", 0, NULL, "list interface and VRF names learnt from options data"},
+    {"counters", 0, NULL, "list sFlow interface counter samples (with -t)"},
+    {"time", 't', "WINDOW", "--counters: time window (default: the last 24 hours)"},
+    OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt verify_opts[] = {
     OPT_STORE, {"deep", 0, NULL, "decompress and check every chunk"},
@@ -148,7 +162,7 @@ const cli_cmd cli_commands[] = {
     {"gen", "Send simulated flow exports to a collector.",
      "--to ADDR:PORT --proto v5|v9|ipfix|sflow [--rate N] [--count N]", gen_opts, cmd_gen},
     {"exporters", "List the exporters the store knows, with what each sent.",
-     "[--store DIR] [-o table|json]", exporters_opts, cmd_exporters},
+     "[--store DIR] [-o table|json] [--interfaces] [--counters [-t WINDOW]]", exporters_opts, cmd_exporters},
     {"verify", "Check a store's segments and checksums.", "[--store DIR] [--deep]", verify_opts,
      cmd_verify},
     {"expire", "Delete old flows by age or total size.",

@@ -48,6 +48,16 @@ fl_collect *fl_collect_new(const fl_collect_config *cfg, const fl_collect_sink *
         memcpy(c->allow, c->cfg.allow, c->cfg.nallow * sizeof *c->allow);
         c->cfg.allow = c->allow;
     }
+    if (c->cfg.nrules > 0) {
+        c->rules = malloc(c->cfg.nrules * sizeof *c->rules);
+        if (c->rules == NULL) {
+            fl_err_set(e, FL_ENOMEM, "out of memory creating the collector");
+            fl_collect_free(c);
+            return NULL;
+        }
+        memcpy(c->rules, c->cfg.rules, c->cfg.nrules * sizeof *c->rules);
+        c->cfg.rules = c->rules;
+    }
     if (c->cfg.template_file != NULL) {
         fl_err le;
         fl_err_clear(&le);
@@ -72,6 +82,7 @@ void fl_collect_free(fl_collect *c)
         return;
     cl_exporters_free(c);
     free(c->allow);
+    free(c->rules);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }

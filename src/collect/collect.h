@@ -77,6 +77,20 @@ typedef struct fl_collect_stats {
     fl_time first_seen, last_seen;
 } fl_collect_stats;
 
+/* Where an exporter's sampling rate came from. */
+typedef enum fl_collect_sampling_src {
+    FL_SAMPLING_SRC_UNKNOWN = 0,
+    FL_SAMPLING_SRC_V5,       /* the NetFlow v5 header */
+    FL_SAMPLING_SRC_OPTIONS,  /* v9/IPFIX options data */
+    FL_SAMPLING_SRC_SFLOW,    /* sFlow sample headers */
+    FL_SAMPLING_SRC_CONFIG    /* configured default or override */
+} fl_collect_sampling_src;
+
+/* "unknown", "v5 header", "options", "sflow", "config" */
+const char *fl_collect_sampling_src_name(fl_collect_sampling_src s);
+
+#define FL_COLLECT_NAME_MAX 64
+
 /* A snapshot of one exporter (copied out; no pointers into the table). */
 typedef struct fl_collect_exporter {
     uint16_t id;              /* value of the flows' exporter column, 1.. */
@@ -86,6 +100,8 @@ typedef struct fl_collect_exporter {
                                * sFlow sub-agent id, v5 engine type<<8|id */
     uint32_t sampling_rate;   /* last rate learnt for the exporter, 0 none */
     uint32_t templates;       /* templates cached now */
+    uint8_t sampling_source;  /* fl_collect_sampling_src of sampling_rate */
+    char name[FL_COLLECT_NAME_MAX]; /* configured friendly name, "" none */
     fl_collect_stats stats;
 } fl_collect_exporter;
 
@@ -119,6 +135,25 @@ typedef struct fl_collect_sink {
     void (*on_counters)(void *ctx, const fl_collect_ifcounters *c);
 } fl_collect_sink;
 
+/*
+ * Configuration of one exporter (or of every observation domain of an
+ * address when any_domain): a friendly name and sampling. An exporter a
+ * rule names is "known" (accepted even when unknown exporters are
+ * rejected). A rule for the exact domain wins over an any_domain rule.
+ */
+typedef struct fl_collect_rule {
+    fl_addr addr;
+    int any_domain;
+    uint32_t domain;
+    char name[FL_COLLECT_NAME_MAX];
+    uint32_t default_sampling;  /* used when the export states none, 0 = - */
+    uint32_t override_sampling; /* wins over what the export states, 0 = - */
+} fl_collect_rule;
+
+/* What happens to datagrams of exporters no --allow prefix and no rule
+ * covers. DEFAULT: reject when allow[] is non-empty, accept otherwise. */
+enum { FL_UNKNOWN_DEFAULT = 0, FL_UNKNOWN_ACCEPT, FL_UNKNOWN_REJECT };
+
 typedef struct fl_collect_config {
     /* sampling rate for flows whose export says nothing (0 = unknown:
      * rate 0 and FL_FLOW_SAMPLING_UNKNOWN) */
@@ -128,6 +163,10 @@ typedef struct fl_collect_config {
     /* reject datagrams of exporters not in allow[] (when nallow > 0) */
     const fl_prefix *allow;
     size_t nallow;
+    /* per-exporter names and sampling (copied); unknown-exporter policy */
+    const fl_collect_rule *rules;
+    size_t nrules;
+    int unknown;
     /* hard limits; 0 = defaults (4096 exporters, 1024 templates each) */
     uint32_t max_exporters;
     uint32_t max_templates;
@@ -197,6 +236,17 @@ fl_rc fl_collect_ifname(const fl_collect *c, uint16_t exporter, uint32_t ifindex
                         char *buf, size_t len);
 fl_rc fl_collect_vrfname(const fl_collect *c, uint16_t exporter, uint32_t vrf,
                          char *buf, size_t len);
+/* Names learnt from options data, one at a time: entry i (0-based) of
+ * exporter's interface (vrf = 0) or VRF (vrf = 1) names; FL_ENOTFOUND
+ * past the end. */
+fl_rc fl_collect_name_at(const fl_collect *c, uint16_t exporter, int vrf, uint32_t i,
+                         uint32_t *key, char *buf, size_t len);
+/* Latest sFlow counters of exporter's i-th interface; FL_ENOTFOUND past
+ * the end. */
+fl_rc fl_collect_ifcounters_at(const fl_collect *c, uint16_t exporter, uint32_t i,
+                               fl_collect_ifcounters *out);
+/* Datagrams dropped because their exporter was not allowed. */
+uint64_t fl_collect_rejected(const fl_collect *c);
 /* Add q_drops flows to the queue_drops of exporter id (used by queues). */
 void fl_collect_count_drops(fl_collect *c, uint16_t exporter, uint64_t q_drops);
 
@@ -230,6 +280,11 @@ fl_rc fl_collect_read_mem(fl_collect_worker *w, const uint8_t *buf, size_t n, co
 void fl_collect_print_ndjson(const fl_batch *b, void *f);
 /* One JSON line of an exporter's stats to f (a FILE *). */
 void fl_collect_print_exporter(const fl_collect_exporter *x, void *f);
+/* The same line extended with "store_id", "first_seen", "last_seen"
+ * (ISO 8601 UTC), "name" and "sampling_source" (collector-stats.jsonl). */
+void fl_collect_print_exporter_ext(const fl_collect_exporter *x, uint16_t store_id, void *f);
+/* One {"type":"counters",...} JSON line of c (exporter = store_id). */
+void fl_collect_print_counters(const fl_collect_ifcounters *c, uint16_t store_id, void *f);
 
 /* ---- listeners ------------------------------------------------------ */
 
@@ -243,6 +298,8 @@ typedef struct fl_collect_server_config {
     int rcvbuf;           /* SO_RCVBUF bytes, 0 = 32 MiB (best effort) */
     unsigned queue_batches; /* bounded writer queue, 0 = 64 batches */
     fl_time flush_ms;     /* push a partial batch after this long, 0 = 200 */
+    fl_time test_pause_ms; /* tests only: receivers sleep this long before
+                            * their first read (kernel-drop tests), 0 = no */
 } fl_collect_server_config;
 
 typedef struct fl_collect_server_stats {

@@ -87,11 +87,14 @@ typedef struct cl_exporter {
     fl_time last_log;       /* rate limit for bad-input log lines */
     uint64_t log_suppressed;
     int announce;           /* tell the sink again (names/sampling changed) */
+    uint32_t eff_default;   /* configured rates: this exporter's rule, */
+    uint32_t eff_override;  /* else the collector-wide ones; 0 = none */
 } cl_exporter;
 
 struct fl_collect {
     fl_collect_config cfg;
     fl_prefix *allow;
+    fl_collect_rule *rules;
     fl_collect_sink sink;
     pthread_mutex_t mu;          /* exporter table */
     cl_exporter **exp;           /* by id - 1 */
@@ -99,6 +102,7 @@ struct fl_collect {
     uint32_t *hash;              /* open addressing: id, 0 = empty */
     uint32_t hcap;
     uint64_t unattributed;
+    uint64_t rejected;
     fl_time last_log;
 };
 
@@ -133,6 +137,11 @@ int cl_tpl_withdraw(cl_exporter *x, uint16_t id);
 uint32_t cl_tpl_withdraw_all(cl_exporter *x, int options);
 void cl_set_sampler(cl_exporter *x, int have_id, uint32_t id, uint32_t rate);
 uint32_t cl_lookup_sampler(const cl_exporter *x, int have_id, uint32_t id);
+/* The rate of a flow whose export states `stated` (0 = nothing) learnt
+ * from `src`: configured override, stated, configured default, else 0
+ * (unknown). Keeps the exporter's snapshot rate and source current for
+ * configured rates. */
+uint32_t cl_rate(cl_exporter *x, uint32_t stated, fl_collect_sampling_src src);
 void cl_set_name(cl_exporter *x, int vrf, uint32_t key, const uint8_t *s, size_t len);
 void cl_set_ifcounters(fl_collect *c, cl_exporter *x, const fl_collect_ifcounters *ic);
 void cl_seq(cl_exporter *x, uint32_t seq, uint32_t advance);

@@ -34,6 +34,58 @@ const char *fl_collect_bad_name(fl_collect_bad b)
     return (unsigned)b < FL_BAD_COUNT ? bad_names[b] : "unknown";
 }
 
+const char *fl_collect_sampling_src_name(fl_collect_sampling_src s)
+{
+    static const char *const n[] = {"unknown", "v5 header", "options", "sflow", "config"};
+    return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "unknown";
+}
+
+/* The configuration of (addr, domain) in *out: the rule for every domain
+ * of the address, then the one naming the domain, whose settings win.
+ * 0 when no rule names the exporter. */
+static int find_rule(const fl_collect *c, fl_addr addr, uint32_t domain, fl_collect_rule *out)
+{
+    const fl_collect_rule *any = NULL, *exact = NULL;
+
+    for (size_t i = 0; i < c->cfg.nrules; i++) {
+        const fl_collect_rule *r = &c->cfg.rules[i];
+        if (fl_addr_cmp(r->addr, addr) != 0)
+            continue;
+        if (!r->any_domain && r->domain == domain && exact == NULL)
+            exact = r;
+        if (r->any_domain && any == NULL)
+            any = r;
+    }
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < 2; k++) {
+        const fl_collect_rule *r = k ? exact : any;
+        if (r == NULL)
+            continue;
+        if (r->name[0])
+            memcpy(out->name, r->name, sizeof out->name);
+        if (r->default_sampling)
+            out->default_sampling = r->default_sampling;
+        if (r->override_sampling)
+            out->override_sampling = r->override_sampling;
+    }
+    out->name[sizeof out->name - 1] = '\0';
+    return any != NULL || exact != NULL;
+}
+
+/* Is an exporter without a rule allowed? */
+static int allowed(const fl_collect *c, fl_addr addr)
+{
+    int reject = c->cfg.unknown == FL_UNKNOWN_REJECT ||
+                 (c->cfg.unknown == FL_UNKNOWN_DEFAULT && c->cfg.nallow > 0);
+
+    if (!reject)
+        return 1;
+    for (size_t i = 0; i < c->cfg.nallow; i++)
+        if (fl_prefix_contains(&c->allow[i], addr))
+            return 1;
+    return 0;
+}
+
 static uint64_t key_hash(fl_collect_proto proto, fl_addr a, uint32_t domain)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -83,6 +135,8 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
                                 uint32_t domain, fl_time now, int *created, fl_err *e)
 {
     cl_exporter *x;
+    fl_collect_rule rule;
+    int ruled;
     uint64_t k = key_hash(proto, addr, domain);
     uint32_t j;
 
@@ -96,17 +150,15 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
             j = (j + 1) & (c->hcap - 1);
         }
     }
-    if (c->cfg.nallow > 0) {
-        size_t i;
-        for (i = 0; i < c->cfg.nallow; i++)
-            if (fl_prefix_contains(&c->allow[i], addr))
-                break;
-        if (i == c->cfg.nallow) {
-            char a[FL_ADDR_STRLEN];
-            fl_addr_format(addr, a, sizeof a);
-            fl_err_at(e, FL_EINVAL, a, 0, -1, "exporter %s is not in the allowed networks", a);
-            return NULL;
-        }
+    ruled = find_rule(c, addr, domain, &rule);
+    if (!ruled && !allowed(c, addr)) {
+        char a[FL_ADDR_STRLEN];
+        fl_addr_format(addr, a, sizeof a);
+        c->rejected++;
+        fl_err_at(e, FL_EINVAL, a, 0, -1,
+                  "%s: exporter %s domain %u is not in the allowed networks",
+                  fl_collect_bad_name(FL_BAD_REJECTED), a, domain);
+        return NULL;
     }
     if (c->nexp >= c->cfg.max_exporters || c->nexp >= 65535) {
         fl_err_set(e, FL_ELIMIT, "exporter table full (%u exporters)", c->nexp);
@@ -131,6 +183,14 @@ static cl_exporter *find_create(fl_collect *c, fl_collect_proto proto, fl_addr a
     x->x.addr = addr;
     x->x.domain = domain;
     x->x.stats.first_seen = now;
+    x->eff_default = rule.default_sampling ? rule.default_sampling : c->cfg.default_sampling;
+    x->eff_override = rule.override_sampling ? rule.override_sampling
+                                             : c->cfg.override_sampling;
+    memcpy(x->x.name, rule.name, sizeof x->x.name);
+    if (x->eff_override) {
+        x->x.sampling_rate = x->eff_override;
+        x->x.sampling_source = FL_SAMPLING_SRC_CONFIG;
+    }
     c->exp[c->nexp++] = x;
     j = (uint32_t)k & (c->hcap - 1);
     while (c->hash[j] != 0)
@@ -292,7 +352,33 @@ void cl_set_sampler(cl_exporter *x, int have_id, uint32_t id, uint32_t rate)
             x->announce = 1;
         x->samplers[i].rate = rate;
     }
+    if (x->eff_override)
+        return; /* the configured rate stays the exporter's */
     x->x.sampling_rate = rate;
+    x->x.sampling_source = FL_SAMPLING_SRC_OPTIONS;
+}
+
+uint32_t cl_rate(cl_exporter *x, uint32_t stated, fl_collect_sampling_src src)
+{
+    uint32_t rate;
+
+    if (x->eff_override) {
+        rate = x->eff_override;
+        src = FL_SAMPLING_SRC_CONFIG;
+    } else if (stated) {
+        return stated;
+    } else if (x->eff_default) {
+        rate = x->eff_default;
+        src = FL_SAMPLING_SRC_CONFIG;
+    } else {
+        return 0;
+    }
+    if (x->x.sampling_rate != rate || x->x.sampling_source != src) {
+        x->x.sampling_rate = rate;
+        x->x.sampling_source = (uint8_t)src;
+        x->announce = 1;
+    }
+    return rate;
 }
 
 /* The rate for a flow naming sampler `id` (when have_id); 0 = unknown. A
@@ -553,6 +639,53 @@ void fl_collect_count_drops(fl_collect *c, uint16_t exporter, uint64_t q_drops)
     __atomic_fetch_add(&x->x.stats.queue_drops, q_drops, __ATOMIC_RELAXED);
 }
 
+fl_rc fl_collect_name_at(const fl_collect *c, uint16_t exporter, int vrf, uint32_t i,
+                         uint32_t *key, char *buf, size_t len)
+{
+    cl_exporter *x = exporter ? entry(c, (size_t)exporter - 1) : NULL;
+    fl_rc rc = FL_ENOTFOUND;
+
+    if (x == NULL || len == 0)
+        return FL_ENOTFOUND;
+    pthread_mutex_lock(&x->mu);
+    if (i < (vrf ? x->nvrfnames : x->nifnames)) {
+        const cl_name *t = vrf ? &x->vrfnames[i] : &x->ifnames[i];
+        *key = t->key;
+        snprintf(buf, len, "%s", t->name);
+        rc = FL_OK;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return rc;
+}
+
+fl_rc fl_collect_ifcounters_at(const fl_collect *c, uint16_t exporter, uint32_t i,
+                               fl_collect_ifcounters *out)
+{
+    cl_exporter *x = exporter ? entry(c, (size_t)exporter - 1) : NULL;
+    fl_rc rc = FL_ENOTFOUND;
+
+    if (x == NULL)
+        return FL_ENOTFOUND;
+    pthread_mutex_lock(&x->mu);
+    if (i < x->nifc && x->ifc != NULL) {
+        *out = x->ifc[i];
+        rc = FL_OK;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return rc;
+}
+
+uint64_t fl_collect_rejected(const fl_collect *c)
+{
+    uint64_t n;
+    fl_collect *m = (fl_collect *)(uintptr_t)c;
+
+    pthread_mutex_lock(&m->mu);
+    n = c->rejected;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
 uint64_t fl_collect_unattributed(const fl_collect *c)
 {
     uint64_t n;
@@ -807,8 +940,10 @@ static fl_rc load_buf(fl_collect *c, const uint8_t *p, size_t n, const char *pat
             uint32_t id = (uint32_t)rb_u(&r, 4), rate = (uint32_t)rb_u(&r, 4);
             cl_set_sampler(x, 1, id, rate);
         }
-        if (x->rate_default)
+        if (x->rate_default && !x->eff_override) {
             x->x.sampling_rate = x->rate_default;
+            x->x.sampling_source = FL_SAMPLING_SRC_OPTIONS;
+        }
         nt = (uint32_t)rb_u(&r, 2);
         for (uint32_t i = 0; i < nt && !r.fail; i++) {
             uint16_t id = (uint16_t)rb_u(&r, 2);

@@ -72,10 +72,12 @@ fl_rc cl_nf5(cl_ctx *k, fl_addr src, const uint8_t *p, size_t len)
     rate = sampling & 0x3fff;
     if (rate == 0)
         rate = 1;
-    if (k->c->cfg.override_sampling)
-        rate = k->c->cfg.override_sampling;
-    if (k->x->x.sampling_rate != rate) {
+    if (k->x->eff_override) {
+        rate = cl_rate(k->x, rate, FL_SAMPLING_SRC_V5);
+    } else if (k->x->x.sampling_rate != rate ||
+               k->x->x.sampling_source != FL_SAMPLING_SRC_V5) {
         k->x->x.sampling_rate = rate;
+        k->x->x.sampling_source = FL_SAMPLING_SRC_V5;
         k->x->announce = 1;
     }
     cl_seq(k->x, seq, count);

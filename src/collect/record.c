@@ -103,7 +103,6 @@ static void finish_options(cl_ctx *k, const rec_scratch *s)
 static void finish_flow(cl_ctx *k, const cl_template *t, rec_scratch *s, fl_batch *b, uint32_t r)
 {
     cl_exporter *x = k->x;
-    const fl_collect_config *cfg = &k->c->cfg;
     uint8_t flags = 0;
     uint32_t rate;
 
@@ -151,12 +150,11 @@ static void finish_flow(cl_ctx *k, const cl_template *t, rec_scratch *s, fl_batc
     FL_TIMES(b, FL_COL_TIME_FIRST)[r] = s->t[0];
     FL_TIMES(b, FL_COL_TIME_LAST)[r] = s->t[1];
 
-    if (cfg->override_sampling)
-        rate = cfg->override_sampling;
+    if (x->eff_override)
+        rate = 0;
     else if ((rate = stated_rate(s)) == 0)
         rate = cl_lookup_sampler(x, s->has_sampler, (uint32_t)s->sampler);
-    if (rate == 0)
-        rate = cfg->default_sampling;
+    rate = cl_rate(x, rate, FL_SAMPLING_SRC_OPTIONS);
     if (rate == 0)
         flags |= FL_FLOW_SAMPLING_UNKNOWN;
     FL_U32(b, FL_COL_SAMPLING_RATE)[r] = rate;
@@ -301,7 +299,7 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
             if (f->ie == 10 && f->op != CL_OP_IFINDEX && !s.has_ifindex) {
                 s.ifindex = u;
                 s.has_ifindex = 1;
-            } else if (f->ie == 234) {
+            } else if (f->ie == 234 || f->ie == 235) {
                 s.vrfid = u;
                 s.has_vrfid = 1;
             }

@@ -7,7 +7,7 @@
  *
  * Receivers never block on storage: each decodes into its own worker and,
  * when a batch is full (or has waited flush_ms), swaps it for a free one
- * from a fixed pool and queues it. No free batch means the queue is full:
+ * from a pool (grown on demand up to the queue size) and queues it. No free batch means the queue is full:
  * the batch's flows are dropped and counted per exporter. The writer
  * thread pops batches, calls the sink, and returns them to the pool. The
  * kernel hashes each exporter (source address and port) to one of the
@@ -68,6 +68,7 @@ struct fl_collect_server {
     pthread_cond_t qcv;
     fl_batch **pool; /* free batches */
     unsigned npool;
+    unsigned nalloc; /* batches allocated for pool + queue, <= qcap */
     fl_batch **q;    /* ring of full batches */
     unsigned qcap, qhead, qlen;
     fl_collect_server_stats st;
@@ -85,6 +86,15 @@ static fl_rc queue_push(void *ctx, fl_collect_worker *w)
     fl_rc rc = FL_OK;
 
     pthread_mutex_lock(&s->qmu);
+    if (s->npool == 0 && s->nalloc < s->qcap) {
+        /* the pool grows on demand up to the queue's size, so an idle
+         * collector does not hold qcap batches of memory */
+        fl_batch *nb = fl_batch_new(0);
+        if (nb != NULL) {
+            s->pool[s->npool++] = nb;
+            s->nalloc++;
+        }
+    }
     if (s->npool == 0 || s->qlen == s->qcap) {
         rc = FL_ELIMIT;
         st_add(&s->st.queue_drops, w->b->n);
@@ -159,6 +169,12 @@ static void *rx_main(void *arg)
     if (mm == NULL || iov == NULL || from == NULL || bufs == NULL || ctl == NULL) {
         fl_log_error("collect: receiver thread out of memory");
         goto out;
+    }
+    if (s->cfg.test_pause_ms > 0) {
+        /* tests only: let the socket buffer overflow before reading */
+        struct timespec ts = {(time_t)(s->cfg.test_pause_ms / 1000),
+                              (long)(s->cfg.test_pause_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     }
     while (!s->stop_rx) {
         int n;
@@ -460,11 +476,12 @@ fl_collect_server *fl_collect_server_start(fl_collect *c, const fl_collect_serve
     s->pool = calloc(s->qcap, sizeof *s->pool);
     if (s->q == NULL || s->pool == NULL)
         goto nomem;
-    for (unsigned i = 0; i < s->qcap; i++) {
+    for (unsigned i = 0; i < 2 && i < s->qcap; i++) {
         s->pool[i] = fl_batch_new(0);
         if (s->pool[i] == NULL)
             goto nomem;
         s->npool++;
+        s->nalloc++;
     }
     for (size_t i = 0; i < cfg->nlisten; i++) {
         struct sockaddr_storage ss;

@@ -427,8 +427,7 @@ static fl_rc flow_sample(cl_ctx *k, sf_span *s, int expanded, size_t base)
     FL_U64(b, FL_COL_PACKETS)[r] = 1;
     FL_U32(b, FL_COL_IN_IF)[r] = in;
     FL_U32(b, FL_COL_OUT_IF)[r] = out;
-    if (k->c->cfg.override_sampling)
-        rate = k->c->cfg.override_sampling;
+    rate = cl_rate(k->x, rate, FL_SAMPLING_SRC_SFLOW);
     FL_U32(b, FL_COL_SAMPLING_RATE)[r] = rate;
     FL_U8(b, FL_COL_FLOW_FLAGS)[r] =
         (uint8_t)(FL_FLOW_TIME_ESTIMATED | (rate == 0 ? FL_FLOW_SAMPLING_UNKNOWN : 0));
@@ -443,8 +442,10 @@ static fl_rc flow_sample(cl_ctx *k, sf_span *s, int expanded, size_t base)
         for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
             fl_batch_mark(b, cs[i]);
     }
-    if (rate && k->x->x.sampling_rate != rate) {
+    if (rate && !k->x->eff_override &&
+        (k->x->x.sampling_rate != rate || k->x->x.sampling_source != FL_SAMPLING_SRC_SFLOW)) {
         k->x->x.sampling_rate = rate;
+        k->x->x.sampling_source = FL_SAMPLING_SRC_SFLOW;
         k->x->announce = 1;
     }
     k->x->x.stats.flows++;

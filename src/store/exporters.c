@@ -12,6 +12,7 @@
  *   flowlens-exporters 1
  *   x ID ADDR DOMAIN SAMPLING NAME
  *   i ID IFINDEX NAME
+ *   v ID VRFID NAME
  */
 #include "store/store_int.h"
 
@@ -28,6 +29,7 @@
 
 typedef struct xifn {
     uint16_t id;
+    uint8_t vrf;      /* 0 interface name, 1 VRF name */
     uint32_t ifindex;
     char name[FL_STORE_NAME_MAX];
 } xifn;
@@ -72,17 +74,18 @@ static int push_exp(xtab *x, const fl_store_exporter *r)
     return 0;
 }
 
-static xifn *find_if(xtab *x, uint16_t id, uint32_t ifindex)
+static xifn *find_if(xtab *x, uint16_t id, uint32_t ifindex, int vrf)
 {
     for (size_t i = 0; i < x->nifs; i++)
-        if (x->ifs[i].id == id && x->ifs[i].ifindex == ifindex)
+        if (x->ifs[i].id == id && x->ifs[i].ifindex == ifindex && x->ifs[i].vrf == vrf)
             return &x->ifs[i];
     return NULL;
 }
 
-static int put_if(xtab *x, uint16_t id, uint32_t ifindex, const char *name, size_t len)
+static int put_if(xtab *x, uint16_t id, uint32_t ifindex, int vrf, const char *name,
+                  size_t len)
 {
-    xifn *f = find_if(x, id, ifindex);
+    xifn *f = find_if(x, id, ifindex, vrf);
     if (f == NULL) {
         if (x->nifs == x->capifs) {
             size_t cap = x->capifs ? x->capifs * 2 : 64;
@@ -95,6 +98,7 @@ static int put_if(xtab *x, uint16_t id, uint32_t ifindex, const char *name, size
         f = &x->ifs[x->nifs++];
         f->id = id;
         f->ifindex = ifindex;
+        f->vrf = (uint8_t)(vrf != 0);
     }
     clean_name(f->name, name, len);
     return 0;
@@ -173,11 +177,11 @@ static fl_rc parse(xtab *x, const char *buf, size_t len, const char *path, fl_er
             clean_name(r.name, f[5], fl[5]);
             if (push_exp(x, &r) != 0)
                 return FL_ENOMEM;
-        } else if (k == 4 && fl[0] == 1 && f[0][0] == 'i') {
+        } else if (k == 4 && fl[0] == 1 && (f[0][0] == 'i' || f[0][0] == 'v')) {
             if (num(f[1], fl[1], 65535, &a) != 0 || num(f[2], fl[2], UINT32_MAX, &b) != 0 ||
                 a == 0 || a > x->n)
                 return fl_err_at(e, FL_ECORRUPT, path, line, -1, "bad interface line");
-            if (put_if(x, (uint16_t)a, (uint32_t)b, f[3], fl[3]) != 0)
+            if (put_if(x, (uint16_t)a, (uint32_t)b, f[0][0] == 'v', f[3], fl[3]) != 0)
                 return fl_err_at(e, FL_ELIMIT, path, line, -1, "too many interface names");
         } else {
             return fl_err_at(e, FL_ECORRUPT, path, line, -1, "unknown line");
@@ -267,7 +271,8 @@ static fl_rc save(fl_store *s, fl_err *e)
     }
     for (size_t i = 0; i < s->x->nifs; i++) {
         const xifn *f = &s->x->ifs[i];
-        n = snprintf(line, sizeof line, "i\t%u\t%u\t%s\n", f->id, f->ifindex, f->name);
+        n = snprintf(line, sizeof line, "%c\t%u\t%u\t%s\n", f->vrf ? 'v' : 'i', f->id,
+                     f->ifindex, f->name);
         if (sbuf_put(&b, line, (size_t)n) != 0)
             goto out;
     }
@@ -335,26 +340,63 @@ fl_rc fl_store_exporter_update(fl_store *s, uint16_t id, const char *name, uint3
     return save(s, e);
 }
 
-fl_rc fl_store_exporter_set_ifname(fl_store *s, uint16_t id, uint32_t ifindex, const char *name,
-                                   fl_err *e)
+static fl_rc set_name(fl_store *s, uint16_t id, uint32_t key, int vrf, const char *name,
+                      fl_err *e)
 {
+    xifn *f;
+
     if (s->mode != FL_STORE_WRITE)
         return fl_err_set(e, FL_EINVAL, "store opened read-only");
     if (id == 0 || id > s->x->n)
         return fl_err_set(e, FL_ENOTFOUND, "no exporter %u", id);
+    f = find_if(s->x, id, key, vrf);
     if (name == NULL || name[0] == '\0') {
-        xifn *f = find_if(s->x, id, ifindex);
         if (f == NULL)
             return FL_OK;
         *f = s->x->ifs[--s->x->nifs];
-    } else if (put_if(s->x, id, ifindex, name, strlen(name)) != 0) {
-        return fl_err_set(e, FL_ELIMIT, "too many interface names");
+    } else {
+        char clean[FL_STORE_NAME_MAX];
+        clean_name(clean, name, strlen(name));
+        if (f != NULL && strcmp(f->name, clean) == 0)
+            return FL_OK; /* unchanged: no rewrite */
+        if (put_if(s->x, id, key, vrf, name, strlen(name)) != 0)
+            return fl_err_set(e, FL_ELIMIT, "too many interface names");
     }
     return save(s, e);
 }
 
+fl_rc fl_store_exporter_set_ifname(fl_store *s, uint16_t id, uint32_t ifindex, const char *name,
+                                   fl_err *e)
+{
+    return set_name(s, id, ifindex, 0, name, e);
+}
+
+fl_rc fl_store_exporter_set_vrfname(fl_store *s, uint16_t id, uint32_t vrf, const char *name,
+                                    fl_err *e)
+{
+    return set_name(s, id, vrf, 1, name, e);
+}
+
 const char *fl_store_exporter_ifname(fl_store *s, uint16_t id, uint32_t ifindex)
 {
-    xifn *f = find_if(s->x, id, ifindex);
+    xifn *f = find_if(s->x, id, ifindex, 0);
     return f ? f->name : NULL;
+}
+
+const char *fl_store_exporter_vrfname(fl_store *s, uint16_t id, uint32_t vrf)
+{
+    xifn *f = find_if(s->x, id, vrf, 1);
+    return f ? f->name : NULL;
+}
+
+fl_rc fl_store_exporter_name_at(fl_store *s, size_t i, uint16_t *id, int *vrf, uint32_t *key,
+                                const char **name)
+{
+    if (i >= s->x->nifs)
+        return FL_ENOTFOUND;
+    *id = s->x->ifs[i].id;
+    *vrf = s->x->ifs[i].vrf;
+    *key = s->x->ifs[i].ifindex;
+    *name = s->x->ifs[i].name;
+    return FL_OK;
 }

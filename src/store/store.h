@@ -318,5 +318,13 @@ fl_rc fl_store_exporter_set_ifname(fl_store *s, uint16_t id, uint32_t ifindex,
                                    const char *name, fl_err *e);
 /* The interface's name, or NULL. Valid until the next table change. */
 const char *fl_store_exporter_ifname(fl_store *s, uint16_t id, uint32_t ifindex);
+/* The same for VRF names (options data's VRFname by ingress/egress VRF id). */
+fl_rc fl_store_exporter_set_vrfname(fl_store *s, uint16_t id, uint32_t vrf, const char *name,
+                                    fl_err *e);
+const char *fl_store_exporter_vrfname(fl_store *s, uint16_t id, uint32_t vrf);
+/* Name entry i (0-based) of every exporter: interface (*vrf 0) or VRF (*vrf
+ * 1) names; FL_ENOTFOUND past the end. *name valid until the next change. */
+fl_rc fl_store_exporter_name_at(fl_store *s, size_t i, uint16_t *id, int *vrf, uint32_t *key,
+                                const char **name);
 
 #endif /* FL_STORE_H */

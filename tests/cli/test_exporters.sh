@@ -12,10 +12,12 @@ check import "$FL_BIN" import "$T_TMP/nf" --into "$T_TMP/store"
 expect_rc exporters_runs 0 "$FL_BIN" exporters --store "$T_TMP/store"
 rows=$(grep -cE '^ +[0-9]+ +127\.0\.0\.1 ' "$T_TMP/out")
 [ "$rows" -eq 4 ] && pass four_exporters || fail four_exporters "$(cat "$T_TMP/out")"
-sum=$(awk 'NR>1 {s+=$(NF-2)} END {print s}' "$T_TMP/out")
+sum=$(awk '/^ +[0-9]+ +127\.0\.0\.1 / {s+=$6} END {print s}' "$T_TMP/out")
 [ "$sum" = 2000 ] && pass flows_add_up || fail flows_add_up "sum $sum: $(cat "$T_TMP/out")"
+# imported, never collected: the listing says there are no collector statistics
+expect_out says_no_collector_stats "no statistics .*collector-stats.jsonl does not exist"
 expect_rc exporters_json 0 "$FL_BIN" exporters --store "$T_TMP/store" -o json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==4 and sum(x["flows"] for x in d)==2000' "$T_TMP/out" \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==4 and sum(x["flows"] for x in d)==2000 and all(x["collector"] is None for x in d)' "$T_TMP/out" \
   && pass json_parses || fail json_parses "$(head -c 300 "$T_TMP/out")"
 expect_rc no_store_exit_1 1 "$FL_BIN" exporters --store "$T_TMP/none"
 expect_out no_store_message "none: no store here"
