@@ -127,6 +127,89 @@ static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *
     return cli_filter_compile(cmd, text, cli_get(args, "filters-dir"), f);
 }
 
+/* nfdump's "Time window:" after a listing spans the data read, not the
+ * flows listed: for nfcapd files their statistics records (and the bytes
+ * of the files), for the store the first and last time of its flows. */
+static void files_span(const fl_nfdump_sel *sel, fl_query_spec *qs)
+{
+    for (size_t i = 0; i < fl_nfdump_sel_count(sel); i++) {
+        fl_nfdump_file *nf = NULL;
+        const fl_nfdump_info *in;
+        fl_err e;
+        FILE *fp;
+
+        fl_err_clear(&e);
+        if (fl_nfdump_open(fl_nfdump_sel_path(sel, i), &nf, &e) != FL_OK)
+            continue;
+        in = fl_nfdump_file_info(nf);
+        if (in->has_stat && in->stat_last != 0) {
+            if (qs->span_last == 0 || in->stat_first < qs->span_first)
+                qs->span_first = in->stat_first;
+            if (in->stat_last > qs->span_last)
+                qs->span_last = in->stat_last;
+        }
+        fl_nfdump_close(nf);
+        fp = fopen(fl_nfdump_sel_path(sel, i), "rb");
+        if (fp != NULL && fseek(fp, 0, SEEK_END) == 0) {
+            long sz = ftell(fp);
+            if (sz > 0)
+                qs->bytes_read += (uint64_t)sz;
+        }
+        if (fp != NULL)
+            fclose(fp);
+    }
+}
+
+static void store_span(fl_store *st, fl_query_spec *qs)
+{
+    uint64_t cols[FL_PRESENT_WORDS] = {0};
+    fl_store_scan *sc = NULL;
+    fl_batch *b = NULL;
+    fl_err e;
+
+    cols[FL_COL_TIME_FIRST / 64] |= (uint64_t)1 << (FL_COL_TIME_FIRST % 64);
+    cols[FL_COL_TIME_LAST / 64] |= (uint64_t)1 << (FL_COL_TIME_LAST % 64);
+    fl_err_clear(&e);
+    if (fl_store_scan_open(st, cols, NULL, 0, &sc, &e) != FL_OK)
+        return;
+    while (fl_store_scan_next(sc, &b, &e) == FL_OK && b != NULL) {
+        for (uint32_t r = 0; r < b->n; r++) {
+            fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[r], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+            if (qs->span_last == 0 || t0 < qs->span_first)
+                qs->span_first = t0;
+            if (t1 > qs->span_last)
+                qs->span_last = t1;
+        }
+    }
+    fl_store_scan_free(sc);
+}
+
+static fl_rc list_first_then_order(const fl_query_spec *qs, fl_source src, fl_qresult **out,
+                                    fl_err *e)
+{
+    fl_query_spec first = *qs, order = *qs;
+    fl_qresult *head = NULL;
+    fl_mem_source m;
+    fl_batch *lb;
+    fl_rc rc;
+
+    first.order = FL_ORDER_NONE;
+    first.threads = 1;
+    rc = fl_query_run(&first, src, &head, e);
+    if (rc != FL_OK)
+        return rc;
+    lb = head->list;
+    order.select = NULL;
+    order.start = order.end = 0;
+    order.limit = 0;
+    order.threads = 1;
+    rc = fl_query_run(&order, fl_mem_source_init(&m, &lb, lb ? 1 : 0), out, e);
+    if (rc == FL_OK)
+        (*out)->scanned = head->scanned;
+    fl_qresult_free(head);
+    return rc;
+}
+
 static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_spec *spec)
 {
     fl_query_spec qs;
@@ -162,13 +245,29 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             goto fail;
         memset(&src, 0, sizeof src);
         src.ctx = sel;
-        /* aggregations read files side by side; listings keep file order */
+        /* aggregations read files side by side; listings keep file order
+         * (one scanning thread, so -c takes the first flows, as nfdump) */
         src.parallel = qs.op != FL_QOP_LIST;
+        if (qs.op == FL_QOP_LIST && qs.order == FL_ORDER_NONE && !cli_has(args, "threads"))
+            qs.threads = 1;
         src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
         src.progress = fl_nfdump_sel_progress;
     }
-    if (fl_query_run(&qs, src, &res, &e) != FL_OK)
+    if (sel != NULL && qs.op == FL_QOP_LIST && qs.order != FL_ORDER_NONE && qs.limit != 0) {
+        /* nfdump's -c counts flows as they pass, before -O sorts them:
+         * over nfcapd files, list the first -c flows, then order those */
+        if (list_first_then_order(&qs, src, &res, &e) != FL_OK)
+            goto fail;
+    } else if (fl_query_run(&qs, src, &res, &e) != FL_OK) {
         goto fail;
+    }
+    if (qs.op == FL_QOP_LIST && (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) &&
+        !(flags & FL_RENDER_QUIET)) {
+        if (sel != NULL)
+            files_span(sel, &qs);
+        else if (st != NULL)
+            store_span(st, &qs);
+    }
     if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
         goto fail;
     fflush(stdout);

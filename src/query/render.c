@@ -376,6 +376,79 @@ static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f)
     fwrite(line, 1, n < sizeof line ? n : sizeof line - 1, f);
 }
 
+/* nfdump's closing lines of a plain listing: the summary over the listed
+ * flows, the time window of the data read (clipped to -t) and the counts.
+ * The "Sys:" timing line nfdump adds last is left out. */
+static void nfdump_epilog(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+{
+    const fl_batch *b = r->list;
+    fl_qresult sum;
+    fl_time first, last;
+
+    memset(&sum, 0, sizeof sum);
+    sum.total.first = FL_TIME_MAX;
+    for (uint32_t i = 0; b && i < b->n; i++) {
+        fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[i], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[i];
+        sum.total.flows++;
+        sum.total.bytes += FL_U64(b, FL_COL_BYTES)[i];
+        sum.total.out_bytes += FL_U64(b, FL_COL_OUT_BYTES)[i];
+        sum.total.packets += FL_U64(b, FL_COL_PACKETS)[i];
+        sum.total.out_packets += FL_U64(b, FL_COL_OUT_PACKETS)[i];
+        if (t0 < sum.total.first)
+            sum.total.first = t0;
+        if (t1 > sum.total.last)
+            sum.total.last = t1;
+    }
+    if (sum.total.flows == 0)
+        sum.total.first = 0;
+    summary_table(&sum, flags, f);
+    first = s->span_first / 1000;
+    last = s->span_last / 1000;
+    if (s->span_last == 0) {
+        fprintf(f, "Time window: <unknown>\n");
+    } else {
+        char t1[32], t2[32];
+        if (s->start && s->start / 1000 > first)
+            first = s->start / 1000;
+        if (s->end && s->end / 1000 < last)
+            last = s->end / 1000;
+        fmt_date(first * 1000, flags & FL_RENDER_UTC, t1, sizeof t1);
+        fmt_date(last * 1000, flags & FL_RENDER_UTC, t2, sizeof t2);
+        fprintf(f, "Time window: %s - %s\n", t1, t2);
+    }
+    /* nfdump stops reading at the -c-th match; without a filter or window
+     * that is the -c-th flow, otherwise flowlens reports all it read */
+    fprintf(f, "Total flows processed: %" PRIu64 ", passed: %" PRIu64
+               ", Blocks skipped: 0, Bytes read: %" PRIu64 "\n",
+            s->limit && sum.total.flows >= s->limit && s->select == NULL && s->start == 0 &&
+                    s->end == 0
+                ? sum.total.flows
+                : r->scanned,
+            sum.total.flows, s->bytes_read);
+}
+
+/* -o line / long / extended / fmt:... : nfdump's text, header and epilog */
+static fl_rc render_list_nfdump(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f,
+                                fl_err *e)
+{
+    fl_query_fmt *q = NULL;
+    const fl_batch *b = r->list;
+    fl_rc rc = fl_query_fmt_parse(s->format ? s->format : "line", flags, &q, e);
+
+    if (rc != FL_OK)
+        return rc;
+    if (!(flags & FL_RENDER_QUIET))
+        fprintf(f, "%s\n", fl_query_fmt_header(q));
+    for (uint32_t row = 0; b && row < b->n; row++)
+        fl_query_fmt_row(q, b, row, f);
+    if (b == NULL || b->n == 0)
+        fprintf(f, "No matching flows\n");
+    if (!(flags & FL_RENDER_QUIET))
+        nfdump_epilog(s, r, flags, f);
+    fl_query_fmt_free(q);
+    return FL_OK;
+}
+
 static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                         int flags, FILE *f)
 {
@@ -504,10 +577,23 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
 fl_rc fl_query_render(const fl_query_spec *spec, const fl_qresult *r, fl_render_fmt fmt,
                       int flags, FILE *f, fl_err *e)
 {
+    /* statistics and aggregations print nfdump's tables whatever the
+     * listing format, as nfdump does */
+    if (fmt == FL_FMT_NFDUMP && r->op != FL_QOP_LIST)
+        fmt = FL_FMT_TABLE;
     switch (r->op) {
     case FL_QOP_STATS: render_stats(spec, r, fmt, flags, f); break;
     case FL_QOP_AGGREGATE: render_aggregate(spec, r, fmt, flags, f); break;
-    case FL_QOP_LIST: render_list(spec, r, fmt, flags, f); break;
+    case FL_QOP_LIST:
+        /* a plain-text listing is nfdump's, "line" unless -o named one */
+        if (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) {
+            fl_rc rc = render_list_nfdump(spec, r, flags, f, e);
+            if (rc != FL_OK)
+                return rc;
+        } else {
+            render_list(spec, r, fmt, flags, f);
+        }
+        break;
     case FL_QOP_SUMMARY: render_summary(r, fmt, flags, f); break;
     case FL_QOP_SERIES:
     case FL_QOP_TOPSERIES: render_series(spec, r, fmt, flags, f); break;
