@@ -123,8 +123,8 @@ static const qtagdef tags[] = {
     {"%mpls9", 0, " MPLS lbl 9 ", T_MPLSN},
     {"%mpls10", 0, " MPLS lbl 10", T_MPLSN},
     {"%mpls", 0,
-     "                                               MPLS labels 1-10                      "
-     "                                           ",
+     "                                               MPLS labels 1-10"
+     "                                                                   ",
      T_MPLS},
     {"%bps", 0, "     bps", T_BPS},
     {"%pps", 0, "     pps", T_PPS},
@@ -251,7 +251,8 @@ void fl_query_fmt_free(fl_query_fmt *f)
 }
 
 /* Parse the tag list of a "fmt:" format (without the prefix). */
-static fl_rc parse_tags(fl_query_fmt *f, const char *s, fl_err *e)
+/* base: offset of s inside the -o argument, so positions name the argument's */
+static fl_rc parse_tags(fl_query_fmt *f, const char *s, size_t base, fl_err *e)
 {
     size_t len = strlen(s), i = 0;
     fl_rc rc;
@@ -270,14 +271,14 @@ static fl_rc parse_tags(fl_query_fmt *f, const char *s, fl_err *e)
                 size_t w = 1;
                 while (i + w < len && isalnum((unsigned char)s[i + w]))
                     w++;
-                fl_err_at(e, FL_EPARSE, "output format", 0, (long long)i,
-                          "unknown tag '%.*s' at position %zu", (int)w, s + i, i + 1);
+                fl_err_at(e, FL_EPARSE, "output format", 0, (long long)(base + i),
+                          "unknown tag '%.*s' at position %zu", (int)w, s + i, base + i + 1);
                 return FL_EPARSE;
             }
             if (hit->tag == T_UNSUPPORTED) {
-                fl_err_at(e, FL_EUNSUPPORTED, "output format", 0, (long long)i,
+                fl_err_at(e, FL_EUNSUPPORTED, "output format", 0, (long long)(base + i),
                           "tag '%s' at position %zu: flowlens keeps no such data", hit->name,
-                          i + 1);
+                          base + i + 1);
                 return FL_EUNSUPPORTED;
             }
             rc = add_item(f, hit->tag,
@@ -307,6 +308,7 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
 {
     fl_query_fmt *f;
     const char *body = NULL;
+    size_t base = 0; /* where body starts in spec (for error positions) */
     char name[32];
     size_t sl;
     fl_rc rc;
@@ -321,6 +323,7 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
     f->long_v6 = (flags & FL_RENDER_LONGV6) != 0;
     if (strncmp(spec, "fmt:", 4) == 0 || spec[0] == '%') {
         body = spec[0] == '%' ? spec : spec + 4;
+        base = (size_t)(body - spec);
         if (body[0] == '\0') {
             fl_query_fmt_free(f);
             return fl_err_set(e, FL_EINVAL, "missing format description after 'fmt:'");
@@ -345,7 +348,7 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
             return fl_err_set(e, FL_EINVAL, "unknown output format '%s'", spec);
         }
     }
-    rc = parse_tags(f, body, e);
+    rc = parse_tags(f, body, base, e);
     if (rc != FL_OK) {
         fl_query_fmt_free(f);
         return rc;

@@ -153,8 +153,8 @@ TEST(bad_tags_name_tag_and_position)
     CHECK(fl_query_fmt_parse("fmt:%ts %bogus %pr", 0, &q, &e) == FL_EPARSE);
     CHECK(q == NULL);
     CHECK(strstr(e.msg, "'%bogus'") != NULL);
-    CHECK(strstr(e.msg, "position 5") != NULL);
-    CHECK_EQ_INT(e.offset, 4);
+    CHECK(strstr(e.msg, "position 9") != NULL); /* of the whole -o argument */
+    CHECK_EQ_INT(e.offset, 8);
     fl_err_clear(&e);
     CHECK(fl_query_fmt_parse("%ts %cl", 0, &q, &e) == FL_EUNSUPPORTED);
     CHECK(strstr(e.msg, "'%cl'") != NULL && strstr(e.msg, "position 5") != NULL);

@@ -11,6 +11,12 @@ usage:
       leaves ties in hash order; flowlens orders them by key).
   nfcompare.py rows OURS THEIRS [COL...]
       Same multiset of rows over the named columns (all when none named).
+  nfcompare.py listing OURS THEIRS
+      nfdump text listings whose rows start with the -O order value and a
+      '|' (e.g. -o "fmt:%byt|%ts %sap"): header and closing lines equal, the
+      same rows, and the same sequence of order values. nfdump sorts -O
+      with an unstable quicksort, so rows tied on the order value may come
+      in any order; everything else must be byte for byte.
 Prints one line saying what matched or the first difference; exit 0 / 1.
 """
 import csv
@@ -99,9 +105,36 @@ def rows(ours, theirs, cols):
     return None
 
 
+def listing(ours, theirs):
+    with open(ours) as f:
+        a = f.read().splitlines()
+    with open(theirs) as f:
+        b = f.read().splitlines()
+    ra = [x for x in a if "|" in x]
+    rb = [x for x in b if "|" in x]
+    oa = [x for x in a if "|" not in x]
+    ob = [x for x in b if "|" not in x]
+    if oa != ob:
+        for x, y in zip(oa + [""], ob + [""]):
+            if x != y:
+                return f"non-row line differs: {x!r} != nfdump {y!r}"
+    if Counter(ra) != Counter(rb):
+        extra = list((Counter(ra) - Counter(rb)).elements())[:2]
+        missing = list((Counter(rb) - Counter(ra)).elements())[:2]
+        return f"rows differ; only ours: {extra}; only nfdump: {missing}"
+    ka = [x.split("|", 1)[0] for x in ra]
+    kb = [x.split("|", 1)[0] for x in rb]
+    if ka != kb:
+        i = next(i for i, (x, y) in enumerate(zip(ka, kb)) if x != y)
+        return f"order value at row {i + 1}: {ka[i]!r} != nfdump {kb[i]!r}"
+    return None
+
+
 def main(argv):
     if len(argv) >= 5 and argv[0] == "stat":
         err = stat(argv[1], argv[2], argv[3], argv[4])
+    elif len(argv) == 3 and argv[0] == "listing":
+        err = listing(argv[1], argv[2])
     elif len(argv) >= 3 and argv[0] == "rows":
         err = rows(argv[1], argv[2], argv[3:])
     else:
