@@ -526,15 +526,31 @@ static void render_summary(const fl_qresult *r, fl_render_fmt fmt, int flags, FI
     }
 }
 
+/* Per-step topseries (FlowGraph's mode) ranks every key in every step; a
+ * key that is in no step's top N has only zeros and is not drawn, so it is
+ * not printed either (Other holds its share). */
+static int series_shown(const fl_query_spec *s, const fl_qresult *r, size_t k)
+{
+    if (r->op != FL_QOP_TOPSERIES || !s->per_step_top || (k + 1 == r->nseries && r->has_other))
+        return 1;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        if (r->values[k * r->nbuckets + i] != 0)
+            return 1;
+    return 0;
+}
+
 static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                           int flags, FILE *f)
 {
     char name[64];
+    int first = 1;
 
     if (fmt == FL_FMT_JSON) {
         fprintf(f, "{\"start\":%" PRId64 ",\"step\":%" PRId64 ",\"series\":[", r->series_start,
                 r->step);
         for (size_t k = 0; k < r->nseries; k++) {
+            if (!series_shown(s, r, k))
+                continue;
             if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
                 snprintf(name, sizeof name, "Other");
             else if (r->op == FL_QOP_TOPSERIES)
@@ -542,7 +558,8 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
                            sizeof name);
             else
                 snprintf(name, sizeof name, "total");
-            fprintf(f, "%s{\"name\":\"%s\",\"values\":[", k ? "," : "", name);
+            fprintf(f, "%s{\"name\":\"%s\",\"values\":[", first ? "" : ",", name);
+            first = 0;
             for (size_t i = 0; i < r->nbuckets; i++)
                 fprintf(f, "%s%.17g", i ? "," : "", r->values[k * r->nbuckets + i]);
             fprintf(f, "]}");
@@ -553,6 +570,8 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
     /* CSV / table / NDJSON: one line per step, one column per series */
     fprintf(f, fmt == FL_FMT_CSV ? "time" : "%-24s", "time");
     for (size_t k = 0; k < r->nseries; k++) {
+        if (!series_shown(s, r, k))
+            continue;
         if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
             snprintf(name, sizeof name, "Other");
         else if (r->op == FL_QOP_TOPSERIES)
@@ -569,7 +588,9 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
                        flags & FL_RENDER_UTC ? 0 : FL_TIME_LOCAL, t, sizeof t);
         fprintf(f, fmt == FL_FMT_CSV ? "%s" : "%-24s", t);
         for (size_t k = 0; k < r->nseries; k++)
-            fprintf(f, fmt == FL_FMT_CSV ? ",%.17g" : " %18.2f", r->values[k * r->nbuckets + i]);
+            if (series_shown(s, r, k))
+                fprintf(f, fmt == FL_FMT_CSV ? ",%.17g" : " %18.2f",
+                        r->values[k * r->nbuckets + i]);
         fprintf(f, "\n");
     }
 }

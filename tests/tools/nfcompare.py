@@ -17,6 +17,18 @@ usage:
       same rows, and the same sequence of order values. nfdump sorts -O
       with an unstable quicksort, so rows tied on the order value may come
       in any order; everything else must be byte for byte.
+  nfcompare.py topseries MODE N OURS.json DIR
+      `flowlens query --topseries ELEM --metric bytes -o json` against
+      nfdump -s ELEM/bytes run on one nfcapd file per step: DIR holds
+      step_K.top (nfdump -n N -o csv) and step_K.all (-n 0) for each step K
+      and, for MODE window, whole.top / whole.all over the whole window.
+      MODE step (FlowGraph's per-step top N): in each step our non-zero
+      series are nfdump's top N of that step file (same values in the same
+      order; tied keys may differ as nfdump leaves ties in hash order, but
+      each must carry nfdump's value for it) and Other is the step's
+      remaining bytes. MODE window: our series keys are nfdump's top N over
+      the whole window, each step's value of each key equals nfdump's value
+      for that key in that step file (0 when absent) and Other the rest.
 Prints one line saying what matched or the first difference; exit 0 / 1.
 """
 import csv
@@ -130,9 +142,74 @@ def listing(ours, theirs):
     return None
 
 
+def nf_stat(path):
+    """nfdump -s csv: ({value: bytes}, [(value, bytes)] in order, total bytes)"""
+    import os
+    if not os.path.exists(path):
+        return {}, [], 0
+    _, rows_ = read_rows(path)
+    seq = [(norm(r["val"]), int(r["byt"])) for r in rows_]
+    total = 0
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("flows,bytes") and i + 1 < len(lines):
+            total = int(lines[i + 1].split(",")[1])
+    return dict(seq), seq, total
+
+
+def topseries(mode, n, ours, d):
+    import json
+    with open(ours) as f:
+        res = json.load(f)
+    series = res["series"]
+    other = [s_ for s_ in series if s_["name"] == "Other"]
+    keys = [s_ for s_ in series if s_["name"] != "Other"]
+    if len(other) != 1:
+        return "no Other series"
+    nb = len(other[0]["values"])
+    if mode == "window":
+        _, wtop, _ = nf_stat(f"{d}/whole.top")
+        wall, _, _ = nf_stat(f"{d}/whole.all")
+        if len(keys) != len(wtop):
+            return f"{len(keys)} series, nfdump's top has {len(wtop)}"
+        ours_tot = []
+        for s_ in keys:
+            if s_["name"] not in wall:
+                return f"series {s_['name']} not in nfdump's listing"
+            ours_tot.append(wall[s_["name"]])
+        if sorted(ours_tot, reverse=True) != [v for _, v in wtop]:
+            return f"window totals {ours_tot} != nfdump top {wtop}"
+    checked = 0
+    for k in range(nb):
+        allm, _, total = nf_stat(f"{d}/step_{k}.all")
+        _, top, _ = nf_stat(f"{d}/step_{k}.top")
+        mine = [(s_["name"], s_["values"][k]) for s_ in keys]
+        if mode == "step":
+            mine = sorted([(x, v) for x, v in mine if v > 0], key=lambda t: -t[1])
+            if [v for _, v in mine] != [v for _, v in top]:
+                return f"step {k}: top values {mine} != nfdump {top}"
+            for x, v in mine:
+                if allm.get(x) != v:
+                    return f"step {k}: {x}={v}, nfdump has {allm.get(x)}"
+        else:
+            for x, v in mine:
+                if allm.get(x, 0) != v:
+                    return f"step {k}: {x}={v}, nfdump has {allm.get(x, 0)}"
+        rest = total - sum(v for _, v in mine)
+        if other[0]["values"][k] != rest:
+            return f"step {k}: Other {other[0]['values'][k]} != nfdump's rest {rest}"
+        checked += 1
+    if checked == 0:
+        return "no steps"
+    return None
+
+
 def main(argv):
     if len(argv) >= 5 and argv[0] == "stat":
         err = stat(argv[1], argv[2], argv[3], argv[4])
+    elif len(argv) == 5 and argv[0] == "topseries":
+        err = topseries(argv[1], int(argv[2]), argv[3], argv[4])
     elif len(argv) == 3 and argv[0] == "listing":
         err = listing(argv[1], argv[2])
     elif len(argv) >= 3 and argv[0] == "rows":
