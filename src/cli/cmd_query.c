@@ -7,9 +7,12 @@
  * what nfdump's `-o csv` prints (header, rows, closing summary; -q leaves
  * out header and summary) so listings diff against nfdump, `-o json` a JSON array keyed by flowlens column
  * names, `-o null` reads and discards (timing). Everything else (-s, -A,
- * -a, -t, -O, --summary, series, other output formats, filters) runs
- * through the query engine with the selection as its source. Without
- * -r/-R/-M the embedded store (--store, default ./var/store) is the source.
+ * -a, -t, -O, --summary, series, nfdump's text formats line/long/extended/
+ * fmt:, filters) runs through the query engine with the selection as its
+ * source. Without -r/-R/-M the embedded store (--store, default
+ * ./var/store) is the source. Text listings end with nfdump's closing
+ * lines, whose time window and byte count come from the files or store
+ * read (files_span, store_span).
  */
 #include "cli.h"
 #include "filter/filter.h"
