@@ -379,28 +379,35 @@ static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f)
 /* nfdump's closing lines of a plain listing: the summary over the listed
  * flows, the time window of the data read (clipped to -t) and the counts.
  * The "Sys:" timing line nfdump adds last is left out. */
-static void nfdump_epilog(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+/* The totals of the listed flows (what nfdump's closing summary counts). */
+static void list_totals(const fl_qresult *r, fl_qresult *sum)
 {
     const fl_batch *b = r->list;
+
+    memset(sum, 0, sizeof *sum);
+    sum->total.first = FL_TIME_MAX;
+    for (uint32_t i = 0; b && i < b->n; i++) {
+        fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[i], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[i];
+        sum->total.flows++;
+        sum->total.bytes += FL_U64(b, FL_COL_BYTES)[i];
+        sum->total.out_bytes += FL_U64(b, FL_COL_OUT_BYTES)[i];
+        sum->total.packets += FL_U64(b, FL_COL_PACKETS)[i];
+        sum->total.out_packets += FL_U64(b, FL_COL_OUT_PACKETS)[i];
+        if (t0 < sum->total.first)
+            sum->total.first = t0;
+        if (t1 > sum->total.last)
+            sum->total.last = t1;
+    }
+    if (sum->total.flows == 0)
+        sum->total.first = 0;
+}
+
+static void nfdump_epilog(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+{
     fl_qresult sum;
     fl_time first, last;
 
-    memset(&sum, 0, sizeof sum);
-    sum.total.first = FL_TIME_MAX;
-    for (uint32_t i = 0; b && i < b->n; i++) {
-        fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[i], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[i];
-        sum.total.flows++;
-        sum.total.bytes += FL_U64(b, FL_COL_BYTES)[i];
-        sum.total.out_bytes += FL_U64(b, FL_COL_OUT_BYTES)[i];
-        sum.total.packets += FL_U64(b, FL_COL_PACKETS)[i];
-        sum.total.out_packets += FL_U64(b, FL_COL_OUT_PACKETS)[i];
-        if (t0 < sum.total.first)
-            sum.total.first = t0;
-        if (t1 > sum.total.last)
-            sum.total.last = t1;
-    }
-    if (sum.total.flows == 0)
-        sum.total.first = 0;
+    list_totals(r, &sum);
     summary_table(&sum, flags, f);
     first = s->span_first / 1000;
     last = s->span_last / 1000;
@@ -449,6 +456,7 @@ static fl_rc render_list_nfdump(const fl_query_spec *s, const fl_qresult *r, int
     return FL_OK;
 }
 
+/* -o csv / json / ndjson listings (text listings: render_list_nfdump) */
 static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                         int flags, FILE *f)
 {
@@ -459,27 +467,9 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
         fputs(fl_nfdump_csv_header(), f);
     else if (fmt == FL_FMT_JSON)
         fprintf(f, "[");
-    else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
-        fprintf(f, "Date first seen          Duration     Proto      Src IP Addr:Port          "
-                   "Dst IP Addr:Port   Packets    Bytes Flows\n");
     for (uint32_t row = 0; b && row < b->n; row++) {
         if (fmt == FL_FMT_CSV) {
             list_csv_line(b, row, flags & FL_RENDER_UTC, f);
-        } else if (fmt == FL_FMT_TABLE) {
-            char d[32], dur[40], sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], pk[32], by[32];
-            fl_time first = FL_TIMES(b, FL_COL_TIME_FIRST)[row];
-            fmt_date(first, flags & FL_RENDER_UTC, d, sizeof d);
-            fmt_duration((double)(FL_TIMES(b, FL_COL_TIME_LAST)[row] - first) / 1000.0, dur,
-                         sizeof dur);
-            fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[row], sa, sizeof sa);
-            fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[row], da, sizeof da);
-            fmt_number(FL_U64(b, FL_COL_PACKETS)[row], flags & FL_RENDER_PLAIN, 1, pk, sizeof pk);
-            fmt_number(FL_U64(b, FL_COL_BYTES)[row], flags & FL_RENDER_PLAIN, 1, by, sizeof by);
-            fprintf(f, "%s.%03u %12s %-5s %17s:%-5u -> %17s:%-5u %8s %8s %5u\n", d,
-                    (unsigned)(first % 1000), dur,
-                    query_proto_name(FL_U8(b, FL_COL_PROTO)[row], flags & FL_RENDER_PLAIN), sa,
-                    FL_U16(b, FL_COL_SRC_PORT)[row], da, FL_U16(b, FL_COL_DST_PORT)[row], pk, by,
-                    1);
         } else {
             if (fmt == FL_FMT_JSON && row)
                 fputc(',', f);
@@ -490,8 +480,12 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
     }
     if (fmt == FL_FMT_JSON)
         fprintf(f, "]\n");
-    if ((fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET))
-        fmt == FL_FMT_CSV ? summary_csv(r, f) : summary_table(r, flags, f);
+    if (fmt == FL_FMT_CSV && !(flags & FL_RENDER_QUIET)) {
+        /* nfdump sums the flows it printed (-c cuts them) */
+        fl_qresult sum;
+        list_totals(r, &sum);
+        summary_csv(&sum, f);
+    }
 }
 
 static void render_summary(const fl_qresult *r, fl_render_fmt fmt, int flags, FILE *f)
