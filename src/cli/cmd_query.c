@@ -187,6 +187,57 @@ static void store_span(fl_store *st, fl_query_spec *qs)
     fl_store_scan_free(sc);
 }
 
+/* Exporter addresses for %ra. nfcapd files number their exporters per
+ * file (sysid); the listing learns each sysid's address from the file that
+ * holds the flow, the first time it is seen (one nfcapd numbers its
+ * exporters the same way in every file it writes). */
+typedef struct qexp {
+    fl_source inner;
+    fl_nfdump_sel *sel;
+    fl_store *st;
+    uint8_t known[65536];
+    fl_addr addr[65536];
+} qexp;
+
+static fl_rc qexp_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    qexp *x = ctx;
+    fl_rc rc = x->inner.next(x->inner.ctx, b, e);
+    const fl_nfdump_file *f;
+
+    if (rc != FL_OK || b->n == 0 || (f = fl_nfdump_sel_file(x->sel)) == NULL)
+        return rc;
+    for (uint32_t r = 0; r < b->n; r++) {
+        uint16_t id = FL_U16(b, FL_COL_EXPORTER)[r];
+        if (!x->known[id]) {
+            const fl_nfdump_exporter *ex = fl_nfdump_exporter_get(f, id);
+            x->known[id] = 1;
+            if (ex != NULL)
+                x->addr[id] = ex->addr;
+        }
+    }
+    return rc;
+}
+
+static double qexp_progress(void *ctx)
+{
+    qexp *x = ctx;
+    return x->inner.progress ? x->inner.progress(x->inner.ctx) : 0;
+}
+
+static fl_addr qexp_addr(void *ctx, uint16_t id)
+{
+    qexp *x = ctx;
+    fl_store_exporter se;
+
+    if (x->st != NULL && !x->known[id]) {
+        x->known[id] = 1;
+        if (fl_store_exporter_get(x->st, id, &se) == FL_OK)
+            x->addr[id] = se.addr;
+    }
+    return x->addr[id];
+}
+
 static fl_rc list_first_then_order(const fl_query_spec *qs, fl_source src, fl_qresult **out,
                                     fl_err *e)
 {
@@ -221,6 +272,7 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     fl_store *st = NULL;
     fl_store_scan *sc = NULL;
     fl_filter *flt = NULL;
+    qexp *xp = NULL;
     char filter[4096];
     int fmt = 0, flags = 0, rc;
     qwarn qw = {0};
@@ -256,6 +308,24 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
         src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
         src.progress = fl_nfdump_sel_progress;
     }
+    if (qs.op == FL_QOP_LIST && fmt == FL_FMT_NFDUMP && qs.format != NULL &&
+        strstr(qs.format, "%ra") != NULL) {
+        xp = calloc(1, sizeof *xp);
+        if (xp == NULL) {
+            fl_err_set(&e, FL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        xp->sel = sel;
+        xp->st = st;
+        qs.exporter_addr = qexp_addr;
+        qs.exporter_ctx = xp;
+        if (sel != NULL) {
+            xp->inner = src;
+            src.ctx = xp;
+            src.next = qexp_next;
+            src.progress = qexp_progress;
+        }
+    }
     if (sel != NULL && qs.op == FL_QOP_LIST && qs.order != FL_ORDER_NONE && qs.limit != 0) {
         /* nfdump's -c counts flows as they pass, before -O sorts them:
          * over nfcapd files, list the first -c flows, then order those */
@@ -284,6 +354,7 @@ fail : {
 }
 out:
     fl_qresult_free(res);
+    free(xp);
     fl_nfdump_sel_free(sel);
     fl_store_scan_free(sc);
     if (st)

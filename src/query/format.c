@@ -10,7 +10,9 @@
  * of a batch is printed by walking that list. The parser follows nfdump's
  * rule for where a tag ends (the first tag of its table, in table order,
  * whose name is followed by a non-letter), so "%mpls10" reads as nfdump
- * reads it. Tags for data flowlens does not keep (latencies, payloads,
+ * reads it. %ra asks the caller for exporter addresses (the store's
+ * exporter table, an nfcapd file's exporter records). Tags for data
+ * flowlens does not keep (latencies, payloads,
  * NSEL ACLs, nbar, ja3, ...) are refused with the tag and its position.
  *
  * Quirks kept on purpose because nfdump prints them: %ter prints the
@@ -38,7 +40,7 @@ typedef enum qtag {
     T_FLG, T_TOS, T_STOS, T_DTOS, T_DIR, T_SMK, T_DMK, T_FWD, T_END, T_SVLN, T_DVLN,
     T_ISMC, T_ODMC, T_IDMC, T_OSMC, T_MPLS1, T_MPLSN, T_MPLS, T_BPS, T_PPS, T_BPP,
     T_ENG, T_LBL, T_NL, T_IVRF, T_EVRF, T_EVT, T_XSA, T_XDA, T_XSP, T_XDP, T_XSAP,
-    T_XDAP, T_UNSUPPORTED
+    T_XDAP, T_RA, T_UNSUPPORTED
 } qtag;
 
 typedef struct qtagdef {
@@ -72,7 +74,7 @@ static const qtagdef tags[] = {
     {"%dn", 1, "        Dst Network", T_DN},
     {"%nh", 1, "     Next-hop IP", T_NH},
     {"%nhb", 1, " BGP next-hop IP", T_NHB},
-    {"%ra", 1, "", T_UNSUPPORTED},
+    {"%ra", 1, "       Router IP", T_RA},
     {"%sap", 1, "     Src IP Addr:Port ", T_SAP},
     {"%dap", 1, "     Dst IP Addr:Port ", T_DAP},
     {"%gsap", 1, "", T_UNSUPPORTED},
@@ -202,6 +204,8 @@ struct fl_query_fmt {
     qitem items[QF_MAX_ITEMS];
     unsigned n;
     int plain, long_v6;
+    fl_addr (*exporter_addr)(void *ctx, uint16_t exporter);
+    void *exporter_ctx;
     char header[QF_MAX_HEADER];
     size_t hlen;
 };
@@ -358,6 +362,13 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
 }
 
 const char *fl_query_fmt_header(const fl_query_fmt *f) { return f->header; }
+
+void fl_query_fmt_set_exporters(fl_query_fmt *f, fl_addr (*addr)(void *ctx, uint16_t exporter),
+                                void *ctx)
+{
+    f->exporter_addr = addr;
+    f->exporter_ctx = ctx;
+}
 
 /* ------------------------------------------------------------------ */
 /* Printing one row                                                    */
@@ -561,6 +572,14 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
                     FL_U16(b, it->tag == T_XSAP ? FL_COL_XLATE_SRC_PORT : FL_COL_XLATE_DST_PORT)[r]);
         else
             fprintf(o, "%*s", aw, a);
+        break;
+    }
+    case T_RA: {
+        fl_addr x = {0, 0};
+        if (f->exporter_addr != NULL)
+            x = f->exporter_addr(f->exporter_ctx, FL_U16(b, FL_COL_EXPORTER)[r]);
+        addr_text(x, single_v6(x), f->long_v6, a, sizeof a);
+        fprintf(o, "%*s", aw, a);
         break;
     }
     case T_SP: fprintf(o, "%6u", FL_U16(b, FL_COL_SRC_PORT)[r]); break;

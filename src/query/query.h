@@ -155,6 +155,10 @@ typedef struct fl_query_spec {
     const char *format;
     fl_time span_first, span_last;
     uint64_t bytes_read;
+    /* the address of an exporter (EXPORTER column) for %ra; NULL or an
+     * unknown exporter prints 0.0.0.0 */
+    fl_addr (*exporter_addr)(void *ctx, uint16_t exporter);
+    void *exporter_ctx;
     /* execution */
     unsigned threads;    /* 0 = number of CPUs */
     size_t memory_budget; /* bytes for aggregation tables; 0 = 1 GiB */
@@ -271,6 +275,9 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
 void fl_query_fmt_free(fl_query_fmt *f);
 /* nfdump's header line for the format (no newline). */
 const char *fl_query_fmt_header(const fl_query_fmt *f);
+/* Where %ra finds exporter addresses (default: none, 0.0.0.0). */
+void fl_query_fmt_set_exporters(fl_query_fmt *f, fl_addr (*addr)(void *ctx, uint16_t exporter),
+                                void *ctx);
 /* Print row r of b (which holds every column the format reads) and '\n'. */
 void fl_query_fmt_row(const fl_query_fmt *f, const fl_batch *b, uint32_t r, FILE *o);
 

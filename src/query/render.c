@@ -444,6 +444,7 @@ static fl_rc render_list_nfdump(const fl_query_spec *s, const fl_qresult *r, int
 
     if (rc != FL_OK)
         return rc;
+    fl_query_fmt_set_exporters(q, s->exporter_addr, s->exporter_ctx);
     if (!(flags & FL_RENDER_QUIET))
         fprintf(f, "%s\n", fl_query_fmt_header(q));
     for (uint32_t row = 0; b && row < b->n; row++)

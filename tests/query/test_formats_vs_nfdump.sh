@@ -83,7 +83,7 @@ tie_case() {
 # every tag flowlens prints (nfdump's %nhb is left to its own case: nfdump
 # knows whether an exporter sent an IPv6 BGP next hop, flowlens keeps the
 # address only)
-ALL="fmt:%ts %te %tr %td %tds %tsr %ter %pr %sa %da %sn %dn %sp %dp %it %ic %nh %in %out %sas %das %nas %pas %flg %tos %stos %dtos %dir %smk %dmk %fwd %svln %dvln %ismc %odmc %idmc %osmc %mpls1 %mpls2 %mpls %pkt %ipkt %opkt %byt %ibyt %obyt %fl %bps %pps %bpp %eng %exp %lbl %ivrf %evrf %evt %xsa %xda %xsp %xdp %xsap %xdap"
+ALL="fmt:%ra %ts %te %tr %td %tds %tsr %ter %pr %sa %da %sn %dn %sp %dp %it %ic %nh %in %out %sas %das %nas %pas %flg %tos %stos %dtos %dir %smk %dmk %fwd %svln %dvln %ismc %odmc %idmc %osmc %mpls1 %mpls2 %mpls %pkt %ipkt %opkt %byt %ibyt %obyt %fl %bps %pps %bpp %eng %exp %lbl %ivrf %evrf %evt %xsa %xda %xsp %xdp %xsap %xdap"
 SHORT="fmt:%ts %td %pr %sap -> %dap %pkt %byt %fl"
 
 # nfcapd file, in file order: each format with several filters, -c, -N
@@ -105,6 +105,7 @@ for fmt in line long extended "$ALL" "$SHORT"; do
   done
 done
 fmt_case file_line6 file 0 -o line6 'ipv6 and bytes > 500'
+fmt_case file_6_line file 0 -6 -o line "ipv6 and bytes > 500"
 fmt_case file_extended6_N file 0 -o extended6 -N 'ipv6 and bytes > 500'
 fmt_case file_fmt_6 file 0 -6 -o "fmt:%sa %da %sap %dap %nh" 'ipv6 and packets > 3'
 fmt_case file_nhb_v4 file 1 -o "fmt:%sa %nh %nhb %smk %dmk" -c 40 'ipv4'
