@@ -133,7 +133,7 @@ static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *
 /* nfdump's "Time window:" after a listing spans the data read, not the
  * flows listed: for nfcapd files their statistics records (and the bytes
  * of the files), for the store the first and last time of its flows. */
-static void files_span(const fl_nfdump_sel *sel, fl_query_spec *qs)
+static void files_span(const fl_nfdump_sel *sel, fl_query_spec *qs, int bytes_only)
 {
     for (size_t i = 0; i < fl_nfdump_sel_count(sel); i++) {
         fl_nfdump_file *nf = NULL;
@@ -145,7 +145,7 @@ static void files_span(const fl_nfdump_sel *sel, fl_query_spec *qs)
         if (fl_nfdump_open(fl_nfdump_sel_path(sel, i), &nf, &e) != FL_OK)
             continue;
         in = fl_nfdump_file_info(nf);
-        if (in->has_stat && in->stat_last != 0) {
+        if (!bytes_only && in->has_stat && in->stat_last != 0) {
             if (qs->span_last == 0 || in->stat_first < qs->span_first)
                 qs->span_first = in->stat_first;
             if (in->stat_last > qs->span_last)
@@ -238,6 +238,93 @@ static fl_addr qexp_addr(void *ctx, uint16_t id)
     return x->addr[id];
 }
 
+/* A -c listing over nfcapd files stops reading where nfdump stops: at the
+ * -c-th flow that passes the window and the filter. The wrapper applies
+ * both itself (as the engine does) to know that point, ends the source
+ * there, and so knows nfdump's "processed" count and which files nfdump
+ * opened (their statistics make the "Time window" line). */
+typedef struct qlimit {
+    fl_source inner;
+    fl_nfdump_sel *sel;
+    const fl_query_spec *qs;
+    fl_filter *flt;
+    fl_sel rows;
+    uint64_t passed, processed;
+    int done;
+    const fl_nfdump_file *file;
+    fl_time first, last;
+} qlimit;
+
+static int in_window(const fl_query_spec *s, fl_time tf, fl_time tl)
+{
+    switch (s->window_mode) {
+    case FL_WIN_INSIDE: return tf >= s->start && tl <= s->end;
+    case FL_WIN_START: return tf >= s->start && tf < s->end;
+    case FL_WIN_END: return tl >= s->start && tl < s->end;
+    default: return tf < s->end && tl >= s->start;
+    }
+}
+
+static fl_rc qlimit_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    qlimit *q = ctx;
+    const fl_nfdump_file *f;
+    fl_rc rc;
+    uint32_t n = 0;
+
+    if (q->done) {
+        b->n = 0;
+        return FL_OK;
+    }
+    rc = q->inner.next(q->inner.ctx, b, e);
+    if (rc != FL_OK || b->n == 0)
+        return rc;
+    if (b->n > q->rows.cap) {
+        uint32_t *idx = realloc(q->rows.idx, (size_t)b->n * sizeof *idx);
+        if (idx == NULL)
+            return fl_err_set(e, FL_ENOMEM, "out of memory");
+        q->rows.idx = idx;
+        q->rows.cap = b->n;
+    }
+    f = fl_nfdump_sel_file(q->sel);
+    if (f != NULL && f != q->file) {
+        const fl_nfdump_info *in = fl_nfdump_file_info(f);
+        q->file = f;
+        if (in->has_stat && in->stat_last != 0) {
+            if (q->last == 0 || in->stat_first < q->first)
+                q->first = in->stat_first;
+            if (in->stat_last > q->last)
+                q->last = in->stat_last;
+        }
+    }
+    for (uint32_t r = 0; r < b->n; r++)
+        if ((q->qs->start == 0 && q->qs->end == 0) ||
+            in_window(q->qs, FL_TIMES(b, FL_COL_TIME_FIRST)[r], FL_TIMES(b, FL_COL_TIME_LAST)[r]))
+            q->rows.idx[n++] = r;
+    q->rows.n = n;
+    if (q->flt != NULL && n > 0) {
+        rc = fl_filter_select(q->flt, b, &q->rows, e);
+        if (rc != FL_OK)
+            return rc;
+    }
+    if (q->passed + q->rows.n >= q->qs->limit) {
+        uint32_t last = q->rows.idx[q->qs->limit - q->passed - 1];
+        q->processed += (uint64_t)last + 1;
+        q->passed = q->qs->limit;
+        q->done = 1;
+    } else {
+        q->processed += b->n;
+        q->passed += q->rows.n;
+    }
+    return FL_OK;
+}
+
+static double qlimit_progress(void *ctx)
+{
+    qlimit *q = ctx;
+    return q->inner.progress ? q->inner.progress(q->inner.ctx) : 0;
+}
+
 static fl_rc list_first_then_order(const fl_query_spec *qs, fl_source src, fl_qresult **out,
                                     fl_err *e)
 {
@@ -273,6 +360,7 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     fl_store_scan *sc = NULL;
     fl_filter *flt = NULL;
     qexp *xp = NULL;
+    qlimit *ql = NULL;
     char filter[4096];
     int fmt = 0, flags = 0, rc;
     qwarn qw = {0};
@@ -326,6 +414,24 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             src.progress = qexp_progress;
         }
     }
+    if (sel != NULL && qs.op == FL_QOP_LIST && qs.limit != 0) {
+        ql = calloc(1, sizeof *ql);
+        if (ql != NULL)
+            ql->rows.idx = malloc(FL_BATCH_CAP * sizeof *ql->rows.idx);
+        if (ql == NULL || ql->rows.idx == NULL) {
+            fl_err_set(&e, FL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        ql->rows.cap = FL_BATCH_CAP;
+        ql->inner = src;
+        ql->sel = sel;
+        ql->qs = &qs;
+        ql->flt = qs.select != NULL ? flt : NULL;
+        src.ctx = ql;
+        src.next = qlimit_next;
+        src.progress = qlimit_progress;
+        src.parallel = 0;
+    }
     if (sel != NULL && qs.op == FL_QOP_LIST && qs.order != FL_ORDER_NONE && qs.limit != 0) {
         /* nfdump's -c counts flows as they pass, before -O sorts them:
          * over nfcapd files, list the first -c flows, then order those */
@@ -336,8 +442,16 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     }
     if (qs.op == FL_QOP_LIST && (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) &&
         !(flags & FL_RENDER_QUIET)) {
-        if (sel != NULL)
-            files_span(sel, &qs);
+        if (ql != NULL && ql->done) {
+            /* nfdump stopped at the -c-th match: what it read, and the
+             * statistics of the files it opened */
+            res->scanned = ql->processed;
+            qs.span_first = ql->first;
+            qs.span_last = ql->last;
+            files_span(sel, &qs, 1);
+        } else if (sel != NULL) {
+            files_span(sel, &qs, 0);
+        }
         else if (st != NULL)
             store_span(st, &qs);
     }
@@ -355,6 +469,9 @@ fail : {
 out:
     fl_qresult_free(res);
     free(xp);
+    if (ql != NULL)
+        free(ql->rows.idx);
+    free(ql);
     fl_nfdump_sel_free(sel);
     fl_store_scan_free(sc);
     if (st)

@@ -14,8 +14,9 @@
 # compressed block bytes, flowlens the size of the files it read).
 # Masked as well where it cannot agree:
 #   - "processed" of a store query with a filter or window (the store
-#     skips row groups, so it reads fewer flows than nfdump's whole file),
-#     and of a filtered -c listing (nfdump stops reading at the -c-th match);
+#     skips row groups, so it reads fewer flows than nfdump's whole file);
+# Over files flowlens stops reading at the -c-th match as nfdump does, so
+# "processed" and the "Time window" of the files opened agree there too.
 # Store listings use -O tstart/tend: a store keeps flows by time slot, not
 # in the file's arrival order, so unordered listings differ in order only.
 # -O bytes/packets: nfdump sorts with an unstable quicksort, so tied rows
@@ -49,9 +50,11 @@ fmt_case() {
   shift 3
   local o="$T_TMP/$name"
   CASES=$((CASES + 1))
-  nfdump -r "$F" "$@" 2>"$o.nferr" | norm "$mask" >"$o.nf"
+  local in=(-r "$F")
+  case $1 in -R|-M) in=() ;; esac
+  nfdump "${in[@]}" "$@" 2>"$o.nferr" | norm "$mask" >"$o.nf"
   if [ "$src" = file ]; then
-    "$FL_BIN" query -r "$F" "$@" 2>"$o.err" | norm "$mask" >"$o.fl"
+    "$FL_BIN" query "${in[@]}" "$@" 2>"$o.err" | norm "$mask" >"$o.fl"
   else
     "$FL_BIN" query --store "$STORE" "$@" 2>"$o.err" | norm "$mask" >"$o.fl"
   fi
@@ -101,23 +104,37 @@ for fmt in line long extended "$ALL" "$SHORT"; do
     # shellcheck disable=SC2086
     fmt_case "file_f${i}${p}_big" file 0 -o "$fmt" $plain 'bytes > 900000 or packets > 100000'
     # shellcheck disable=SC2086
-    fmt_case "file_f${i}${p}_tcp443_c12" file 1 -o "$fmt" $plain -c 12 'proto tcp and port 443'
+    fmt_case "file_f${i}${p}_tcp443_c12" file 0 -o "$fmt" $plain -c 12 'proto tcp and port 443'
   done
 done
 fmt_case file_line6 file 0 -o line6 'ipv6 and bytes > 500'
 fmt_case file_6_line file 0 -6 -o line "ipv6 and bytes > 500"
 fmt_case file_extended6_N file 0 -o extended6 -N 'ipv6 and bytes > 500'
 fmt_case file_fmt_6 file 0 -6 -o "fmt:%sa %da %sap %dap %nh" 'ipv6 and packets > 3'
-fmt_case file_nhb_v4 file 1 -o "fmt:%sa %nh %nhb %smk %dmk" -c 40 'ipv4'
+fmt_case file_nhb_v4 file 0 -o "fmt:%sa %nh %nhb %smk %dmk" -c 40 'ipv4'
 fmt_case file_static_text file 0 -o "fmt:[%pr] %sa:%sp=>%da:%dp (%byt/%pkt)%n" -c 10
 fmt_case file_quiet file 0 -q -o extended 'proto icmp'
 fmt_case file_no_match file 0 -o line 'host 198.51.100.254'
 fmt_case file_no_match_q file 0 -q -o long 'host 198.51.100.254'
 fmt_case file_window file 0 -o line -t 2024/05/01.10:30:00-2024/05/01.10:40:00
-fmt_case file_O_tstart_c file 1 -o extended -O tstart -c 25 'proto udp'
+fmt_case file_O_tstart_c file 0 -o extended -O tstart -c 25 'proto udp'
 fmt_case file_O_tend file 0 -o line -O tend 'bytes > 100000'
 tie_case file_O_bytes_ties file 0 -o "fmt:%byt|%ts %td %pr %sap -> %dap %pkt %fl" -O bytes 'net 10.0.0.0/8'
 tie_case file_O_packets_N file 0 -N -o "fmt:%pkt|%ts %pr %sap -> %dap %byt" -O packets 'proto tcp'
+
+# several files: -R DIR, -R DIR/a:b, -M DIRS (nfdump opens the next file
+# only when it needs more flows: -c decides which files' statistics make
+# the time window)
+R="$T_TMP/multi"
+mkdir -p "$R/a" "$R/b"
+nfdump -r "$F" -t 2024/05/01.10:00:00-2024/05/01.11:00:00 -w "$R/a/nfcapd.202405011000"
+nfdump -r "$F" -t 2024/05/01.11:00:00 -w "$R/a/nfcapd.202405011100"
+cp "$R/a/nfcapd.202405011100" "$R/b/nfcapd.202405011000"
+fmt_case files_R_first100 file 0 -R "$R/a" -o line -c 100
+fmt_case files_R_tcp_c2000 file 0 -R "$R/a" -o extended -c 2000 'proto tcp'
+fmt_case files_R_icmp file 0 -R "$R/a/nfcapd.202405011000:nfcapd.202405011100" -o long 'proto icmp or proto icmp6'
+fmt_case files_M_r_c40 file 0 -M "$R/a:b" -r nfcapd.202405011000 -o line -c 40
+fmt_case files_M_R_ipv6 file 0 -M "$R/a:b" -R nfcapd.202405011000:nfcapd.202405011100 -o "fmt:%ra %ts %sap %dap %byt" -N 'ipv6'
 
 # the store, time-ordered
 i=0
