@@ -440,8 +440,8 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     } else if (fl_query_run(&qs, src, &res, &e) != FL_OK) {
         goto fail;
     }
-    if (qs.op == FL_QOP_LIST && (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) &&
-        !(flags & FL_RENDER_QUIET)) {
+    if ((qs.op == FL_QOP_LIST || qs.op == FL_QOP_STATS || qs.op == FL_QOP_AGGREGATE) &&
+        (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET)) {
         if (ql != NULL && ql->done) {
             /* nfdump stopped at the -c-th match: what it read, and the
              * statistics of the files it opened */
@@ -451,9 +451,14 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             files_span(sel, &qs, 1);
         } else if (sel != NULL) {
             files_span(sel, &qs, 0);
-        }
-        else if (st != NULL)
+        } else if (st != NULL && qs.op != FL_QOP_LIST) {
+            /* statistics over the store: the span of the flows counted
+             * (a second scan just for this line would double the work) */
+            qs.span_first = res->total.first;
+            qs.span_last = res->total.last;
+        } else if (st != NULL) {
             store_span(st, &qs);
+        }
     }
     if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
         goto fail;

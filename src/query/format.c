@@ -206,6 +206,7 @@ struct fl_query_fmt {
     int plain, long_v6;
     fl_addr (*exporter_addr)(void *ctx, uint16_t exporter);
     void *exporter_ctx;
+    const uint64_t *flows; /* %fl per row; NULL = 1 (a flow) */
     char header[QF_MAX_HEADER];
     size_t hlen;
 };
@@ -363,6 +364,8 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
 
 const char *fl_query_fmt_header(const fl_query_fmt *f) { return f->header; }
 
+void fl_query_fmt_set_flows(fl_query_fmt *f, const uint64_t *flows) { f->flows = flows; }
+
 void fl_query_fmt_set_exporters(fl_query_fmt *f, fl_addr (*addr)(void *ctx, uint16_t exporter),
                                 void *ctx)
 {
@@ -423,6 +426,10 @@ static void addr_text(fl_addr a, int v6, int long_v6, char *out, size_t len)
     } else {
         uint8_t b16[16];
         fl_addr_to_v6(a, b16);
+        /* an IPv4-form address in an IPv6 flow (an unset field, an
+         * aggregated key) is the IPv6 ::a.b.c.d nfdump holds */
+        if (fl_addr_is_v4(a))
+            memset(b16 + 10, 0, 2);
         inet_ntop(AF_INET6, b16, out, (socklen_t)len);
         if (!long_v6)
             condense(out);
@@ -623,7 +630,7 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
         break;
     }
     case T_BPP: fprintf(o, "%6u", pk ? (unsigned)(uint32_t)(by / pk) : 0u); break;
-    case T_FL: fprintf(o, "%5u", 1u); break;
+    case T_FL: fprintf(o, "%5" PRIu64, f->flows ? f->flows[r] : (uint64_t)1); break;
     case T_FLG: {
         uint8_t fl = proto == 6 ? FL_U8(b, FL_COL_TCP_FLAGS)[r] : 0;
         const char *ch = "CEUAPRSF";

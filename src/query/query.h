@@ -275,6 +275,9 @@ fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err
 void fl_query_fmt_free(fl_query_fmt *f);
 /* nfdump's header line for the format (no newline). */
 const char *fl_query_fmt_header(const fl_query_fmt *f);
+/* %fl of row r is flows[r] (aggregated records); NULL (default) = 1.
+ * The array is borrowed until the next call. */
+void fl_query_fmt_set_flows(fl_query_fmt *f, const uint64_t *flows);
 /* Where %ra finds exporter addresses (default: none, 0.0.0.0). */
 void fl_query_fmt_set_exporters(fl_query_fmt *f, fl_addr (*addr)(void *ctx, uint16_t exporter),
                                 void *ctx);

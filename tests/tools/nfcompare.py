@@ -17,6 +17,10 @@ usage:
       same rows, and the same sequence of order values. nfdump sorts -O
       with an unstable quicksort, so rows tied on the order value may come
       in any order; everything else must be byte for byte.
+  nfcompare.py rowset OURS THEIRS
+      nfdump text output whose records start with a date (-A, -s): every
+      other line equal and in order, the records the same multiset and
+      their count equal (nfdump leaves tied rows in hash order).
   nfcompare.py topseries MODE N OURS.json DIR
       `flowlens query --topseries ELEM --metric bytes -o json` against
       nfdump -s ELEM/bytes run on one nfcapd file per step: DIR holds
@@ -205,11 +209,34 @@ def topseries(mode, n, ours, d):
     return None
 
 
+def rowset(ours, theirs):
+    date = re.compile(r"^\d{4}-\d\d-\d\d ")
+    with open(ours) as f:
+        a = f.read().splitlines()
+    with open(theirs) as f:
+        b = f.read().splitlines()
+    ra = [x for x in a if date.match(x)]
+    rb = [x for x in b if date.match(x)]
+    oa = [x for x in a if not date.match(x)]
+    ob = [x for x in b if not date.match(x)]
+    if oa != ob:
+        for x, y in zip(oa + [""], ob + [""]):
+            if x != y:
+                return f"non-record line differs: {x!r} != nfdump {y!r}"
+    if Counter(ra) != Counter(rb):
+        extra = list((Counter(ra) - Counter(rb)).elements())[:2]
+        missing = list((Counter(rb) - Counter(ra)).elements())[:2]
+        return f"records differ ({len(ra)} vs {len(rb)}); only ours: {extra}; only nfdump: {missing}"
+    return None
+
+
 def main(argv):
     if len(argv) >= 5 and argv[0] == "stat":
         err = stat(argv[1], argv[2], argv[3], argv[4])
     elif len(argv) == 5 and argv[0] == "topseries":
         err = topseries(argv[1], int(argv[2]), argv[3], argv[4])
+    elif len(argv) == 3 and argv[0] == "rowset":
+        err = rowset(argv[1], argv[2])
     elif len(argv) == 3 and argv[0] == "listing":
         err = listing(argv[1], argv[2])
     elif len(argv) >= 3 and argv[0] == "rows":
