@@ -394,6 +394,12 @@ static void number(uint64_t num, int plain, char *s, size_t len)
         snprintf(s, len, "%4.0f", v);
 }
 
+/* a rate as nfdump's integer conversion, saturated instead of undefined */
+static uint64_t to_u64(double v)
+{
+    return v >= 18446744073709549568.0 ? UINT64_MAX : v <= 0 ? 0 : (uint64_t)v;
+}
+
 static void date_ms(FILE *o, fl_time t, unsigned ms)
 {
     time_t sec = (time_t)(t / 1000);
@@ -507,14 +513,17 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
         if (f->plain) {
             fprintf(o, "%16.3f", dur);
         } else {
-            int days = (int)(dur / 86400), sum = 86400 * days, hours, min;
-            hours = (int)((dur - sum) / 3600);
-            sum += 3600 * hours;
+            /* nfdump's DurationString, in wider integers: a flow that ends
+             * before it starts has a duration of ~2^64 ms */
+            long long days = (long long)(dur / 86400);
+            double sum = 86400.0 * (double)days;
+            int hours = (int)((dur - sum) / 3600), min;
+            sum += 3600.0 * hours;
             min = (int)((dur - sum) / 60);
             if (days == 0)
                 fprintf(o, "    %02d:%02d:%06.3f", hours, min, dur - sum - 60 * min);
             else
-                fprintf(o, "%2dd %02d:%02d:%06.3f", days, hours, min, dur - sum - 60 * min);
+                fprintf(o, "%2lldd %02d:%02d:%06.3f", days, hours, min, dur - sum - 60 * min);
         }
         break;
     case T_TDS: fprintf(o, "%16.3f", dur); break;
@@ -622,9 +631,9 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
         else if (it->tag == T_OBYT)
             v = FL_U64(b, FL_COL_OUT_BYTES)[r];
         else if (it->tag == T_BPS)
-            v = dur != 0 ? (uint64_t)((double)(by << 3) / dur) : 0;
+            v = dur != 0 ? to_u64((double)(by << 3) / dur) : 0;
         else
-            v = dur != 0 ? (uint64_t)((double)pk / dur) : 0;
+            v = dur != 0 ? to_u64((double)pk / dur) : 0;
         number(v, f->plain, s, sizeof s);
         fprintf(o, "%8s", s);
         break;

@@ -48,16 +48,18 @@ static void fmt_date(fl_time t, int utc, char *buf, size_t len)
 /* nfdump's duration: "    hh:mm:ss.mmm", or "Nd hh:mm:ss.mmm" past a day. */
 static void fmt_duration(double d, char *buf, size_t len)
 {
-    int days = (int)(d / 86400), sum = 86400 * days;
+    /* wide integers: a flow ending before it starts lasts ~2^64 ms */
+    long long days = (long long)(d / 86400);
+    double sum = 86400.0 * (double)days;
     int hours = (int)((d - sum) / 3600);
     int min;
 
-    sum += 3600 * hours;
+    sum += 3600.0 * hours;
     min = (int)((d - sum) / 60);
     if (days == 0)
         snprintf(buf, len, "    %02d:%02d:%06.3f", hours, min, d - sum - 60 * min);
     else
-        snprintf(buf, len, "%2dd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
+        snprintf(buf, len, "%2lldd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
 }
 
 /* Per-row derived values the way nfdump prints them (double division). */
@@ -76,8 +78,10 @@ static derived derive(const fl_qcounters *c, int inout)
      * gets a huge duration and rates of 0, not negative rates */
     d.duration = (double)(uint64_t)(c->last - c->first) / 1000.0;
     if (d.duration != 0) {
-        d.pps = (uint64_t)((double)d.packets / d.duration);
-        d.bps = (uint64_t)((double)(8 * d.bytes) / d.duration);
+        double pps = (double)d.packets / d.duration, bps = (double)(8 * d.bytes) / d.duration;
+        /* saturate where nfdump's conversion would be undefined */
+        d.pps = pps >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)pps;
+        d.bps = bps >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)bps;
     } else {
         d.pps = d.bps = 0;
     }
