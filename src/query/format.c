@@ -260,6 +260,7 @@ void fl_query_fmt_free(fl_query_fmt *f)
 static fl_rc parse_tags(fl_query_fmt *f, const char *s, size_t base, fl_err *e)
 {
     size_t len = strlen(s), i = 0;
+    uint8_t mpls_n;
     fl_rc rc;
 
     while (i < len) {
@@ -286,8 +287,8 @@ static fl_rc parse_tags(fl_query_fmt *f, const char *s, size_t base, fl_err *e)
                           base + i + 1);
                 return FL_EUNSUPPORTED;
             }
-            rc = add_item(f, hit->tag,
-                          hit->tag == T_MPLSN ? (uint8_t)strtoul(hit->name + 5, NULL, 10) : 0, NULL, 0, e);
+            mpls_n = hit->tag == T_MPLSN ? (uint8_t)strtoul(hit->name + 5, NULL, 10) : 0;
+            rc = add_item(f, hit->tag, mpls_n, NULL, 0, e);
             if (rc != FL_OK)
                 return rc;
             if (f->long_v6 && hit->is_address && header_add(f, "", 23) != 0)
@@ -583,11 +584,13 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
         int xv6 = single_v6(x) || (v6 && x.hi == 0 && x.lo == 0 &&
                                         (it->tag == T_NH || it->tag == T_NHB));
         addr_text(x, xv6, f->long_v6, a, sizeof a);
-        if (it->tag == T_XSAP || it->tag == T_XDAP)
-            fprintf(o, "%*s%c%-5u", aw, a, xv6 ? '.' : ':',
-                    FL_U16(b, it->tag == T_XSAP ? FL_COL_XLATE_SRC_PORT : FL_COL_XLATE_DST_PORT)[r]);
-        else
+        if (it->tag == T_XSAP || it->tag == T_XDAP) {
+            fl_col pc = it->tag == T_XSAP ? FL_COL_XLATE_SRC_PORT : FL_COL_XLATE_DST_PORT;
+            fprintf(o, "%*s%c%-5u", aw, a, xv6 ? '.' : ':', FL_U16(b, pc)[r]);
+        }
+        else {
             fprintf(o, "%*s", aw, a);
+        }
         break;
     }
     case T_RA: {
