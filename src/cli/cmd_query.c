@@ -7,9 +7,12 @@
  * what nfdump's `-o csv` prints (header, rows, closing summary; -q leaves
  * out header and summary) so listings diff against nfdump, `-o json` a JSON array keyed by flowlens column
  * names, `-o null` reads and discards (timing). Everything else (-s, -A,
- * -a, -t, -O, --summary, series, other output formats, filters) runs
- * through the query engine with the selection as its source. Without
- * -r/-R/-M the embedded store (--store, default ./var/store) is the source.
+ * -a, -t, -O, --summary, series, nfdump's text formats line/long/extended/
+ * fmt:, filters) runs through the query engine with the selection as its
+ * source. Without -r/-R/-M the embedded store (--store, default
+ * ./var/store) is the source. Text listings end with nfdump's closing
+ * lines, whose time window and byte count come from the files or store
+ * read (files_span, store_span).
  */
 #include "cli.h"
 #include "cache/cache.h"
@@ -128,6 +131,227 @@ static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *
     return cli_filter_compile(cmd, text, cli_get(args, "filters-dir"), f);
 }
 
+/* nfdump's "Time window:" after a listing spans the data read, not the
+ * flows listed: for nfcapd files their statistics records (and the bytes
+ * of the files), for the store the first and last time of its flows. */
+static void files_span(const fl_nfdump_sel *sel, fl_query_spec *qs, int bytes_only)
+{
+    for (size_t i = 0; i < fl_nfdump_sel_count(sel); i++) {
+        fl_nfdump_file *nf = NULL;
+        const fl_nfdump_info *in;
+        fl_err e;
+        FILE *fp;
+
+        fl_err_clear(&e);
+        if (fl_nfdump_open(fl_nfdump_sel_path(sel, i), &nf, &e) != FL_OK)
+            continue;
+        in = fl_nfdump_file_info(nf);
+        if (!bytes_only && in->has_stat && in->stat_last != 0) {
+            if (qs->span_last == 0 || in->stat_first < qs->span_first)
+                qs->span_first = in->stat_first;
+            if (in->stat_last > qs->span_last)
+                qs->span_last = in->stat_last;
+        }
+        fl_nfdump_close(nf);
+        fp = fopen(fl_nfdump_sel_path(sel, i), "rb");
+        if (fp != NULL && fseek(fp, 0, SEEK_END) == 0) {
+            long sz = ftell(fp);
+            if (sz > 0)
+                qs->bytes_read += (uint64_t)sz;
+        }
+        if (fp != NULL)
+            fclose(fp);
+    }
+}
+
+static void store_span(fl_store *st, fl_query_spec *qs)
+{
+    uint64_t cols[FL_PRESENT_WORDS] = {0};
+    fl_store_scan *sc = NULL;
+    fl_batch *b = NULL;
+    fl_err e;
+
+    cols[FL_COL_TIME_FIRST / 64] |= (uint64_t)1 << (FL_COL_TIME_FIRST % 64);
+    cols[FL_COL_TIME_LAST / 64] |= (uint64_t)1 << (FL_COL_TIME_LAST % 64);
+    fl_err_clear(&e);
+    if (fl_store_scan_open(st, cols, NULL, 0, &sc, &e) != FL_OK)
+        return;
+    while (fl_store_scan_next(sc, &b, &e) == FL_OK && b != NULL) {
+        for (uint32_t r = 0; r < b->n; r++) {
+            fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[r], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[r];
+            if (qs->span_last == 0 || t0 < qs->span_first)
+                qs->span_first = t0;
+            if (t1 > qs->span_last)
+                qs->span_last = t1;
+        }
+    }
+    fl_store_scan_free(sc);
+}
+
+/* Exporter addresses for %ra. nfcapd files number their exporters per
+ * file (sysid); the listing learns each sysid's address from the file that
+ * holds the flow, the first time it is seen (one nfcapd numbers its
+ * exporters the same way in every file it writes). */
+typedef struct qexp {
+    fl_source inner;
+    fl_nfdump_sel *sel;
+    fl_store *st;
+    uint8_t known[65536];
+    fl_addr addr[65536];
+} qexp;
+
+static fl_rc qexp_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    qexp *x = ctx;
+    fl_rc rc = x->inner.next(x->inner.ctx, b, e);
+    const fl_nfdump_file *f;
+
+    if (rc != FL_OK || b->n == 0 || (f = fl_nfdump_sel_file(x->sel)) == NULL)
+        return rc;
+    for (uint32_t r = 0; r < b->n; r++) {
+        uint16_t id = FL_U16(b, FL_COL_EXPORTER)[r];
+        if (!x->known[id]) {
+            const fl_nfdump_exporter *ex = fl_nfdump_exporter_get(f, id);
+            x->known[id] = 1;
+            if (ex != NULL)
+                x->addr[id] = ex->addr;
+        }
+    }
+    return rc;
+}
+
+static double qexp_progress(void *ctx)
+{
+    qexp *x = ctx;
+    return x->inner.progress ? x->inner.progress(x->inner.ctx) : 0;
+}
+
+static fl_addr qexp_addr(void *ctx, uint16_t id)
+{
+    qexp *x = ctx;
+    fl_store_exporter se;
+
+    if (x->st != NULL && !x->known[id]) {
+        x->known[id] = 1;
+        if (fl_store_exporter_get(x->st, id, &se) == FL_OK)
+            x->addr[id] = se.addr;
+    }
+    return x->addr[id];
+}
+
+/* A -c listing over nfcapd files stops reading where nfdump stops: at the
+ * -c-th flow that passes the window and the filter. The wrapper applies
+ * both itself (as the engine does) to know that point, ends the source
+ * there, and so knows nfdump's "processed" count and which files nfdump
+ * opened (their statistics make the "Time window" line). */
+typedef struct qlimit {
+    fl_source inner;
+    fl_nfdump_sel *sel;
+    const fl_query_spec *qs;
+    fl_filter *flt;
+    fl_sel rows;
+    uint64_t passed, processed;
+    int done;
+    const fl_nfdump_file *file;
+    fl_time first, last;
+} qlimit;
+
+static int in_window(const fl_query_spec *s, fl_time tf, fl_time tl)
+{
+    switch (s->window_mode) {
+    case FL_WIN_INSIDE: return tf >= s->start && tl <= s->end;
+    case FL_WIN_START: return tf >= s->start && tf < s->end;
+    case FL_WIN_END: return tl >= s->start && tl < s->end;
+    default: return tf < s->end && tl >= s->start;
+    }
+}
+
+static fl_rc qlimit_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    qlimit *q = ctx;
+    const fl_nfdump_file *f;
+    fl_rc rc;
+    uint32_t n = 0;
+
+    if (q->done) {
+        b->n = 0;
+        return FL_OK;
+    }
+    rc = q->inner.next(q->inner.ctx, b, e);
+    if (rc != FL_OK || b->n == 0)
+        return rc;
+    if (b->n > q->rows.cap) {
+        uint32_t *idx = realloc(q->rows.idx, (size_t)b->n * sizeof *idx);
+        if (idx == NULL)
+            return fl_err_set(e, FL_ENOMEM, "out of memory");
+        q->rows.idx = idx;
+        q->rows.cap = b->n;
+    }
+    f = fl_nfdump_sel_file(q->sel);
+    if (f != NULL && f != q->file) {
+        const fl_nfdump_info *in = fl_nfdump_file_info(f);
+        q->file = f;
+        if (in->has_stat && in->stat_last != 0) {
+            if (q->last == 0 || in->stat_first < q->first)
+                q->first = in->stat_first;
+            if (in->stat_last > q->last)
+                q->last = in->stat_last;
+        }
+    }
+    for (uint32_t r = 0; r < b->n; r++)
+        if ((q->qs->start == 0 && q->qs->end == 0) ||
+            in_window(q->qs, FL_TIMES(b, FL_COL_TIME_FIRST)[r], FL_TIMES(b, FL_COL_TIME_LAST)[r]))
+            q->rows.idx[n++] = r;
+    q->rows.n = n;
+    if (q->flt != NULL && n > 0) {
+        rc = fl_filter_select(q->flt, b, &q->rows, e);
+        if (rc != FL_OK)
+            return rc;
+    }
+    if (q->passed + q->rows.n >= q->qs->limit) {
+        uint32_t last = q->rows.idx[q->qs->limit - q->passed - 1];
+        q->processed += (uint64_t)last + 1;
+        q->passed = q->qs->limit;
+        q->done = 1;
+    } else {
+        q->processed += b->n;
+        q->passed += q->rows.n;
+    }
+    return FL_OK;
+}
+
+static double qlimit_progress(void *ctx)
+{
+    qlimit *q = ctx;
+    return q->inner.progress ? q->inner.progress(q->inner.ctx) : 0;
+}
+
+static fl_rc list_first_then_order(const fl_query_spec *qs, fl_source src, fl_qresult **out,
+                                    fl_err *e)
+{
+    fl_query_spec first = *qs, order = *qs;
+    fl_qresult *head = NULL;
+    fl_mem_source m;
+    fl_batch *lb;
+    fl_rc rc;
+
+    first.order = FL_ORDER_NONE;
+    first.threads = 1;
+    rc = fl_query_run(&first, src, &head, e);
+    if (rc != FL_OK)
+        return rc;
+    lb = head->list;
+    order.select = NULL;
+    order.start = order.end = 0;
+    order.limit = 0;
+    order.threads = 1;
+    rc = fl_query_run(&order, fl_mem_source_init(&m, &lb, lb ? 1 : 0), out, e);
+    if (rc == FL_OK)
+        (*out)->scanned = head->scanned;
+    fl_qresult_free(head);
+    return rc;
+}
+
 /* The answer cache of a store query: where, under which key and data
  * version (src/cache). key NULL = not cached. */
 typedef struct qcache {
@@ -194,6 +418,8 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     fl_store *st = NULL;
     fl_store_scan *sc = NULL;
     fl_filter *flt = NULL;
+    qexp *xp = NULL;
+    qlimit *ql = NULL;
     char filter[4096];
     int fmt = 0, flags = 0, rc;
     qwarn qw = {0};
@@ -226,13 +452,78 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             goto fail;
         memset(&src, 0, sizeof src);
         src.ctx = sel;
-        /* aggregations read files side by side; listings keep file order */
+        /* aggregations read files side by side; listings keep file order
+         * (one scanning thread, so -c takes the first flows, as nfdump) */
         src.parallel = qs.op != FL_QOP_LIST;
+        if (qs.op == FL_QOP_LIST && qs.order == FL_ORDER_NONE && !cli_has(args, "threads"))
+            qs.threads = 1;
         src.next = src.parallel ? fl_nfdump_sel_source_next_mt : fl_nfdump_sel_source_next;
         src.progress = fl_nfdump_sel_progress;
     }
-    if (fl_query_run(&qs, src, &res, &e) != FL_OK)
+    if (qs.op == FL_QOP_LIST && fmt == FL_FMT_NFDUMP && qs.format != NULL &&
+        strstr(qs.format, "%ra") != NULL) {
+        xp = calloc(1, sizeof *xp);
+        if (xp == NULL) {
+            fl_err_set(&e, FL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        xp->sel = sel;
+        xp->st = st;
+        qs.exporter_addr = qexp_addr;
+        qs.exporter_ctx = xp;
+        if (sel != NULL) {
+            xp->inner = src;
+            src.ctx = xp;
+            src.next = qexp_next;
+            src.progress = qexp_progress;
+        }
+    }
+    if (sel != NULL && qs.op == FL_QOP_LIST && qs.limit != 0) {
+        ql = calloc(1, sizeof *ql);
+        if (ql != NULL)
+            ql->rows.idx = malloc(FL_BATCH_CAP * sizeof *ql->rows.idx);
+        if (ql == NULL || ql->rows.idx == NULL) {
+            fl_err_set(&e, FL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        ql->rows.cap = FL_BATCH_CAP;
+        ql->inner = src;
+        ql->sel = sel;
+        ql->qs = &qs;
+        ql->flt = qs.select != NULL ? flt : NULL;
+        src.ctx = ql;
+        src.next = qlimit_next;
+        src.progress = qlimit_progress;
+        src.parallel = 0;
+    }
+    if (sel != NULL && qs.op == FL_QOP_LIST && qs.order != FL_ORDER_NONE && qs.limit != 0) {
+        /* nfdump's -c counts flows as they pass, before -O sorts them:
+         * over nfcapd files, list the first -c flows, then order those */
+        if (list_first_then_order(&qs, src, &res, &e) != FL_OK)
+            goto fail;
+    } else if (fl_query_run(&qs, src, &res, &e) != FL_OK) {
         goto fail;
+    }
+    if ((qs.op == FL_QOP_LIST || qs.op == FL_QOP_STATS || qs.op == FL_QOP_AGGREGATE) &&
+        (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET)) {
+        if (ql != NULL && ql->done) {
+            /* nfdump stopped at the -c-th match: what it read, and the
+             * statistics of the files it opened */
+            res->scanned = ql->processed;
+            qs.span_first = ql->first;
+            qs.span_last = ql->last;
+            files_span(sel, &qs, 1);
+        } else if (sel != NULL) {
+            files_span(sel, &qs, 0);
+        } else if (st != NULL && qs.op != FL_QOP_LIST) {
+            /* statistics over the store: the span of the flows counted
+             * (a second scan just for this line would double the work) */
+            qs.span_first = res->total.first;
+            qs.span_last = res->total.last;
+        } else if (st != NULL) {
+            store_span(st, &qs);
+        }
+    }
     if (qc.key != NULL) {
         rc = render_cached(&qs, res, fmt, flags, &qc, &e);
         if (rc != CLI_EXIT_OK)
@@ -252,6 +543,10 @@ out:
     free(qc.key);
     fl_cache_close(qc.cache);
     fl_qresult_free(res);
+    free(xp);
+    if (ql != NULL)
+        free(ql->rows.idx);
+    free(ql);
     fl_nfdump_sel_free(sel);
     fl_store_scan_free(sc);
     if (st)

@@ -157,11 +157,22 @@ int cli_query_spec(const cli_cmd *cmd, const cli_args *a, fl_query_spec *s,
             *fmt = FL_FMT_JSON;
         else if (strcmp(v, "ndjson") == 0)
             *fmt = FL_FMT_NDJSON;
-        else if (strcmp(v, "line") == 0 || strcmp(v, "table") == 0)
+        else if (strcmp(v, "table") == 0)
             *fmt = FL_FMT_TABLE;
-        else
-            return cli_usage_error(cmd, "-o: unknown output format '%s' (line, csv, json, ndjson)", v);
+        else {
+            /* nfdump's text formats: line, long, extended, fmt:... */
+            fl_query_fmt *qf = NULL;
+            int fflags = *flags | (cli_has(a, "ipv6-long") ? FL_RENDER_LONGV6 : 0);
+            if (fl_query_fmt_parse(v, fflags, &qf, &e) != FL_OK)
+                return cli_usage_error(cmd, "-o: %s (formats: line, long, extended, biline, "
+                                            "bilong, csv, json, ndjson, fmt:%%tag...)", e.msg);
+            fl_query_fmt_free(qf);
+            *fmt = FL_FMT_NFDUMP;
+            s->format = v;
+        }
     }
+    if (cli_has(a, "ipv6-long"))
+        *flags |= FL_RENDER_LONGV6;
     *fmtp = (int)*fmt;
     /* the filter is the remaining words, joined like nfdump does */
     filter[0] = '\0';

@@ -148,6 +148,17 @@ typedef struct fl_query_spec {
     fl_order having_metric;
     char having_op;      /* 0 = no post-aggregation filter */
     uint64_t having_value;
+    /* list with FL_FMT_NFDUMP: the -o argument (see fl_query_fmt_parse),
+     * and for nfdump's closing lines the span of the source's flows
+     * ("Time window:", clipped to start/end; 0 = unknown) and the bytes
+     * the source read ("Bytes read:") */
+    const char *format;
+    fl_time span_first, span_last;
+    uint64_t bytes_read;
+    /* the address of an exporter (EXPORTER column) for %ra; NULL or an
+     * unknown exporter prints 0.0.0.0 */
+    fl_addr (*exporter_addr)(void *ctx, uint16_t exporter);
+    void *exporter_ctx;
     /* execution */
     unsigned threads;    /* 0 = number of CPUs */
     size_t memory_budget; /* bytes for aggregation tables; 0 = 1 GiB */
@@ -239,14 +250,39 @@ typedef enum fl_render_fmt {
     FL_FMT_TABLE, /* nfdump's plain text */
     FL_FMT_CSV,   /* nfdump's -o csv */
     FL_FMT_JSON,
-    FL_FMT_NDJSON
+    FL_FMT_NDJSON,
+    FL_FMT_NFDUMP /* listings: nfdump's -o line/long/extended/fmt:, spec->format */
 } fl_render_fmt;
 
 enum {
     FL_RENDER_PLAIN = 1, /* -N: no k/M/G scaling */
     FL_RENDER_QUIET = 2, /* -q: no header, no summary */
-    FL_RENDER_UTC = 4    /* print times in UTC (default local, like nfdump) */
+    FL_RENDER_UTC = 4,   /* print times in UTC (default local, like nfdump) */
+    FL_RENDER_LONGV6 = 8 /* -6: IPv6 addresses in full in text listings */
 };
+
+/*
+ * nfdump's text listings (format.c). spec is "line", "long", "extended",
+ * "biline", "bilong" (each optionally ending in "6" for full IPv6
+ * addresses, as nfdump's "line6") or "fmt:%ts %td ..." with nfdump 1.7.1's
+ * tags. flags: FL_RENDER_PLAIN (-N), FL_RENDER_LONGV6 (-6). Errors: an
+ * unknown tag (FL_EPARSE) or one for data flowlens does not keep
+ * (FL_EUNSUPPORTED), e naming the tag and its 1-based position (e->offset
+ * holds the 0-based one). The caller frees *out with fl_query_fmt_free.
+ */
+typedef struct fl_query_fmt fl_query_fmt;
+fl_rc fl_query_fmt_parse(const char *spec, int flags, fl_query_fmt **out, fl_err *e);
+void fl_query_fmt_free(fl_query_fmt *f);
+/* nfdump's header line for the format (no newline). */
+const char *fl_query_fmt_header(const fl_query_fmt *f);
+/* %fl of row r is flows[r] (aggregated records); NULL (default) = 1.
+ * The array is borrowed until the next call. */
+void fl_query_fmt_set_flows(fl_query_fmt *f, const uint64_t *flows);
+/* Where %ra finds exporter addresses (default: none, 0.0.0.0). */
+void fl_query_fmt_set_exporters(fl_query_fmt *f, fl_addr (*addr)(void *ctx, uint16_t exporter),
+                                void *ctx);
+/* Print row r of b (which holds every column the format reads) and '\n'. */
+void fl_query_fmt_row(const fl_query_fmt *f, const fl_batch *b, uint32_t r, FILE *o);
 
 /* Print r for spec to f. */
 fl_rc fl_query_render(const fl_query_spec *spec, const fl_qresult *r, fl_render_fmt fmt,

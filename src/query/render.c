@@ -48,16 +48,18 @@ static void fmt_date(fl_time t, int utc, char *buf, size_t len)
 /* nfdump's duration: "    hh:mm:ss.mmm", or "Nd hh:mm:ss.mmm" past a day. */
 static void fmt_duration(double d, char *buf, size_t len)
 {
-    int days = (int)(d / 86400), sum = 86400 * days;
+    /* wide integers: a flow ending before it starts lasts ~2^64 ms */
+    long long days = (long long)(d / 86400);
+    double sum = 86400.0 * (double)days;
     int hours = (int)((d - sum) / 3600);
     int min;
 
-    sum += 3600 * hours;
+    sum += 3600.0 * hours;
     min = (int)((d - sum) / 60);
     if (days == 0)
         snprintf(buf, len, "    %02d:%02d:%06.3f", hours, min, d - sum - 60 * min);
     else
-        snprintf(buf, len, "%2dd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
+        snprintf(buf, len, "%2lldd %02d:%02d:%06.3f", days, hours, min, d - sum - 60 * min);
 }
 
 /* Per-row derived values the way nfdump prints them (double division). */
@@ -76,8 +78,10 @@ static derived derive(const fl_qcounters *c, int inout)
      * gets a huge duration and rates of 0, not negative rates */
     d.duration = (double)(uint64_t)(c->last - c->first) / 1000.0;
     if (d.duration != 0) {
-        d.pps = (uint64_t)((double)d.packets / d.duration);
-        d.bps = (uint64_t)((double)(8 * d.bytes) / d.duration);
+        double pps = (double)d.packets / d.duration, bps = (double)(8 * d.bytes) / d.duration;
+        /* saturate where nfdump's conversion would be undefined */
+        d.pps = pps >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)pps;
+        d.bps = bps >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)bps;
     } else {
         d.pps = d.bps = 0;
     }
@@ -89,6 +93,9 @@ static double pct(uint64_t part, uint64_t whole)
 {
     return whole ? (double)(part * 100) / (double)whole : 0;
 }
+
+static void nfdump_tail(const fl_query_spec *s, uint64_t processed, uint64_t passed, int flags,
+                        FILE *f);
 
 static const char *const order_names[] = {"flows", "packets", "bytes", "pps",
                                           "bps",   "bpp",     "tstart", "tend"};
@@ -244,10 +251,12 @@ static void render_stats(const fl_query_spec *s, const fl_qresult *r, fl_render_
     if (fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) {
         fprintf(f, "\n");
         if (!(flags & FL_RENDER_QUIET)) {
-            if (fmt == FL_FMT_CSV)
+            if (fmt == FL_FMT_CSV) {
                 summary_csv(r, f);
-            else
+            } else {
                 summary_table(r, flags, f);
+                nfdump_tail(s, r->scanned, r->total.flows, flags, f);
+            }
         }
     }
 }
@@ -267,37 +276,43 @@ static const char *field_name(const fl_qfield *k, char *buf, size_t len)
 static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f);
 
 /* nfdump prints aggregated records as flows whose non-key fields are
- * zero; -o csv keeps that layout so scripts (and tests) read both alike. */
+ * zero; -o csv and the text formats keep that layout so scripts (and
+ * tests) read both alike (ICMP type/code are not keys, so an ICMP
+ * record's port prints 0.0, as nfdump's). Fill row 0 of b with row. */
+static void agg_row_batch(const fl_query_spec *s, const fl_qrow *row, fl_batch *b)
+{
+    fl_batch_clear(b);
+    fl_batch_add_row(b);
+    for (unsigned k = 0; k < s->nkeys; k++) {
+        fl_col c = s->keys[k].col[0];
+        if (fl_col_get(c)->kind == FL_KIND_ADDR)
+            FL_ADDRS(b, c)[0] = row->key[k];
+        else
+            fl_batch_set_u64(b, c, 0, row->key[k].lo);
+    }
+    /* unset addresses print as 0.0.0.0, as nfdump's do */
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        int keyed = 0;
+        for (unsigned k = 0; k < s->nkeys; k++)
+            keyed |= s->keys[k].col[0] == (fl_col)c;
+        if (!keyed && fl_col_get((fl_col)c)->kind == FL_KIND_ADDR)
+            FL_ADDRS(b, (fl_col)c)[0] = fl_addr_from_v4(0);
+    }
+    FL_TIMES(b, FL_COL_TIME_FIRST)[0] = row->c.first;
+    FL_TIMES(b, FL_COL_TIME_LAST)[0] = row->c.last;
+    FL_U64(b, FL_COL_PACKETS)[0] = row->c.packets;
+    FL_U64(b, FL_COL_BYTES)[0] = row->c.bytes;
+    FL_U64(b, FL_COL_OUT_PACKETS)[0] = row->c.out_packets;
+    FL_U64(b, FL_COL_OUT_BYTES)[0] = row->c.out_bytes;
+}
+
 static void aggregate_csv(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
 {
     fl_batch *b = fl_batch_new(1);
 
     fputs(fl_nfdump_csv_header(), f);
     for (size_t i = 0; b && i < r->nrows; i++) {
-        const fl_qrow *row = &r->rows[i];
-        fl_batch_clear(b);
-        fl_batch_add_row(b);
-        for (unsigned k = 0; k < s->nkeys; k++) {
-            fl_col c = s->keys[k].col[0];
-            if (fl_col_get(c)->kind == FL_KIND_ADDR)
-                FL_ADDRS(b, c)[0] = row->key[k];
-            else
-                fl_batch_set_u64(b, c, 0, row->key[k].lo);
-        }
-        /* unset addresses print as 0.0.0.0, as nfdump's do */
-        for (int c = 0; c < FL_COL_COUNT; c++) {
-            int keyed = 0;
-            for (unsigned k = 0; k < s->nkeys; k++)
-                keyed |= s->keys[k].col[0] == (fl_col)c;
-            if (!keyed && fl_col_get((fl_col)c)->kind == FL_KIND_ADDR)
-                FL_ADDRS(b, (fl_col)c)[0] = fl_addr_from_v4(0);
-        }
-        FL_TIMES(b, FL_COL_TIME_FIRST)[0] = row->c.first;
-        FL_TIMES(b, FL_COL_TIME_LAST)[0] = row->c.last;
-        FL_U64(b, FL_COL_PACKETS)[0] = row->c.packets;
-        FL_U64(b, FL_COL_BYTES)[0] = row->c.bytes;
-        FL_U64(b, FL_COL_OUT_PACKETS)[0] = row->c.out_packets;
-        FL_U64(b, FL_COL_OUT_BYTES)[0] = row->c.out_bytes;
+        agg_row_batch(s, &r->rows[i], b);
         list_csv_line(b, 0, flags & FL_RENDER_UTC, f);
     }
     fl_batch_free(b);
@@ -305,6 +320,58 @@ static void aggregate_csv(const fl_query_spec *s, const fl_qresult *r, int flags
         summary_csv(r, f);
 }
 
+/* -A as text: nfdump's automatic format "%ts %td  <key tags>  %pkt %byt
+ * %bps %bpp %fl" (or the -o format given), its closing lines after. */
+static fl_rc aggregate_text(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f,
+                            fl_err *e)
+{
+    char spec[512];
+    size_t n;
+    fl_query_fmt *q = NULL;
+    fl_batch *b = NULL;
+    fl_rc rc;
+
+    if (s->format != NULL) {
+        snprintf(spec, sizeof spec, "%s", s->format);
+    } else {
+        n = (size_t)snprintf(spec, sizeof spec, "fmt:%%ts %%td  ");
+        for (unsigned k = 0; k < s->nkeys && n < sizeof spec; k++) {
+            fl_col c = s->keys[k].col[0];
+            const char *tag = c == FL_COL_SRC_TOS ? "%tos" : fl_col_get(c)->nf_tag;
+            n += (size_t)snprintf(spec + n, sizeof spec - n, "%s ", tag);
+        }
+        if (n < sizeof spec)
+            snprintf(spec + n, sizeof spec - n, " %%pkt %%byt %%bps %%bpp %%fl");
+    }
+    rc = fl_query_fmt_parse(spec, flags, &q, e);
+    if (rc != FL_OK)
+        return rc;
+    b = fl_batch_new(1);
+    if (b == NULL) {
+        fl_query_fmt_free(q);
+        return fl_err_set(e, FL_ENOMEM, "out of memory");
+    }
+    fl_query_fmt_set_exporters(q, s->exporter_addr, s->exporter_ctx);
+    if (!(flags & FL_RENDER_QUIET))
+        fprintf(f, "%s\n", fl_query_fmt_header(q));
+    for (size_t i = 0; i < r->nrows; i++) {
+        uint64_t flows = r->rows[i].c.flows;
+        agg_row_batch(s, &r->rows[i], b);
+        fl_query_fmt_set_flows(q, &flows);
+        fl_query_fmt_row(q, b, 0, f);
+    }
+    if (r->total.flows == 0)
+        fprintf(f, "No matching flows\n");
+    if (!(flags & FL_RENDER_QUIET)) {
+        summary_table(r, flags, f);
+        nfdump_tail(s, r->scanned, r->total.flows, flags, f);
+    }
+    fl_batch_free(b);
+    fl_query_fmt_free(q);
+    return FL_OK;
+}
+
+/* -A as csv or JSON (text: aggregate_text) */
 static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                              int flags, FILE *f)
 {
@@ -315,55 +382,29 @@ static void render_aggregate(const fl_query_spec *s, const fl_qresult *r, fl_ren
         aggregate_csv(s, r, flags, f);
         return;
     }
-    if (fmt == FL_FMT_TABLE) {
-        for (unsigned k = 0; k < s->nkeys; k++)
-            fprintf(f, "%18s ", field_name(&s->keys[k], name, sizeof name));
-        fprintf(f, "%-23s %12s %8s %10s %10s %8s %8s %5s\n",
-                "Date first seen", "Duration", "Flows", "Packets", "Bytes", "pps", "bps", "bpp");
-    } else if (fmt == FL_FMT_JSON) {
+    if (fmt == FL_FMT_JSON)
         fprintf(f, "{\"distinct\":%" PRIu64 ",\"rows\":[", r->distinct);
-    }
     for (size_t i = 0; i < r->nrows; i++) {
         const fl_qrow *row = &r->rows[i];
         derived d = derive(&row->c, 1);
-        char val[64], d1[32];
+        char val[64], t1[40], t2[40];
 
-        if (fmt == FL_FMT_JSON || fmt == FL_FMT_NDJSON)
-            fprintf(f, "%s{", fmt == FL_FMT_JSON && i ? "," : "");
+        fprintf(f, "%s{", fmt == FL_FMT_JSON && i ? "," : "");
         for (unsigned k = 0; k < s->nkeys; k++) {
             key_string(s, &s->keys[k], row->key[k], plain, val, sizeof val);
-            if (fmt == FL_FMT_TABLE)
-                fprintf(f, "%18s ", val);
-            else
-                fprintf(f, "\"%s\":\"%s\",", field_name(&s->keys[k], name, sizeof name), val);
+            fprintf(f, "\"%s\":\"%s\",", field_name(&s->keys[k], name, sizeof name), val);
         }
-        fmt_date(row->c.first, flags & FL_RENDER_UTC, d1, sizeof d1);
-        if (fmt == FL_FMT_TABLE) {
-            char fl[32], pk[32], by[32], pps[32], bps[32], dur[40];
-            fmt_number(row->c.flows, plain, 1, fl, sizeof fl);
-            fmt_number(d.packets, plain, 1, pk, sizeof pk);
-            fmt_number(d.bytes, plain, 1, by, sizeof by);
-            fmt_number(d.pps, plain, 1, pps, sizeof pps);
-            fmt_number(d.bps, plain, 1, bps, sizeof bps);
-            fmt_duration(d.duration, dur, sizeof dur);
-            fprintf(f, "%s.%03u %12s %8s %10s %10s %8s %8s %5" PRIu64 "\n", d1,
-                    (unsigned)(row->c.first % 1000), dur, fl, pk, by, pps, bps, d.bpp);
-        } else {
-            char t1[40], t2[40];
-            fl_time_format(row->c.first, FL_TFMT_ISO, 0, t1, sizeof t1);
-            fl_time_format(row->c.last, FL_TFMT_ISO, 0, t2, sizeof t2);
-            fprintf(f,
-                    "\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                    ",\"pps\":%" PRIu64 ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64
-                    ",\"first\":\"%s\",\"last\":\"%s\"}%s",
-                    row->c.flows, d.packets, d.bytes, d.pps, d.bps, d.bpp, t1, t2,
-                    fmt == FL_FMT_NDJSON ? "\n" : "");
-        }
+        fl_time_format(row->c.first, FL_TFMT_ISO, 0, t1, sizeof t1);
+        fl_time_format(row->c.last, FL_TFMT_ISO, 0, t2, sizeof t2);
+        fprintf(f,
+                "\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+                ",\"pps\":%" PRIu64 ",\"bps\":%" PRIu64 ",\"bpp\":%" PRIu64
+                ",\"first\":\"%s\",\"last\":\"%s\"}%s",
+                row->c.flows, d.packets, d.bytes, d.pps, d.bps, d.bpp, t1, t2,
+                fmt == FL_FMT_NDJSON ? "\n" : "");
     }
     if (fmt == FL_FMT_JSON)
         fprintf(f, "]}\n");
-    if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
-        summary_table(r, flags, f);
 }
 
 /* nfdump's -o csv flow line, from the nfdump module's one writer. */
@@ -376,6 +417,97 @@ static void list_csv_line(const fl_batch *b, uint32_t r, int utc, FILE *f)
     fwrite(line, 1, n < sizeof line ? n : sizeof line - 1, f);
 }
 
+/* nfdump's closing lines of a plain listing: the summary over the listed
+ * flows, the time window of the data read (clipped to -t) and the counts.
+ * The "Sys:" timing line nfdump adds last is left out. */
+/* The totals of the listed flows (what nfdump's closing summary counts). */
+static void list_totals(const fl_qresult *r, fl_qresult *sum)
+{
+    const fl_batch *b = r->list;
+
+    memset(sum, 0, sizeof *sum);
+    sum->total.first = FL_TIME_MAX;
+    for (uint32_t i = 0; b && i < b->n; i++) {
+        fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[i], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[i];
+        sum->total.flows++;
+        sum->total.bytes += FL_U64(b, FL_COL_BYTES)[i];
+        sum->total.out_bytes += FL_U64(b, FL_COL_OUT_BYTES)[i];
+        sum->total.packets += FL_U64(b, FL_COL_PACKETS)[i];
+        sum->total.out_packets += FL_U64(b, FL_COL_OUT_PACKETS)[i];
+        if (t0 < sum->total.first)
+            sum->total.first = t0;
+        if (t1 > sum->total.last)
+            sum->total.last = t1;
+    }
+    if (sum->total.flows == 0)
+        sum->total.first = 0;
+}
+
+/* nfdump's "Time window:" and "Total flows processed:" lines (the "Sys:"
+ * timing line it prints last is left out) */
+static void nfdump_tail(const fl_query_spec *s, uint64_t processed, uint64_t passed, int flags,
+                        FILE *f)
+{
+    fl_time first = s->span_first / 1000, last = s->span_last / 1000;
+
+    if (s->span_last == 0) {
+        fprintf(f, "Time window: <unknown>\n");
+    } else {
+        char t1[32], t2[32];
+        if (s->start && s->start / 1000 > first)
+            first = s->start / 1000;
+        if (s->end && s->end / 1000 < last)
+            last = s->end / 1000;
+        fmt_date(first * 1000, flags & FL_RENDER_UTC, t1, sizeof t1);
+        fmt_date(last * 1000, flags & FL_RENDER_UTC, t2, sizeof t2);
+        fprintf(f, "Time window: %s - %s\n", t1, t2);
+    }
+    fprintf(f, "Total flows processed: %" PRIu64 ", passed: %" PRIu64
+               ", Blocks skipped: 0, Bytes read: %" PRIu64 "\n",
+            processed, passed, s->bytes_read);
+}
+
+/* The closing lines of a listing: summary over the listed flows, tail. */
+static void nfdump_epilog(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f)
+{
+    fl_qresult sum;
+
+    list_totals(r, &sum);
+    summary_table(&sum, flags, f);
+    /* nfdump stops reading at the -c-th match; without a filter or window
+     * that is the -c-th flow (over files the CLI counts it exactly) */
+    nfdump_tail(s,
+                s->limit && sum.total.flows >= s->limit && s->select == NULL && s->start == 0 &&
+                        s->end == 0
+                    ? sum.total.flows
+                    : r->scanned,
+                sum.total.flows, flags, f);
+}
+
+/* -o line / long / extended / fmt:... : nfdump's text, header and epilog */
+static fl_rc render_list_nfdump(const fl_query_spec *s, const fl_qresult *r, int flags, FILE *f,
+                                fl_err *e)
+{
+    fl_query_fmt *q = NULL;
+    const fl_batch *b = r->list;
+    fl_rc rc = fl_query_fmt_parse(s->format ? s->format : "line", flags, &q, e);
+
+    if (rc != FL_OK)
+        return rc;
+    fl_query_fmt_set_exporters(q, s->exporter_addr, s->exporter_ctx);
+    if (!(flags & FL_RENDER_QUIET))
+        fprintf(f, "%s\n", fl_query_fmt_header(q));
+    for (uint32_t row = 0; b && row < b->n; row++)
+        fl_query_fmt_row(q, b, row, f);
+    if (b == NULL || b->n == 0)
+        fprintf(f, "No matching flows\n");
+    if (!(flags & FL_RENDER_QUIET))
+        nfdump_epilog(s, r, flags, f);
+    fl_query_fmt_free(q);
+    return FL_OK;
+}
+
+/* -o csv / json / ndjson listings (text listings: render_list_nfdump) */
 static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                         int flags, FILE *f)
 {
@@ -386,27 +518,9 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
         fputs(fl_nfdump_csv_header(), f);
     else if (fmt == FL_FMT_JSON)
         fprintf(f, "[");
-    else if (fmt == FL_FMT_TABLE && !(flags & FL_RENDER_QUIET))
-        fprintf(f, "Date first seen          Duration     Proto      Src IP Addr:Port          "
-                   "Dst IP Addr:Port   Packets    Bytes Flows\n");
     for (uint32_t row = 0; b && row < b->n; row++) {
         if (fmt == FL_FMT_CSV) {
             list_csv_line(b, row, flags & FL_RENDER_UTC, f);
-        } else if (fmt == FL_FMT_TABLE) {
-            char d[32], dur[40], sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], pk[32], by[32];
-            fl_time first = FL_TIMES(b, FL_COL_TIME_FIRST)[row];
-            fmt_date(first, flags & FL_RENDER_UTC, d, sizeof d);
-            fmt_duration((double)(FL_TIMES(b, FL_COL_TIME_LAST)[row] - first) / 1000.0, dur,
-                         sizeof dur);
-            fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[row], sa, sizeof sa);
-            fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[row], da, sizeof da);
-            fmt_number(FL_U64(b, FL_COL_PACKETS)[row], flags & FL_RENDER_PLAIN, 1, pk, sizeof pk);
-            fmt_number(FL_U64(b, FL_COL_BYTES)[row], flags & FL_RENDER_PLAIN, 1, by, sizeof by);
-            fprintf(f, "%s.%03u %12s %-5s %17s:%-5u -> %17s:%-5u %8s %8s %5u\n", d,
-                    (unsigned)(first % 1000), dur,
-                    query_proto_name(FL_U8(b, FL_COL_PROTO)[row], flags & FL_RENDER_PLAIN), sa,
-                    FL_U16(b, FL_COL_SRC_PORT)[row], da, FL_U16(b, FL_COL_DST_PORT)[row], pk, by,
-                    1);
         } else {
             if (fmt == FL_FMT_JSON && row)
                 fputc(',', f);
@@ -417,8 +531,12 @@ static void render_list(const fl_query_spec *s, const fl_qresult *r, fl_render_f
     }
     if (fmt == FL_FMT_JSON)
         fprintf(f, "]\n");
-    if ((fmt == FL_FMT_CSV || fmt == FL_FMT_TABLE) && !(flags & FL_RENDER_QUIET))
-        fmt == FL_FMT_CSV ? summary_csv(r, f) : summary_table(r, flags, f);
+    if (fmt == FL_FMT_CSV && !(flags & FL_RENDER_QUIET)) {
+        /* nfdump sums the flows it printed (-c cuts them) */
+        fl_qresult sum;
+        list_totals(r, &sum);
+        summary_csv(&sum, f);
+    }
 }
 
 static void render_summary(const fl_qresult *r, fl_render_fmt fmt, int flags, FILE *f)
@@ -453,15 +571,31 @@ static void render_summary(const fl_qresult *r, fl_render_fmt fmt, int flags, FI
     }
 }
 
+/* Per-step topseries (FlowGraph's mode) ranks every key in every step; a
+ * key that is in no step's top N has only zeros and is not drawn, so it is
+ * not printed either (Other holds its share). */
+static int series_shown(const fl_query_spec *s, const fl_qresult *r, size_t k)
+{
+    if (r->op != FL_QOP_TOPSERIES || !s->per_step_top || (k + 1 == r->nseries && r->has_other))
+        return 1;
+    for (size_t i = 0; i < r->nbuckets; i++)
+        if (r->values[k * r->nbuckets + i] != 0)
+            return 1;
+    return 0;
+}
+
 static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render_fmt fmt,
                           int flags, FILE *f)
 {
     char name[64];
+    int first = 1;
 
     if (fmt == FL_FMT_JSON) {
         fprintf(f, "{\"start\":%" PRId64 ",\"step\":%" PRId64 ",\"series\":[", r->series_start,
                 r->step);
         for (size_t k = 0; k < r->nseries; k++) {
+            if (!series_shown(s, r, k))
+                continue;
             if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
                 snprintf(name, sizeof name, "Other");
             else if (r->op == FL_QOP_TOPSERIES)
@@ -469,7 +603,8 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
                            sizeof name);
             else
                 snprintf(name, sizeof name, "total");
-            fprintf(f, "%s{\"name\":\"%s\",\"values\":[", k ? "," : "", name);
+            fprintf(f, "%s{\"name\":\"%s\",\"values\":[", first ? "" : ",", name);
+            first = 0;
             for (size_t i = 0; i < r->nbuckets; i++)
                 fprintf(f, "%s%.17g", i ? "," : "", r->values[k * r->nbuckets + i]);
             fprintf(f, "]}");
@@ -480,6 +615,8 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
     /* CSV / table / NDJSON: one line per step, one column per series */
     fprintf(f, fmt == FL_FMT_CSV ? "time" : "%-24s", "time");
     for (size_t k = 0; k < r->nseries; k++) {
+        if (!series_shown(s, r, k))
+            continue;
         if (r->op == FL_QOP_TOPSERIES && k + 1 == r->nseries && r->has_other)
             snprintf(name, sizeof name, "Other");
         else if (r->op == FL_QOP_TOPSERIES)
@@ -496,7 +633,9 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
                        flags & FL_RENDER_UTC ? 0 : FL_TIME_LOCAL, t, sizeof t);
         fprintf(f, fmt == FL_FMT_CSV ? "%s" : "%-24s", t);
         for (size_t k = 0; k < r->nseries; k++)
-            fprintf(f, fmt == FL_FMT_CSV ? ",%.17g" : " %18.2f", r->values[k * r->nbuckets + i]);
+            if (series_shown(s, r, k))
+                fprintf(f, fmt == FL_FMT_CSV ? ",%.17g" : " %18.2f",
+                        r->values[k * r->nbuckets + i]);
         fprintf(f, "\n");
     }
 }
@@ -504,10 +643,31 @@ static void render_series(const fl_query_spec *s, const fl_qresult *r, fl_render
 fl_rc fl_query_render(const fl_query_spec *spec, const fl_qresult *r, fl_render_fmt fmt,
                       int flags, FILE *f, fl_err *e)
 {
+    /* statistics print nfdump's tables whatever the listing format, as
+     * nfdump does (-A prints its records in the -o format) */
+    if (fmt == FL_FMT_NFDUMP && r->op != FL_QOP_LIST && r->op != FL_QOP_AGGREGATE)
+        fmt = FL_FMT_TABLE;
     switch (r->op) {
     case FL_QOP_STATS: render_stats(spec, r, fmt, flags, f); break;
-    case FL_QOP_AGGREGATE: render_aggregate(spec, r, fmt, flags, f); break;
-    case FL_QOP_LIST: render_list(spec, r, fmt, flags, f); break;
+    case FL_QOP_AGGREGATE:
+        if (fmt == FL_FMT_TABLE || fmt == FL_FMT_NFDUMP) {
+            fl_rc rc = aggregate_text(spec, r, flags, f, e);
+            if (rc != FL_OK)
+                return rc;
+        } else {
+            render_aggregate(spec, r, fmt, flags, f);
+        }
+        break;
+    case FL_QOP_LIST:
+        /* a plain-text listing is nfdump's, "line" unless -o named one */
+        if (fmt == FL_FMT_NFDUMP || fmt == FL_FMT_TABLE) {
+            fl_rc rc = render_list_nfdump(spec, r, flags, f, e);
+            if (rc != FL_OK)
+                return rc;
+        } else {
+            render_list(spec, r, fmt, flags, f);
+        }
+        break;
     case FL_QOP_SUMMARY: render_summary(r, fmt, flags, f); break;
     case FL_QOP_SERIES:
     case FL_QOP_TOPSERIES: render_series(spec, r, fmt, flags, f); break;

@@ -9,31 +9,13 @@
 . "$FL_ROOT/tests/lib.sh"
 CMP="python3 $FL_ROOT/tests/tools/nfcompare.py"
 
-# make_nfcapd DIR SENDER... : run nfcapd on a free port, feed it, stop it
-make_nfcapd() {
-  local dir=$1; shift
-  local port; port=$(free_port)
-  mkdir -p "$dir"
-  nfcapd -b 127.0.0.1 -p "$port" -w "$dir" -t 3600 >"$dir.log" 2>&1 &
-  local pid=$!
-  T_PIDS="$T_PIDS $pid"
-  for _ in $(seq 50); do grep -q 'Startup' "$dir.log" 2>/dev/null && break; sleep 0.1; done
-  "$@" "$port" >>"$dir.log" 2>&1
-  sleep 1
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null
-  ls "$dir"/nfcapd.* 2>/dev/null | grep -v current | head -1
-}
+. "$FL_ROOT/tests/query/nfcapd_helpers.sh"
 
 send_captures() {
   python3 "$FL_ROOT/tests/tools/pcap_send.py" 127.0.0.1 "$1" \
     "$FLOWLENS_CAPTURES"/netflow5/*.pcap "$FLOWLENS_CAPTURES"/netflow9/*.pcap \
     "$FLOWLENS_CAPTURES"/ipfix/*.pcap --gap-ms 2
 }
-send_gen() {
-  "$FL_BIN" gen --to "127.0.0.1:$1" --proto v9 --count 30000 --seed 3 --rate 20000 \
-    --start 2024-05-01T10:00:00Z --window 2h
-}
-
 REAL=$(make_nfcapd "$T_TMP/real" send_captures)
 GEN=$(make_nfcapd "$T_TMP/gen" send_gen)
 [ -n "$REAL" ] && pass nfcapd_wrote_real_file || fail nfcapd_wrote_real_file "$(tail -5 "$T_TMP/real.log")"
