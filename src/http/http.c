@@ -1556,9 +1556,12 @@ static enum MHD_Result ep_filters(fl_http *hs, struct MHD_Connection *c, const c
         if (http_filters_mkdir(dir, &e) != FL_OK)
             return respond_error(c, 500, "filters_io", e.msg);
         memset(&q, 0, sizeof q);
-        q.filter = strndup(cn->body ? cn->body : "", cn->len);
+        q.filter = malloc(cn->len + 1);
         if (q.filter == NULL)
             return respond_error(c, 503, "memory_limit", "out of memory");
+        if (cn->len)
+            memcpy(q.filter, cn->body, cn->len);
+        q.filter[cn->len] = '\0';
         if (q.filter[strspn(q.filter, " \t\r\n")] == '\0') {
             free(q.filter);
             return respond_error(c, 400, "bad_filter",
