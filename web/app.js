@@ -234,7 +234,7 @@ async function loadSaved(select) {
   }
   try { savedLib = (await api('filters')).filters; } catch (e) { savedLib = []; setStatus('Saved filters: ' + e.message, true); }
   sel.innerHTML = '';
-  sel.append(el('option', { value: '' }, savedLib.length ? `Saved filters (${savedLib.length})…` : 'Saved filters: none yet'));
+  sel.append(el('option', { value: '' }, savedLib.length ? `Saved filters (${savedLib.length})` : 'No saved filters'));
   for (const f of savedLib) sel.append(el('option', { value: f.name, title: f.text }, f.name));
   if (select) sel.value = select;
   $('#unsave').disabled = !sel.value;
@@ -662,7 +662,7 @@ function ago(ms) {
   return Math.round(s / 86400) + ' d ago';
 }
 function sparkline(vals, color) {
-  const w = 120, h = 22, n = vals.length;
+  const w = 96, h = 22, n = vals.length;
   const max = Math.max(...vals.map((v) => v || 0), 0);
   if (!n || !max) return el('span', { class: 'muted small' }, 'no flows');
   const pts = vals.map((v, i) => `${(i * (w - 2)) / Math.max(1, n - 1) + 1},${(h - 2 - ((v || 0) / max) * (h - 4)).toFixed(1)}`).join(' ');
@@ -712,12 +712,15 @@ async function drawExporters() {
     r = await runQuery('query', Object.assign(baseParams(), { op: 'topseries', stat: 'sysid/flows', metric: 'fps', top: Math.min(100, x.exporters.length), step: S.step }));
     const res = r.result, n = res.series.length ? res.series[0].values.length : 0;
     xs = Array.from({ length: n }, (_, i) => (res.start + i * res.step) / 1000);
-    series = res.series.filter((s) => s.name !== 'Other');
+    series = res.series.filter((s) => s.name !== 'Other').sort((a, b) => Number(a.name) - Number(b.name));
   }
   const byId = new Map(series.map((s) => [String(s.name).trim(), s.values]));
   const color = (id) => PALETTE[(Number(id) - 1 + PALETTE.length) % PALETTE.length];
-  const cols = ['', 'Exporter', 'Address', 'Proto', 'Flows/s over the window', 'Now', 'Flows', 'Bytes', 'Sampling', 'Templates', 'Seq. loss', 'Malformed', 'No template', 'Queue drops', 'Interfaces', 'Last seen'];
-  t.append(el('tr', {}, ...cols.map((h, i) => el('th', { class: i >= 5 && i !== 8 && i < 15 ? 'n' : '' }, h))));
+  const cols = [['', ''], ['Exporter', ''], ['Address', ''], ['Proto', ''], ['Flows/s', 'flows per second over the window'], ['Avg', 'average flows/s over the window'],
+    ['Flows', ''], ['Bytes', ''], ['Sampling', 'rate and where it came from'], ['Tmpl', 'templates in use'], ['Seq. loss', 'lost by sequence numbers (share of what they count)'],
+    ['Malformed', 'malformed packets (hover a value for the reasons)'], ['No tmpl', 'data sets that arrived without a known template'], ['Q drops', 'datagrams dropped in the collector queue'],
+    ['Ifs', 'interfaces seen (hover for names)'], ['Last seen', '']];
+  t.append(el('tr', {}, ...cols.map(([h, title], i) => el('th', { class: i >= 5 && i !== 8 && i < 15 ? 'n' : '', ...(title ? { title } : {}) }, h))));
   const now = Date.now();
   for (const e of list) {
     const c = e.collector, vals = byId.get(String(e.id)) || [];
@@ -736,7 +739,7 @@ async function drawExporters() {
       el('td', { class: 'key' }, e.address),
       el('td', {}, c && c.proto ? c.proto : '–'),
       el('td', {}, sparkline(vals, color(e.id))),
-      cell(vals.length ? si(vals[vals.length - 1], 'fl/s') : '–'),
+      cell(vals.length ? si(vals.reduce((a, b) => a + (b || 0), 0) / vals.length, 'fl/s') : '–'),
       cell(si(e.flows)), cell(si(e.bytes, 'B')),
       el('td', {}, samplingText(e, c)),
       cell(c ? c.templates : '–', '', c ? `${c.templates_seen || 0} seen, ${c.templates_withdrawn || 0} withdrawn` : ''),
@@ -773,7 +776,7 @@ async function loadExporterList() {
     const sel = $('#exporters');
     sel.innerHTML = '';
     const chosen = new Set(S.exp ? S.exp.split(',') : []);
-    for (const e of x.exporters) sel.append(el('option', { value: String(e.id), ...(chosen.has(String(e.id)) ? { selected: '' } : {}) }, `${e.id} · ${e.name} (${e.address})`));
+    for (const e of x.exporters) sel.append(el('option', { value: String(e.id), ...(chosen.has(String(e.id)) ? { selected: '' } : {}) }, `#${e.id} ${e.name ? e.name + ' · ' : ''}${e.address}`));
     sel.size = Math.min(5, Math.max(2, x.exporters.length));
   } catch (e) { /* shown when a query fails */ }
 }
@@ -815,16 +818,30 @@ function readForm() {
   const cols = $$('#l-cols input').filter((c) => c.checked).map((c) => c.value);
   S.cols = cols.join(',') === FLOW_DEFAULT_COLS.join(',') ? '' : cols.join(',');
 }
+// The view's first answer: a placeholder that says what is happening
+// (running, or what went wrong) instead of a blank panel.
+const VIEW_BOX = { graph: '#chart', table: '#table', flows: '#flows', exporters: '#exptable' };
+function placeholder(text, isErr) {
+  const box = $(VIEW_BOX[S.view]);
+  if (!box || box.querySelector('canvas, tr, .u-wrap')) return;
+  box.innerHTML = '';
+  const p = el(box.tagName === 'TABLE' ? 'caption' : 'div', { class: 'empty' + (isErr ? ' err' : '') }, text);
+  box.append(p);
+}
 async function submit(push) {
   syncForm();
   writeURL(push);
   showFilterError(null);
+  placeholder('Running the query…');
   try {
     if (S.view === 'graph') await drawGraph();
     else if (S.view === 'table') await drawTable();
     else if (S.view === 'flows') await drawFlows();
     else await drawExporters();
-  } catch (e) { reportError(e); }
+  } catch (e) {
+    reportError(e);
+    if (e.name !== 'AbortError') placeholder(e.api && e.api.code === 'canceled' ? 'Canceled. Run the query again when ready.' : 'No answer: ' + e.message + ' (see above).', true);
+  }
 }
 
 // ---------------------------------------------------------------- init
