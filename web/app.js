@@ -662,7 +662,7 @@ function ago(ms) {
   return Math.round(s / 86400) + ' d ago';
 }
 function sparkline(vals, color) {
-  const w = 96, h = 22, n = vals.length;
+  const w = 84, h = 22, n = vals.length;
   const max = Math.max(...vals.map((v) => v || 0), 0);
   if (!n || !max) return el('span', { class: 'muted small' }, 'no flows');
   const pts = vals.map((v, i) => `${(i * (w - 2)) / Math.max(1, n - 1) + 1},${(h - 2 - ((v || 0) / max) * (h - 4)).toFixed(1)}`).join(' ');
@@ -716,18 +716,19 @@ async function drawExporters() {
   }
   const byId = new Map(series.map((s) => [String(s.name).trim(), s.values]));
   const color = (id) => PALETTE[(Number(id) - 1 + PALETTE.length) % PALETTE.length];
-  const cols = [['', ''], ['Exporter', ''], ['Address', ''], ['Proto', ''], ['Flows/s', 'flows per second over the window'], ['Avg', 'average flows/s over the window'],
+  const cols = [['', ''], ['Exporter', 'name, id; address, protocol and observation domain'], ['Flows/s', 'flows per second over the window'], ['Avg', 'average flows/s over the window'],
     ['Flows', ''], ['Bytes', ''], ['Sampling', 'rate and where it came from'], ['Tmpl', 'templates in use'], ['Seq. loss', 'lost by sequence numbers (share of what they count)'],
     ['Malformed', 'malformed packets (hover a value for the reasons)'], ['No tmpl', 'data sets that arrived without a known template'], ['Q drops', 'datagrams dropped in the collector queue'],
     ['Ifs', 'interfaces seen (hover for names)'], ['Last seen', '']];
-  t.append(el('tr', {}, ...cols.map(([h, title], i) => el('th', { class: i >= 5 && i !== 8 && i < 15 ? 'n' : '', ...(title ? { title } : {}) }, h))));
+  t.append(el('tr', {}, ...cols.map(([h, title], i) => el('th', { class: i >= 3 && i !== 6 && i < 13 ? 'n' : '', ...(title ? { title } : {}) }, h))));
   const now = Date.now();
   for (const e of list) {
     const c = e.collector, vals = byId.get(String(e.id)) || [];
     const issues = c && c.health ? c.health.issues : [];
     const level = !c ? 'none' : issues.length ? 'warn' : 'ok';
     const dot = el('span', { class: 'dot ' + level, title: level === 'none' ? 'no collector statistics for this exporter' : issues.length ? issues.join('\n') : 'no loss, no malformed packets' });
-    const name = el('td', {}, el('div', { class: 'xname' }, e.name || (e.unmatched ? 'not in the store yet' : 'unnamed'), el('span', { class: 'muted small' }, ' #' + e.id)));
+    const name = el('td', {}, el('div', { class: 'xname' }, e.name || (e.unmatched ? 'not in the store yet' : 'unnamed'), el('span', { class: 'muted small' }, ' #' + e.id)),
+      el('div', { class: 'xaddr' }, e.address + (c && c.proto ? ' · ' + c.proto : '') + (c && c.domain ? ' · domain ' + c.domain : '')));
     if (issues.length) name.append(el('div', { class: 'issues' }, issues.join(' · ')));
     const malf = c ? Object.entries(c.malformed || {}).filter(([, v]) => v > 0).map(([k, v]) => `${k}: ${v}`).join('\n') : '';
     const ifs = (e.interface_names || []).map((f) => f.ifindex + (f.name ? ' ' + f.name : '')).join('\n');
@@ -736,8 +737,6 @@ async function drawExporters() {
     const cell = (v, cls, title) => el('td', { class: 'n ' + (cls || ''), ...(title ? { title } : {}) }, v);
     t.append(el('tr', { class: level === 'warn' ? 'warn' : '', 'data-exporter': String(e.id) },
       el('td', {}, dot), name,
-      el('td', { class: 'key' }, e.address),
-      el('td', {}, c && c.proto ? c.proto : '–'),
       el('td', {}, sparkline(vals, color(e.id))),
       cell(vals.length ? si(vals.reduce((a, b) => a + (b || 0), 0) / vals.length, 'fl/s') : '–'),
       cell(si(e.flows)), cell(si(e.bytes, 'B')),

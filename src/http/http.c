@@ -1299,8 +1299,8 @@ static json_int_t malformed_total(json_t *col)
     json_int_t t = 0;
 
     json_object_foreach(m, k, v)
-        if (json_is_integer(v))
-            t += json_integer_value(v);
+        if (json_is_integer(v) && json_integer_value(v) > 0)
+            t = http_sat_add(t, json_integer_value(v));
     return t;
 }
 
@@ -1325,7 +1325,7 @@ static void add_health(json_t *col)
     const char *proto = json_string_value(json_object_get(col, "proto"));
     int per_packet = proto && (strcmp(proto, "v9") == 0 || strcmp(proto, "sflow") == 0);
     json_int_t seen = per_packet ? jint(col, "datagrams") : jint(col, "flows");
-    double pct = lost + seen > 0 ? 100.0 * (double)lost / (double)(lost + seen) : 0;
+    double pct = lost > 0 && seen >= 0 ? 100.0 * (double)lost / ((double)lost + (double)seen) : 0;
     char msg[200];
 
     json_object_set_new(col, "malformed_total", json_integer(bad));

@@ -66,5 +66,10 @@ uint64_t http_filters_fingerprint(const char *dir);
  * missing or broken file is reported in the status.
  */
 json_t *http_stats_read(const char *path, json_t **server, json_t **by_store);
+/* a + b, saturating at the int64 range. */
+json_int_t http_sat_add(json_int_t a, json_int_t b);
+/* The same over the file's bytes buf[0..len) (need not be NUL-terminated);
+ * the status has no "file". For the fuzz target. */
+json_t *http_stats_parse(const char *buf, size_t len, json_t **server, json_t **by_store);
 
 #endif

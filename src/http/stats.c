@@ -21,12 +21,22 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define COUNTERS_PER_EXPORTER 1024
+
+/* a + b, saturating (the file is not trusted to keep sums in range). */
+json_int_t http_sat_add(json_int_t a, json_int_t b)
+{
+    json_int_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
 
 /* dst += src, field by field (numbers add, objects recurse, times min/max). */
 static void merge_sum(json_t *dst, json_t *src)
@@ -42,7 +52,7 @@ static void merge_sum(json_t *dst, json_t *src)
         } else if (json_is_integer(d) && json_is_integer(v) && strcmp(k, "store_id") != 0 &&
                    strcmp(k, "sampling_rate") != 0 && strcmp(k, "domain") != 0 &&
                    strcmp(k, "exporter") != 0) {
-            json_integer_set(d, json_integer_value(d) + json_integer_value(v));
+            json_integer_set(d, http_sat_add(json_integer_value(d), json_integer_value(v)));
         } else if (json_is_object(d) && json_is_object(v)) {
             merge_sum(d, v);
         } else if (json_is_string(d) && json_is_string(v)) {
@@ -107,10 +117,9 @@ json_t *http_stats_read(const char *path, json_t **server, json_t **by_store)
 {
     const char *why = NULL;
     char *buf;
-    size_t len = 0, lineno = 0, bad = 0, first_bad = 0;
-    char first_msg[300] = "";
+    size_t len = 0;
     int missing;
-    json_t *idx, *st;
+    json_t *st;
 
     *server = NULL;
     *by_store = NULL;
@@ -124,8 +133,22 @@ json_t *http_stats_read(const char *path, json_t **server, json_t **by_store)
                                 "once it runs",
                                 path)
                        : status("malformed", path, "cannot read %s: %s", path, why);
+    st = http_stats_parse(buf, len, server, by_store);
+    json_object_set_new(st, "file", json_string(path));
+    free(buf);
+    return st;
+}
+
+json_t *http_stats_parse(const char *buf, size_t len, json_t **server, json_t **by_store)
+{
+    size_t lineno = 0, bad = 0, first_bad = 0;
+    char first_msg[300] = "";
+    json_t *idx, *st;
+
+    *server = NULL;
+    *by_store = NULL;
     idx = json_object();
-    for (char *p = buf, *end; p < buf + len; p = end + 1) {
+    for (const char *p = buf, *end; p < buf + len; p = end + 1) {
         json_error_t je;
         json_t *j, *sid;
         const char *type;
@@ -185,14 +208,13 @@ json_t *http_stats_read(const char *path, json_t **server, json_t **by_store)
         /* other types: newer writers may add lines; ignored */
         json_decref(j);
     }
-    free(buf);
     if (bad)
-        st = status("malformed", path, "%zu of %zu lines unreadable (first: line %zu: %s)", bad,
+        st = status("malformed", NULL, "%zu of %zu lines unreadable (first: line %zu: %s)", bad,
                     lineno, first_bad, first_msg);
     else if (*server == NULL)
-        st = status("malformed", path, "no \"server\" line");
+        st = status("malformed", NULL, "no \"server\" line");
     else
-        st = status("ok", path, NULL);
+        st = status("ok", NULL, NULL);
     if (*server) {
         const char *w = json_string_value(json_object_get(*server, "written"));
         fl_time t;
