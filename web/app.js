@@ -16,9 +16,11 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 
-const PALETTE = ['#1f6feb', '#f08c00', '#2f9e44', '#e03131', '#7048e8', '#0c8599', '#d6336c',
-  '#5c940d', '#a0522d', '#1098ad', '#862e9c', '#e8590c', '#364fc7', '#66a80f', '#c2255c'];
-const OTHER_COLOR = '#adb5bd';
+// Tableau 10 order (neighbours stay distinguishable in a stack), then a
+// few more; no grey, which is Other's
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1',
+  '#ff9da7', '#9c755f', '#17becf', '#1f3a93', '#bcbd22', '#8c2d04', '#6a3d9a', '#006d2c'];
+const OTHER_COLOR = '#c3c9d1';
 
 // ---------------------------------------------------------------- state
 const DEFAULTS = {
@@ -387,7 +389,7 @@ function renderChart() {
     data.push(cum[i]);
     const c = colors[i];
     const s = { label: g.names[i], stroke: c, width: stacked ? 1 : 1.5, show: vis[i], points: { show: false } };
-    if (stacked) s.fill = c + 'cc';
+    if (stacked) s.fill = c; // opaque: lower bands paint over the ones above without muddying
     if (S.style === 'bars') { s.paths = uPlot.paths.bars({ size: [0.92, 40] }); s.fill = c; }
     uSeries.push(s);
   }
