@@ -172,6 +172,8 @@ function cliCommand() {
   } else {
     return 'flowlens exporters';
   }
+  // saved filters live in the server's library: name it for the CLI
+  if (/@include|%filters%/.test(S.filter) && caps && caps.saved_filters && caps.saved_filters.dir) a.push('--filters-dir', caps.saved_filters.dir);
   if (S.filter.trim()) a.push(S.filter.trim());
   return a.map(shq).join(' ');
 }

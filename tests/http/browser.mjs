@@ -155,6 +155,8 @@ await step('saved filter library on the server: save, reload, apply, delete', as
   await page.click('#run');
   const r2 = await (await wait).json();
   assert(r2.filter === '@include dns' && r2.matched === r1.matched, `@include: ${r2.matched} != ${r1.matched}`);
+  const caps = await (await page.request.get(`${base}/api/v1/capabilities`)).json();
+  assert((await page.textContent('#cmd')).includes('--filters-dir ' + caps.saved_filters.dir), 'CLI names the library: ' + await page.textContent('#cmd'));
   await page.selectOption('#saved', 'dns');
   await shot('saved-filter-1366x768.png');
   // a bad filter is not saved, and the editor underlines it
