@@ -830,6 +830,7 @@ function placeholder(text, isErr) {
   box.innerHTML = '';
   const p = el(box.tagName === 'TABLE' ? 'caption' : 'div', { class: 'empty' + (isErr ? ' err' : '') }, text);
   box.append(p);
+  $('#v-' + S.view).classList.remove('stale'); // nothing older to fade
 }
 async function submit(push) {
   syncForm();
@@ -843,7 +844,7 @@ async function submit(push) {
     else await drawExporters();
   } catch (e) {
     reportError(e);
-    if (e.name !== 'AbortError') placeholder(e.api && e.api.code === 'canceled' ? 'Canceled. Run the query again when ready.' : 'No answer: ' + e.message + ' (see above).', true);
+    if (e.name !== 'AbortError') placeholder(e.api && e.api.code === 'canceled' ? 'Canceled. Run the query again when ready.' : 'No result: ' + e.message + '. Fix it above and run the query again.', true);
   }
 }
 

@@ -287,6 +287,26 @@ async function shootViews(b, suffix) {
   }
 }
 
+await step('empty and error states say what happened and what to do', async () => {
+  // nothing matches: the chart says so instead of drawing empty axes
+  let wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=graph&dim=srcip&filter=proto+89`);
+  await wait;
+  await page.waitForSelector('#chart .empty', { timeout: 10000 });
+  assert((await page.textContent('#chart .empty')).includes('match the filter'), 'empty chart message');
+  await shot('graph-empty-1366x768.png');
+  // a fresh page whose first query fails: the panel says why, not blank
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=table&filter=src+ip+10.0.0.300`);
+  await page.reload();
+  assert((await wait).status() === 400, 'bad filter is a 400');
+  await page.waitForSelector('#table .empty.err', { timeout: 10000 });
+  assert((await page.textContent('#table .empty.err')).includes('No result'), 'error placeholder');
+  assert(await page.$('#status.err') !== null, 'status shows the error');
+  await page.waitForSelector('#fmirror mark', { timeout: 10000 });
+  await shot('table-error-1366x768.png');
+});
+
 if (base2) {
   await step('exporters with the collector statistics: loss and malformed highlighted', async () => {
     await page.goto(`${base2}/#view=exporters&t=24h`);
