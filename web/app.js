@@ -16,9 +16,11 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 
-const PALETTE = ['#1f6feb', '#f08c00', '#2f9e44', '#e03131', '#7048e8', '#0c8599', '#d6336c',
-  '#5c940d', '#a0522d', '#1098ad', '#862e9c', '#e8590c', '#364fc7', '#66a80f', '#c2255c'];
-const OTHER_COLOR = '#adb5bd';
+// Tableau 10 order (neighbours stay distinguishable in a stack), then a
+// few more; no grey, which is Other's
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1',
+  '#ff9da7', '#9c755f', '#17becf', '#1f3a93', '#bcbd22', '#8c2d04', '#6a3d9a', '#006d2c'];
+const OTHER_COLOR = '#c3c9d1';
 
 // ---------------------------------------------------------------- state
 const DEFAULTS = {
@@ -46,13 +48,31 @@ function writeURL(push) {
 }
 
 // ---------------------------------------------------------------- formatting
-function si(v, unit = '', raw = false) {
+// axis: trim trailing zeros so ticks read 1 G, 1.5 G, 2 G (not 1.00 G)
+function si(v, unit = '', raw = false, axis = false) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
   if (raw) return Number.isInteger(v) ? String(v) : v.toFixed(2);
   const a = Math.abs(v);
+  const fix = (x, d) => (axis ? String(parseFloat(x.toFixed(d))) : x.toFixed(d));
   const units = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
-  for (const [d, s] of units) if (a >= d) return (v / d).toFixed(a / d >= 100 ? 0 : a / d >= 10 ? 1 : 2) + ' ' + s + unit;
-  return (Number.isInteger(v) ? String(v) : v.toFixed(a >= 10 ? 1 : 2)) + (unit ? ' ' + unit : '');
+  for (const [d, s] of units) if (a >= d) return fix(v / d, a / d >= 100 ? 0 : a / d >= 10 ? 1 : 2) + ' ' + s + unit;
+  return (Number.isInteger(v) ? String(v) : fix(v, a >= 10 ? 1 : 2)) + (unit ? ' ' + unit : '');
+}
+// x axis of every chart: 24-hour times, the date under the first tick of
+// each day (or alone at midnight), in the chosen zone
+function timeAxis() {
+  return {
+    stroke: '#555', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' }, space: 64,
+    values: (u, splits) => {
+      let prev = '';
+      return splits.map((ts) => {
+        const t = fmtTime(ts * 1000), day = t.slice(5, 10), hm = t.slice(11, 16);
+        const out = hm === '00:00' ? day : hm + (day !== prev ? '\n' + day : '');
+        prev = day;
+        return out;
+      });
+    },
+  };
 }
 const METRIC_UNIT = { bps: 'b/s', pps: 'p/s', fps: 'fl/s', bytes: 'B', packets: 'pkts', flows: 'flows', bpp: 'B/pkt' };
 const fmtMetric = (v) => (lastGraph && lastGraph.pct ? (v === null || v === undefined ? '–' : v.toFixed(1) + ' %') : si(v, METRIC_UNIT[S.metric] || ''));
@@ -152,6 +172,8 @@ function cliCommand() {
   } else {
     return 'flowlens exporters';
   }
+  // saved filters live in the server's library: name it for the CLI
+  if (/@include|%filters%/.test(S.filter) && caps && caps.saved_filters && caps.saved_filters.dir) a.push('--filters-dir', caps.saved_filters.dir);
   if (S.filter.trim()) a.push(S.filter.trim());
   return a.map(shq).join(' ');
 }
@@ -202,25 +224,51 @@ function drillExpr(dim, key) {
   return `${k} ${String(key).trim().toLowerCase()}`;
 }
 
-// saved filters: a named library kept in this browser (localStorage)
-const SAVED_KEY = 'flowlens.filters';
-function savedFilters() { try { return JSON.parse(localStorage.getItem(SAVED_KEY) || '{}'); } catch (e) { return {}; } }
-function renderSaved() {
-  const sel = $('#saved'), lib = savedFilters();
+// saved filters: the server's library of filter files (%filters%), the
+// same files `@include NAME` and `flowlens query --filters-dir` read
+let savedLib = [];
+const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+async function loadSaved(select) {
+  const sel = $('#saved');
+  if (caps && caps.saved_filters && !caps.saved_filters.available) {
+    sel.innerHTML = '';
+    sel.append(el('option', { value: '' }, 'Saved filters: not available'));
+    sel.disabled = $('#save').disabled = $('#unsave').disabled = true;
+    return;
+  }
+  try { savedLib = (await api('filters')).filters; } catch (e) { savedLib = []; setStatus('Saved filters: ' + e.message, true); }
   sel.innerHTML = '';
-  sel.append(el('option', { value: '' }, Object.keys(lib).length ? 'Saved filters…' : 'Saved: none'));
-  for (const name of Object.keys(lib).sort()) sel.append(el('option', { value: name, title: lib[name] }, name));
+  sel.append(el('option', { value: '' }, savedLib.length ? `Saved filters (${savedLib.length})` : 'No saved filters'));
+  for (const f of savedLib) sel.append(el('option', { value: f.name, title: f.text }, f.name));
+  if (select) sel.value = select;
+  $('#unsave').disabled = !sel.value;
 }
-function saveFilter() {
+async function saveFilter() {
   const f = $('#filter').value.trim();
   if (!f) { setStatus('Type a filter first, then save it.', true); return; }
-  const name = window.prompt('Name for this filter', f.slice(0, 40));
+  const cur = $('#saved').value;
+  const name = window.prompt('Save this filter on the server as (letters, digits, . _ -; use it in queries as @include NAME)', cur || '');
   if (!name) return;
-  const lib = savedFilters();
-  lib[name] = f;
-  localStorage.setItem(SAVED_KEY, JSON.stringify(lib));
-  renderSaved();
-  $('#saved').value = name;
+  if (!NAME_RE.test(name)) { setStatus(`"${name}" is not a filter name: 1-64 letters, digits, '.', '_' or '-', not starting with '.'.`, true); return; }
+  try {
+    const r = await fetch('api/v1/filters/' + encodeURIComponent(name), { method: 'PUT', body: f });
+    const j = await r.json();
+    if (!r.ok) { if (j.error.param === 'filter') showFilterError(j.error); setStatus(`Not saved: ${j.error.message}`, true); return; }
+    setStatus(`Saved filter "${name}" on the server (${j.created ? 'new' : 'replaced'}); use it as @include ${name}.`);
+    await loadSaved(name);
+  } catch (e) { setStatus('Not saved: ' + e.message, true); }
+}
+async function deleteSaved() {
+  const name = $('#saved').value;
+  if (!name || !window.confirm(`Delete the saved filter "${name}" from the server?`)) return;
+  try { await api2('DELETE', 'filters/' + encodeURIComponent(name)); setStatus(`Deleted saved filter "${name}".`); } catch (e) { setStatus(e.message, true); }
+  await loadSaved();
+}
+async function api2(method, path) {
+  const r = await fetch('api/v1/' + path, { method });
+  const j = await r.json();
+  if (!r.ok) throw Object.assign(new Error(j.error ? j.error.message : `HTTP ${r.status}`), { api: j.error });
+  return j;
 }
 
 // ---------------------------------------------------------------- running
@@ -343,7 +391,7 @@ function renderChart() {
     data.push(cum[i]);
     const c = colors[i];
     const s = { label: g.names[i], stroke: c, width: stacked ? 1 : 1.5, show: vis[i], points: { show: false } };
-    if (stacked) s.fill = c + 'cc';
+    if (stacked) s.fill = c; // opaque: lower bands paint over the ones above without muddying
     if (S.style === 'bars') { s.paths = uPlot.paths.bars({ size: [0.92, 40] }); s.fill = c; }
     uSeries.push(s);
   }
@@ -357,8 +405,8 @@ function renderChart() {
     width, height, series: uSeries, legend: { show: false },
     scales: { x: { time: true } },
     tzDate: (ts) => (S.tz === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
-    axes: [{ stroke: '#555', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' } },
-      { stroke: '#555', size: 84, grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' }, values: (u, vals) => vals.map((v) => (g.pct ? v + ' %' : si(v, METRIC_UNIT[S.metric]))) }],
+    axes: [timeAxis(),
+      { stroke: '#555', size: 84, space: 44, grid: { stroke: '#eef0f3' }, ticks: { stroke: '#ddd' }, values: (u, vals) => vals.map((v) => (g.pct ? v + ' %' : si(v, METRIC_UNIT[S.metric], false, true))) }],
     cursor: { drag: { x: true, y: false }, points: { show: false } },
     hooks: { setCursor: [(u) => hover(u, drawOrder)], setSelect: [(u) => zoomTo(u)] },
   };
@@ -591,7 +639,7 @@ function renderFlows() {
     for (const c of cols) {
       let v = f[c], cls = '';
       if (c === 'duration') { v = ((isoToMs(f.time_last) - isoToMs(f.time_first)) / 1000).toFixed(3); cls = 'n'; }
-      else if (c === 'time_first' || c === 'time_last') v = v ? fmtTime(isoToMs(v), true) : '';
+      else if (c === 'time_first' || c === 'time_last') { v = v ? fmtTime(isoToMs(v), true).slice(5) : ''; cls = 'small'; }
       else if (c === 'proto') v = PROTO[v] || v;
       else if (c === 'tcp_flags') { v = f.proto === 6 ? tcpFlags(v || 0) : ''; cls = 'key'; }
       else if (c === 'bytes' || c === 'packets') { v = si(v || 0, '', S.units === 'raw'); cls = 'n'; }
@@ -604,35 +652,126 @@ function renderFlows() {
 }
 
 // ---------------------------------------------------------------- exporters
-let expPlot = null;
+// The store's exporters merged with the collector's statistics (sequence
+// loss, malformed packets, templates, sampling, drops), flows/s of each
+// over the window as a sparkline and as one chart. Exporters with loss or
+// malformed packets are highlighted and say why.
+let expPlot = null, expTimer = null;
+function ago(ms) {
+  if (!ms && ms !== 0) return '–';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return s + ' s ago';
+  if (s < 5400) return Math.round(s / 60) + ' min ago';
+  if (s < 172800) return Math.round(s / 3600) + ' h ago';
+  return Math.round(s / 86400) + ' d ago';
+}
+function sparkline(vals, color) {
+  const w = 84, h = 22, n = vals.length;
+  const max = Math.max(...vals.map((v) => v || 0), 0);
+  if (!n || !max) return el('span', { class: 'muted small' }, 'no flows');
+  const pts = vals.map((v, i) => `${(i * (w - 2)) / Math.max(1, n - 1) + 1},${(h - 2 - ((v || 0) / max) * (h - 4)).toFixed(1)}`).join(' ');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', h); svg.setAttribute('class', 'spark');
+  svg.innerHTML = `<polyline points="1,${h - 1} ${pts} ${w - 1},${h - 1}" fill="${color}22" stroke="none"/><polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.3"/>`;
+  return svg;
+}
+function samplingText(e, c) {
+  const rate = c && c.sampling_rate ? c.sampling_rate : e.sampling;
+  const txt = rate > 1 ? '1:' + rate : rate === 1 ? 'unsampled' : 'unknown';
+  const src = c && c.sampling_source ? c.sampling_source : '';
+  return src && src !== 'unknown' ? `${txt} (${src})` : txt;
+}
+function collectorSummary(x) {
+  const box = $('#expsum'), c = x.collector || {};
+  box.innerHTML = '';
+  box.classList.remove('warnbox');
+  const item = (k, v, bad) => el('span', { class: bad ? 'bad' : '' }, k + ' ', el('b', {}, v));
+  if (c.status === 'ok' || (c.status === 'malformed' && c.written)) {
+    box.append(item('Collector', c.status === 'ok' ? 'running' : 'statistics partly unreadable', c.status !== 'ok'),
+      item('Statistics', c.age_ms !== undefined ? ago(c.age_ms) : (c.written || '–'), c.age_ms > 30000),
+      item('Datagrams', si(c.datagrams)), item('Kernel drops', si(c.kernel_drops || 0), c.kernel_drops > 0),
+      item('Queue drops', si(c.queue_drops || 0), c.queue_drops > 0), item('TCP connections', si(c.tcp_connections || 0)),
+      item('Since', c.started ? fmtTime(isoToMs(c.started)) : '–'));
+    if (c.status !== 'ok') { box.classList.add('warnbox'); box.append(el('span', { class: 'bad' }, c.message)); }
+  } else {
+    box.classList.add('warnbox');
+    const why = { missing: 'Collector statistics not written yet', unavailable: 'No collector statistics', malformed: 'Collector statistics unreadable' }[c.status] || 'Collector statistics';
+    box.append(el('span', {}, el('b', {}, why + ': '), c.message || ''),
+      el('span', { class: 'muted' }, 'Sequence loss, malformed packets, templates and drops appear here once the collector reports them; flows, bytes and interfaces below come from the store.'));
+  }
+}
 async function drawExporters() {
-  const [x] = await Promise.all([api('exporters')]);
+  clearTimeout(expTimer);
+  const x = await api('exporters');
+  collectorSummary(x);
   const t = $('#exptable');
   t.innerHTML = '';
-  t.append(el('tr', {}, ...['ID', 'Name', 'Address', 'Flows', 'Packets', 'Bytes', 'Sampling', 'Interfaces', 'First seen', 'Last seen'].map((h, i) => el('th', { class: i >= 3 && i <= 7 ? 'n' : '' }, h))));
-  for (const e of x.exporters) {
-    t.append(el('tr', {}, el('td', {}, e.id), el('td', {}, e.name), el('td', { class: 'key' }, e.address), el('td', { class: 'n' }, si(e.flows)),
-      el('td', { class: 'n' }, si(e.packets)), el('td', { class: 'n' }, si(e.bytes, 'B')), el('td', { class: 'n' }, e.sampling > 1 ? '1:' + e.sampling : e.sampling ? 'none' : 'unknown'),
-      el('td', { class: 'n' }, e.interfaces), el('td', {}, fmtTime(e.first_seen, true)), el('td', {}, fmtTime(e.last_seen, true))));
-  }
-  if (!x.exporters.length) t.append(el('tr', {}, el('td', { colspan: '10', class: 'empty' }, 'No exporter has sent flows yet.')));
+  const list = x.exporters.slice();
+  for (const u of x.unmatched || []) list.push({ id: u.store_id, name: u.name || '', address: u.addr || '', flows: 0, bytes: 0, sampling: 0, interfaces: 0, interface_names: [], collector: u, unmatched: true });
+  const warn = list.filter((e) => e.collector && e.collector.health && e.collector.health.level !== 'ok').length;
+  $('#x-title').textContent = `Exporters · ${list.length}` + (warn ? ` · ${warn} with problems` : '');
   // flows/s per exporter over the window (sysid is the exporter id)
-  const r = await runQuery('query', Object.assign(baseParams(), { op: 'topseries', stat: 'sysid/flows', metric: 'fps', top: 16, step: S.step }));
-  const res = r.result, n = res.series.length ? res.series[0].values.length : 0;
-  const xs = Array.from({ length: n }, (_, i) => (res.start + i * res.step) / 1000);
+  let r = null, series = [], xs = [];
+  if (x.exporters.length) {
+    r = await runQuery('query', Object.assign(baseParams(), { op: 'topseries', stat: 'sysid/flows', metric: 'fps', top: Math.min(100, x.exporters.length), step: S.step }));
+    const res = r.result, n = res.series.length ? res.series[0].values.length : 0;
+    xs = Array.from({ length: n }, (_, i) => (res.start + i * res.step) / 1000);
+    series = res.series.filter((s) => s.name !== 'Other').sort((a, b) => Number(a.name) - Number(b.name));
+  }
+  const byId = new Map(series.map((s) => [String(s.name).trim(), s.values]));
+  const color = (id) => PALETTE[(Number(id) - 1 + PALETTE.length) % PALETTE.length];
+  const cols = [['', ''], ['Exporter', 'name, id; address, protocol and observation domain'], ['Flows/s', 'flows per second over the window'], ['Avg', 'average flows/s over the window'],
+    ['Flows', ''], ['Bytes', ''], ['Sampling', 'rate and where it came from'], ['Tmpl', 'templates in use'], ['Seq. loss', 'lost by sequence numbers (share of what they count)'],
+    ['Malformed', 'malformed packets (hover a value for the reasons)'], ['No tmpl', 'data sets that arrived without a known template'], ['Q drops', 'datagrams dropped in the collector queue'],
+    ['Ifs', 'interfaces seen (hover for names)'], ['Last seen', '']];
+  t.append(el('tr', {}, ...cols.map(([h, title], i) => el('th', { class: i >= 3 && i !== 6 && i < 13 ? 'n' : '', ...(title ? { title } : {}) }, h))));
+  const now = Date.now();
+  for (const e of list) {
+    const c = e.collector, vals = byId.get(String(e.id)) || [];
+    const issues = c && c.health ? c.health.issues : [];
+    const level = !c ? 'none' : issues.length ? 'warn' : 'ok';
+    const dot = el('span', { class: 'dot ' + level, title: level === 'none' ? 'no collector statistics for this exporter' : issues.length ? issues.join('\n') : 'no loss, no malformed packets' });
+    const name = el('td', {}, el('div', { class: 'xname' }, e.name || (e.unmatched ? 'not in the store yet' : 'unnamed'), el('span', { class: 'muted small' }, ' #' + e.id)),
+      el('div', { class: 'xaddr' }, e.address + (c && c.proto ? ' · ' + c.proto : '') + (c && c.domain ? ' · domain ' + c.domain : '')));
+    if (issues.length) name.append(el('div', { class: 'issues' }, issues.join(' · ')));
+    const malf = c ? Object.entries(c.malformed || {}).filter(([, v]) => v > 0).map(([k, v]) => `${k}: ${v}`).join('\n') : '';
+    const ifs = (e.interface_names || []).map((f) => f.ifindex + (f.name ? ' ' + f.name : '')).join('\n');
+    const last = c && c.last_seen ? isoToMs(c.last_seen) : e.last_seen;
+    const stale = last && now - last > 600000;
+    const cell = (v, cls, title) => el('td', { class: 'n ' + (cls || ''), ...(title ? { title } : {}) }, v);
+    t.append(el('tr', { class: level === 'warn' ? 'warn' : '', 'data-exporter': String(e.id) },
+      el('td', {}, dot), name,
+      el('td', {}, sparkline(vals, color(e.id))),
+      cell(vals.length ? si(vals.reduce((a, b) => a + (b || 0), 0) / vals.length, 'fl/s') : '–'),
+      cell(si(e.flows)), cell(si(e.bytes, 'B')),
+      el('td', {}, samplingText(e, c)),
+      cell(c ? c.templates : '–', '', c ? `${c.templates_seen || 0} seen, ${c.templates_withdrawn || 0} withdrawn` : ''),
+      cell(c ? (c.seq_lost ? `${si(c.seq_lost)} (${c.loss_pct.toFixed(c.loss_pct < 1 ? 2 : 1)}%)` : '0') : '–', c && c.seq_lost ? 'bad' : '', c ? `${c.seq_reorder || 0} reordered` : ''),
+      cell(c ? si(c.malformed_total) : '–', c && c.malformed_total ? 'bad' : '', malf),
+      cell(c ? si(c.missing_template_sets || 0) : '–', c && c.missing_template_sets ? 'bad' : ''),
+      cell(c ? si(c.queue_drops || 0) : '–', c && c.queue_drops ? 'bad' : ''),
+      cell(e.interfaces, '', ifs),
+      el('td', { class: stale ? 'bad' : '', title: last ? fmtTime(last, true) : '' }, last ? ago(now - last) : '–')));
+  }
+  if (!list.length) t.append(el('tr', {}, el('td', { colspan: String(cols.length), class: 'empty' }, 'No exporter has sent flows yet. Point NetFlow/IPFIX/sFlow at the collector (flowlens serve --listen) or start it with --demo.')));
+  // one chart of every exporter's flows/s, named
   const box = $('#expchart');
-  if (expPlot) expPlot.destroy();
+  if (expPlot) { expPlot.destroy(); expPlot = null; }
   box.innerHTML = '';
-  const series = res.series.filter((s) => s.name !== 'Other');
-  expPlot = new uPlot({
-    width: Math.max(300, box.clientWidth - 10), height: 220,
-    series: [{}, ...series.map((s, i) => ({ label: 'exporter ' + s.name, stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: false }, value: (u, v) => si(v, 'fl/s') }))],
-    scales: { x: { time: true } },
-    tzDate: (ts) => (S.tz === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
-    axes: [{ grid: { stroke: '#eef0f3' } }, { size: 84, grid: { stroke: '#eef0f3' }, values: (u, v) => v.map((y) => si(y, 'fl/s')) }],
-  }, [xs, ...series.map((s) => s.values)], box);
-  box.querySelector('.u-legend') && (box.querySelector('.u-legend').style.display = 'table');
-  doneStatus(r);
+  const names = new Map(list.map((e) => [String(e.id), e.name ? `${e.name} (#${e.id})` : `#${e.id} ${e.address}`]));
+  if (!series.length || !xs.length) box.append(el('div', { class: 'empty' }, 'No flows in this window.'));
+  else {
+    expPlot = new uPlot({
+      width: Math.max(300, box.clientWidth - 10), height: Math.round(Math.max(200, Math.min(320, window.innerHeight * 0.3))),
+      series: [{ value: (u, v) => (v == null ? '–' : fmtTime(v * 1000)) }, ...series.map((s) => ({ label: names.get(String(s.name).trim()) || 'exporter ' + s.name, stroke: color(String(s.name).trim()), width: 1.5, points: { show: false }, value: (u, v) => si(v, 'fl/s') }))],
+      scales: { x: { time: true } },
+      tzDate: (ts) => (S.tz === 'utc' ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
+      axes: [timeAxis(), { size: 84, space: 40, grid: { stroke: '#eef0f3' }, values: (u, v) => v.map((y) => si(y, 'fl/s', false, true)) }],
+    }, [xs, ...series.map((s) => s.values)], box);
+    box.querySelector('.u-legend') && (box.querySelector('.u-legend').style.display = 'table');
+  }
+  if (r) doneStatus(r); else setStatus('');
+  if ($('#x-auto').checked && S.view === 'exporters') expTimer = setTimeout(() => { if (S.view === 'exporters') drawExporters().catch(reportError); }, 10000);
 }
 async function loadExporterList() {
   try {
@@ -640,7 +779,7 @@ async function loadExporterList() {
     const sel = $('#exporters');
     sel.innerHTML = '';
     const chosen = new Set(S.exp ? S.exp.split(',') : []);
-    for (const e of x.exporters) sel.append(el('option', { value: String(e.id), ...(chosen.has(String(e.id)) ? { selected: '' } : {}) }, `${e.id} · ${e.name} (${e.address})`));
+    for (const e of x.exporters) sel.append(el('option', { value: String(e.id), ...(chosen.has(String(e.id)) ? { selected: '' } : {}) }, `#${e.id} ${e.name ? e.name + ' · ' : ''}${e.address}`));
     sel.size = Math.min(5, Math.max(2, x.exporters.length));
   } catch (e) { /* shown when a query fails */ }
 }
@@ -682,16 +821,31 @@ function readForm() {
   const cols = $$('#l-cols input').filter((c) => c.checked).map((c) => c.value);
   S.cols = cols.join(',') === FLOW_DEFAULT_COLS.join(',') ? '' : cols.join(',');
 }
+// The view's first answer: a placeholder that says what is happening
+// (running, or what went wrong) instead of a blank panel.
+const VIEW_BOX = { graph: '#chart', table: '#table', flows: '#flows', exporters: '#exptable' };
+function placeholder(text, isErr) {
+  const box = $(VIEW_BOX[S.view]);
+  if (!box || box.querySelector('canvas, tr, .u-wrap')) return;
+  box.innerHTML = '';
+  const p = el(box.tagName === 'TABLE' ? 'caption' : 'div', { class: 'empty' + (isErr ? ' err' : '') }, text);
+  box.append(p);
+  $('#v-' + S.view).classList.remove('stale'); // nothing older to fade
+}
 async function submit(push) {
   syncForm();
   writeURL(push);
   showFilterError(null);
+  placeholder('Running the query…');
   try {
     if (S.view === 'graph') await drawGraph();
     else if (S.view === 'table') await drawTable();
     else if (S.view === 'flows') await drawFlows();
     else await drawExporters();
-  } catch (e) { reportError(e); }
+  } catch (e) {
+    reportError(e);
+    if (e.name !== 'AbortError') placeholder(e.api && e.api.code === 'canceled' ? 'Canceled. Run the query again when ready.' : 'No result: ' + e.message + '. Fix it above and run the query again.', true);
+  }
 }
 
 // ---------------------------------------------------------------- init
@@ -734,19 +888,16 @@ async function init() {
     if (e.target.closest('#l-cols')) { syncForm(); writeURL(false); renderFlows(); return; }
     syncForm();
   });
-  renderSaved();
+  loadSaved();
   $('#save').addEventListener('click', saveFilter);
   $('#saved').addEventListener('change', (e) => {
     e.stopPropagation();
-    const f = savedFilters()[$('#saved').value];
-    if (f !== undefined) { $('#filter').value = f; readForm(); syncForm(); scheduleFilterCheck(); }
+    const f = savedLib.find((x) => x.name === $('#saved').value);
+    $('#unsave').disabled = !f;
+    if (f) { $('#filter').value = f.text; readForm(); syncForm(); scheduleFilterCheck(); }
   });
-  $('#unsave').addEventListener('click', () => {
-    const lib = savedFilters();
-    delete lib[$('#saved').value];
-    localStorage.setItem(SAVED_KEY, JSON.stringify(lib));
-    renderSaved();
-  });
+  $('#unsave').addEventListener('click', deleteSaved);
+  $('#x-auto').addEventListener('change', () => { if (S.view === 'exporters') submit(false); });
   $('#copycmd').addEventListener('click', () => { navigator.clipboard && navigator.clipboard.writeText($('#cmd').textContent); });
   $('#g-png').addEventListener('click', () => {
     if (!plot) return;

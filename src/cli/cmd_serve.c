@@ -72,14 +72,15 @@ static int parse_http(const char *s, char *addr, size_t alen, uint16_t *port)
 
 /* ---- the filter module behind the API's filter hook ---- */
 
-static fl_rc serve_filter_compile(void *ctx, const char *text, size_t len, fl_select_fn *fn,
-                                  void **fctx, fl_err *e)
+static fl_rc serve_filter_compile(void *ctx, const char *text, size_t len, const char *dir,
+                                  fl_select_fn *fn, void **fctx, fl_err *e)
 {
     fl_filter *f = NULL;
+    fl_filter_opts fo = {.filters_dir = dir};
     fl_rc rc;
     (void)ctx;
 
-    rc = fl_filter_compile(text, len, NULL, &f, e);
+    rc = fl_filter_compile(text, len, &fo, &f, e);
     if (rc != FL_OK)
         return rc;
     *fn = fl_filter_select;
@@ -155,7 +156,29 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     return FL_OK;
 }
 
-/* The store's exporter table, with flows/bytes/first/last from a scan. */
+/* Add ifindex to x's interface list (distinct, at most 256, 0 = unknown). */
+static void exporter_add_if(fl_store *st, fl_http_exporter *x, uint64_t ifindex)
+{
+    const char *name;
+
+    if (ifindex == 0 || ifindex > UINT32_MAX)
+        return;
+    for (size_t i = 0; i < x->nifs; i++)
+        if (x->ifs[i].ifindex == ifindex)
+            return;
+    x->interfaces++;
+    if (x->nifs == 256)
+        return;
+    if (x->ifs == NULL && (x->ifs = calloc(256, sizeof *x->ifs)) == NULL)
+        return;
+    x->ifs[x->nifs].ifindex = (uint32_t)ifindex;
+    name = fl_store_exporter_ifname(st, x->id, (uint32_t)ifindex);
+    snprintf(x->ifs[x->nifs].name, sizeof x->ifs[x->nifs].name, "%s", name ? name : "");
+    x->nifs++;
+}
+
+/* The store's exporter table, with flows/bytes/first/last and the
+ * interfaces seen (named from the table) from one scan of three columns. */
 static fl_rc store_exporters(void *ctx, fl_http_exporter *out, size_t max, size_t *n, fl_err *e)
 {
     const char *dir = ctx;
@@ -169,9 +192,11 @@ static fl_rc store_exporters(void *ctx, fl_http_exporter *out, size_t max, size_
 
     *n = 0;
     fl_query_spec_init(&qs);
-    if ((rc = fl_query_parse_stat(&qs, "sysid", e)) != FL_OK)
+    if ((rc = fl_query_parse_aggregate(&qs, "sysid,inif,outif", e)) != FL_OK)
         return rc;
+    qs.op = FL_QOP_AGGREGATE;
     qs.top = 0;
+    qs.limit = 0;
     fl_query_columns(&qs, cols);
     if ((rc = store_open(ctx, &qs, cols, NULL, &src, &est, e)) != FL_OK)
         return rc;
@@ -194,14 +219,20 @@ static fl_rc store_exporters(void *ctx, fl_http_exporter *out, size_t max, size_
         snprintf(o->name, sizeof o->name, "%s", x.name);
         fl_addr_format(x.addr, o->address, sizeof o->address);
         o->sampling = x.sampling;
-        for (size_t k = 0; k < res->nrows; k++)
-            if (res->rows[k].key[0].lo == x.id) {
-                o->flows = res->rows[k].c.flows;
-                o->packets = res->rows[k].c.packets + res->rows[k].c.out_packets;
-                o->bytes = res->rows[k].c.bytes + res->rows[k].c.out_bytes;
-                o->first_seen = res->rows[k].c.first;
-                o->last_seen = res->rows[k].c.last;
-            }
+        for (size_t k = 0; k < res->nrows; k++) {
+            const fl_qrow *r = &res->rows[k];
+            if (r->key[0].lo != x.id)
+                continue;
+            if (o->flows == 0 || r->c.first < o->first_seen)
+                o->first_seen = r->c.first;
+            if (r->c.last > o->last_seen)
+                o->last_seen = r->c.last;
+            o->flows += r->c.flows;
+            o->packets += r->c.packets + r->c.out_packets;
+            o->bytes += r->c.bytes + r->c.out_bytes;
+            exporter_add_if(st, o, r->key[1].lo);
+            exporter_add_if(st, o, r->key[2].lo);
+        }
         (*n)++;
     }
     fl_store_close(st, NULL);
@@ -254,6 +285,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
     fl_store *st = NULL;
     cli_collector *coll = NULL;
     cli_demo_live *live = NULL;
+    char filters_dir[4200], stats_path[4200];
 
     fl_err_clear(&e);
     fl_http_config_default(&hc);
@@ -387,6 +419,12 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
     }
     be.filter_compile = serve_filter_compile;
     be.filter_free = serve_filter_free;
+    /* saved filters (created on the first save) and, with a collector,
+     * the statistics file it keeps in the store */
+    snprintf(filters_dir, sizeof filters_dir, "%s/filters", store_dir);
+    hc.filters_dir = cli_get(args, "filters-dir") ? cli_get(args, "filters-dir") : filters_dir;
+    snprintf(stats_path, sizeof stats_path, "%s/collector-stats.jsonl", store_dir);
+    hc.collector_stats = coll ? stats_path : NULL;
 
     if (fl_http_start(&hc, &be, &h, &e) != FL_OK) {
         fprintf(stderr, "flowlens serve: %s\n", e.msg);

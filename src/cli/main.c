@@ -46,6 +46,7 @@ static const cli_opt serve_opts[] = {
     {"tls-key", 0, "FILE", "PEM private key of --tls-cert"},
     {"check", 0, NULL, "print the settings and exit without serving"},
     OPT_EXPORTER_CONFIG,
+    {"filters-dir", 0, "DIR", "saved filters for the page and @include (default STORE/filters)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt collect_opts[] = {

@@ -273,10 +273,11 @@ static void demo_close(void *ctx, void *src_ctx)
 }
 
 /* TEMPORARY placeholder until src/filter lands: only the empty filter. */
-static fl_rc demo_filter_compile(void *ctx, const char *text, size_t len, fl_select_fn *fn,
-                                 void **fctx, fl_err *e)
+static fl_rc demo_filter_compile(void *ctx, const char *text, size_t len, const char *dir,
+                                 fl_select_fn *fn, void **fctx, fl_err *e)
 {
     (void)ctx;
+    (void)dir;
     (void)text;
     (void)len;
     *fn = NULL;

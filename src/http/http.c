@@ -21,7 +21,7 @@
  * resolved against `now` rounded down to 10 s so repeated dashboards hit).
  */
 #include "http.h"
-#include "assets.h"
+#include "http_int.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RUNS_MAX 32
 #define ID_MAX 40
@@ -81,6 +83,7 @@ struct fl_http {
     cache_ent *cache;
     size_t ncache, cache_total;
     _Atomic uint64_t requests, cache_hits;
+    char *filters_dir, *stats_path; /* owned copies of cfg's paths */
 };
 
 /* Per-connection request state. */
@@ -588,6 +591,9 @@ static unsigned parse_query(const fl_http *hs, json_t *p, fl_time now, qreq *q, 
         for (size_t k = 0; k < q->nexporters; k++)
             fprintf(f, "%u,", q->exporters[k]);
         fprintf(f, "|%s", q->filter);
+        /* a filter that reads saved filters goes stale when one changes */
+        if (hs->cfg.filters_dir && (strstr(q->filter, "@include") || strstr(q->filter, "%filters%")))
+            fprintf(f, "|filters:%" PRIx64, http_filters_fingerprint(hs->cfg.filters_dir));
         fclose(f);
         q->key = buf;
     }
@@ -855,12 +861,29 @@ static unsigned compile_select(fl_http *hs, qreq *q, qsel *sel, herr *h)
         if (hs->be.filter_compile == NULL)
             return herr_set(h, 501, "filter_unavailable", "filter", 0,
                             "this backend has no filter support");
-        if (hs->be.filter_compile(hs->be.ctx, q->filter, strlen(q->filter), &sel->fn, &sel->fctx,
-                                  &e) != FL_OK) {
+        /* the library is created on the first save: until then only a
+         * filter that includes something needs it (and is told it is missing) */
+        const char *dir = hs->cfg.filters_dir;
+        struct stat dst;
+        if (dir && stat(dir, &dst) != 0 && !strstr(q->filter, "@include") &&
+            !strstr(q->filter, "%filters%"))
+            dir = NULL;
+        if (hs->be.filter_compile(hs->be.ctx, q->filter, strlen(q->filter), dir, &sel->fn,
+                                  &sel->fctx, &e) != FL_OK) {
             long long off = e.offset >= 0 ? e.offset : (long long)lead;
+            char in[400] = "";
+            if (e.where[0] && strcmp(e.where, "filter") != 0) {
+                /* the problem is inside an included saved filter: point at
+                 * the include and name the file, line and offset */
+                const char *inc = strstr(q->filter, "@include");
+                const char *base = strrchr(e.where, '/');
+                off = inc ? (long long)(inc - q->filter) : (long long)lead;
+                snprintf(in, sizeof in, " (in saved filter '%s', line %ld, offset %lld)",
+                         base ? base + 1 : e.where, e.line, e.offset);
+            }
             if (e.rc == FL_ELIMIT || e.rc == FL_ENOMEM)
-                return herr_set(h, 413, "filter_too_complex", "filter", off, "%s", e.msg);
-            return herr_set(h, 400, "bad_filter", "filter", off, "%s", e.msg);
+                return herr_set(h, 413, "filter_too_complex", "filter", off, "%s%s", e.msg, in);
+            return herr_set(h, 400, "bad_filter", "filter", off, "%s%s", e.msg, in);
         }
     }
     if (q->nexporters) {
@@ -1268,12 +1291,81 @@ static enum MHD_Result ep_filter(fl_http *hs, struct MHD_Connection *c, json_t *
     return respond_json(c, 200, json_pack("{s:b,s:s}", "valid", 1, "filter", f));
 }
 
+/* Sum of the values of the collector's "malformed" object. */
+static json_int_t malformed_total(json_t *col)
+{
+    json_t *m = json_object_get(col, "malformed"), *v;
+    const char *k;
+    json_int_t t = 0;
+
+    json_object_foreach(m, k, v)
+        if (json_is_integer(v) && json_integer_value(v) > 0)
+            t = http_sat_add(t, json_integer_value(v));
+    return t;
+}
+
+static json_int_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/*
+ * Derived health of one exporter from its collector statistics: loss in
+ * percent of what its sequence numbers count (flows for v5 and IPFIX,
+ * export packets for v9 and sFlow), malformed packets, data sets that
+ * arrived before their template, queue drops. Adds "malformed_total",
+ * "loss_pct" and "health": {"level": ok|warn, "issues": [...]}.
+ */
+static void add_health(json_t *col)
+{
+    json_t *issues = json_array();
+    json_int_t lost = jint(col, "seq_lost"), bad = malformed_total(col);
+    json_int_t miss = jint(col, "missing_template_sets"), qd = jint(col, "queue_drops");
+    const char *proto = json_string_value(json_object_get(col, "proto"));
+    int per_packet = proto && (strcmp(proto, "v9") == 0 || strcmp(proto, "sflow") == 0);
+    json_int_t seen = per_packet ? jint(col, "datagrams") : jint(col, "flows");
+    double pct = lost > 0 && seen >= 0 ? 100.0 * (double)lost / ((double)lost + (double)seen) : 0;
+    char msg[200];
+
+    json_object_set_new(col, "malformed_total", json_integer(bad));
+    json_object_set_new(col, "loss_pct", json_real(pct));
+    if (lost > 0) {
+        snprintf(msg, sizeof msg, "sequence loss: %" JSON_INTEGER_FORMAT " %s (%.3g%%)", lost,
+                 per_packet ? "packets" : "flows", pct);
+        json_array_append_new(issues, json_string(msg));
+    }
+    if (bad > 0) {
+        snprintf(msg, sizeof msg, "%" JSON_INTEGER_FORMAT " malformed packets", bad);
+        json_array_append_new(issues, json_string(msg));
+    }
+    if (miss > 0) {
+        snprintf(msg, sizeof msg, "%" JSON_INTEGER_FORMAT " data sets without a template", miss);
+        json_array_append_new(issues, json_string(msg));
+    }
+    if (qd > 0) {
+        snprintf(msg, sizeof msg, "%" JSON_INTEGER_FORMAT " datagrams dropped in the queue", qd);
+        json_array_append_new(issues, json_string(msg));
+    }
+    json_object_set_new(col, "health",
+                        json_pack("{s:s,s:o}", "level", json_array_size(issues) ? "warn" : "ok",
+                                  "issues", issues));
+}
+
+/*
+ * The backend's exporter table merged with the collector's statistics
+ * file (read now; missing or broken is reported in "collector", never an
+ * error). Statistics whose store id has no exporter in the table yet (an
+ * exporter that sent only malformed packets, say) are listed under
+ * "unmatched".
+ */
 static enum MHD_Result ep_exporters(fl_http *hs, struct MHD_Connection *c)
 {
     fl_http_exporter *x = calloc(EXPORTERS_MAX, sizeof *x);
     size_t n = 0;
     fl_err e;
-    json_t *arr;
+    json_t *arr, *server = NULL, *by_store = NULL, *cst, *unmatched, *v;
+    const char *k;
 
     fl_err_clear(&e);
     if (x == NULL)
@@ -1282,23 +1374,50 @@ static enum MHD_Result ep_exporters(fl_http *hs, struct MHD_Connection *c)
         free(x);
         return respond_error(c, 500, "backend", hs->be.exporters ? e.msg : "no exporter table");
     }
+    cst = http_stats_read(hs->cfg.collector_stats, &server, &by_store);
+    if (server)
+        json_object_update_missing(cst, server);
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        char t1[40], t2[40];
+        char t1[40], t2[40], key[16];
+        json_t *o, *ifs = json_array(), *col = NULL;
         fl_time_format(x[i].first_seen, FL_TFMT_ISO, 0, t1, sizeof t1);
         fl_time_format(x[i].last_seen, FL_TFMT_ISO, 0, t2, sizeof t2);
-        json_array_append_new(
-            arr, json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i,s:i}", "id", (json_int_t)x[i].id,
-                           "name", x[i].name, "address", x[i].address, "flows",
-                           (json_int_t)x[i].flows, "packets", (json_int_t)x[i].packets, "bytes",
-                           (json_int_t)x[i].bytes, "first_seen", (json_int_t)x[i].first_seen,
-                           "last_seen", (json_int_t)x[i].last_seen, "first_seen_iso", t1,
-                           "last_seen_iso", t2, "sampling", (json_int_t)x[i].sampling,
-                           "interfaces", (json_int_t)x[i].interfaces));
+        o = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i,s:i}", "id", (json_int_t)x[i].id,
+                      "name", x[i].name, "address", x[i].address, "flows",
+                      (json_int_t)x[i].flows, "packets", (json_int_t)x[i].packets, "bytes",
+                      (json_int_t)x[i].bytes, "first_seen", (json_int_t)x[i].first_seen,
+                      "last_seen", (json_int_t)x[i].last_seen, "first_seen_iso", t1,
+                      "last_seen_iso", t2, "sampling", (json_int_t)x[i].sampling,
+                      "interfaces", (json_int_t)x[i].interfaces);
+        for (size_t f = 0; f < x[i].nifs && x[i].ifs; f++)
+            json_array_append_new(ifs, json_pack("{s:I,s:s}", "ifindex",
+                                                 (json_int_t)x[i].ifs[f].ifindex, "name",
+                                                 x[i].ifs[f].name));
+        json_object_set_new(o, "interface_names", ifs);
+        snprintf(key, sizeof key, "%u", (unsigned)x[i].id);
+        if (by_store && (col = json_object_get(by_store, key)) != NULL) {
+            add_health(col);
+            json_object_set(o, "collector", col);
+            json_object_del(by_store, key);
+        } else {
+            json_object_set_new(o, "collector", json_null());
+        }
+        json_array_append_new(arr, o);
+        free(x[i].ifs);
     }
     free(x);
-    return respond_json(c, 200, json_pack("{s:o,s:s}", "exporters", arr, "backend",
-                                          hs->be.name ? hs->be.name : ""));
+    unmatched = json_array();
+    json_object_foreach(by_store, k, v)
+    {
+        add_health(v);
+        json_array_append(unmatched, v);
+    }
+    json_decref(by_store);
+    json_decref(server);
+    return respond_json(c, 200, json_pack("{s:o,s:s,s:o,s:o}", "exporters", arr, "backend",
+                                          hs->be.name ? hs->be.name : "", "collector", cst,
+                                          "unmatched", unmatched));
 }
 
 static json_t *str_array(const char *const *names, size_t n)
@@ -1319,7 +1438,7 @@ static enum MHD_Result ep_capabilities(fl_http *hs, struct MHD_Connection *c)
 
     fl_err_clear(&e);
     if (hs->be.filter_compile &&
-        hs->be.filter_compile(hs->be.ctx, "any", 3, &fn, &fctx, &e) == FL_OK) {
+        hs->be.filter_compile(hs->be.ctx, "any", 3, NULL, &fn, &fctx, &e) == FL_OK) {
         filter_ok = 1;
         if (fctx && hs->be.filter_free)
             hs->be.filter_free(hs->be.ctx, fctx);
@@ -1346,7 +1465,124 @@ static enum MHD_Result ep_capabilities(fl_http *hs, struct MHD_Connection *c)
         (json_int_t)TOPSERIES_MAX);
     if (j == NULL)
         return respond_error(c, 500, "internal", "cannot build capabilities");
+    json_object_set_new(j, "saved_filters",
+                        json_pack("{s:b,s:s?}", "available", hs->cfg.filters_dir != NULL && filter_ok,
+                                  "dir", hs->cfg.filters_dir));
+    json_object_set_new(j, "collector_stats", hs->cfg.collector_stats
+                                                  ? json_string(hs->cfg.collector_stats)
+                                                  : json_null());
     return respond_json(c, 200, j);
+}
+
+/*
+ * The saved-filter library: GET /api/v1/filters (every name and text),
+ * GET|PUT|DELETE /api/v1/filters/NAME. A PUT body is the filter text; it
+ * is compiled (with the library, so it may @include others) before it is
+ * written, so the library holds only filters that compiled when saved.
+ */
+static enum MHD_Result ep_filters(fl_http *hs, struct MHD_Connection *c, const char *name,
+                                  const char *method, const conn *cn)
+{
+    const char *dir = hs->cfg.filters_dir;
+    herr h;
+    fl_err e;
+
+    fl_err_clear(&e);
+    if (dir == NULL)
+        return respond_error(c, 501, "filters_unavailable",
+                             "this server has no filters directory (--filters-dir)");
+    if (name == NULL) {
+        json_t *j;
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            herr_set(&h, 405, "method_not_allowed", NULL, -1,
+                     "/api/v1/filters takes GET; save with PUT /api/v1/filters/NAME");
+            return respond_err(c, &h);
+        }
+        j = http_filters_list(dir, FILTER_MAX, &e);
+        if (j == NULL)
+            return respond_error(c, 500, "filters_io", e.msg);
+        return respond_json(c, 200, j);
+    }
+    if (!http_filter_name_ok(name)) {
+        herr_set(&h, 400, "bad_name", "name", -1,
+                 "filter name '%.80s': 1-%d letters, digits, '.', '_' or '-', not starting with "
+                 "'.'",
+                 name, HTTP_FILTER_NAME_MAX);
+        return respond_err(c, &h);
+    }
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+        char *text = NULL;
+        size_t len = 0;
+        fl_rc rc = http_filter_read(dir, name, FILTER_MAX, &text, &len, &e);
+        json_t *j;
+        if (rc != FL_OK)
+            return respond_error(c, rc == FL_ENOTFOUND ? 404 : rc == FL_ELIMIT ? 413 : 500,
+                                 rc == FL_ENOTFOUND  ? "no_such_filter"
+                                 : rc == FL_ELIMIT ? "filter_too_long"
+                                                   : "filters_io",
+                                 e.msg);
+        j = json_pack("{s:s,s:s%,s:I}", "name", name, "text", text, len, "bytes", (json_int_t)len);
+        free(text);
+        if (j == NULL)
+            return respond_error(c, 500, "filters_io", "the saved filter is not UTF-8 text");
+        return respond_json(c, 200, j);
+    }
+    if (strcmp(method, "DELETE") == 0) {
+        fl_rc rc = http_filter_delete(dir, name, &e);
+        if (rc != FL_OK)
+            return respond_error(c, rc == FL_ENOTFOUND ? 404 : 500,
+                                 rc == FL_ENOTFOUND ? "no_such_filter" : "filters_io", e.msg);
+        return respond_json(c, 200, json_pack("{s:s}", "deleted", name));
+    }
+    if (strcmp(method, "PUT") == 0) {
+        qreq q;
+        qsel sel;
+        unsigned st;
+        char path[4200];
+        int existed;
+        json_t *chk;
+
+        if (cn->len > FILTER_MAX) {
+            herr_set(&h, 413, "filter_too_long", "filter", FILTER_MAX,
+                     "filter longer than %d bytes", FILTER_MAX);
+            return respond_err(c, &h);
+        }
+        chk = json_stringn(cn->body ? cn->body : "", cn->len);
+        if (chk == NULL || memchr(cn->body ? cn->body : "", '\0', cn->len) != NULL) {
+            json_decref(chk);
+            return respond_error(c, 400, "bad_filter", "the filter must be UTF-8 text");
+        }
+        json_decref(chk);
+        if (http_filters_mkdir(dir, &e) != FL_OK)
+            return respond_error(c, 500, "filters_io", e.msg);
+        memset(&q, 0, sizeof q);
+        q.filter = malloc(cn->len + 1);
+        if (q.filter == NULL)
+            return respond_error(c, 503, "memory_limit", "out of memory");
+        if (cn->len)
+            memcpy(q.filter, cn->body, cn->len);
+        q.filter[cn->len] = '\0';
+        if (q.filter[strspn(q.filter, " \t\r\n")] == '\0') {
+            free(q.filter);
+            return respond_error(c, 400, "bad_filter",
+                                 "empty filter: the request body is the filter text");
+        }
+        st = compile_select(hs, &q, &sel, &h);
+        select_free(hs, &sel);
+        free(q.filter);
+        if (st != 0)
+            return respond_err(c, &h);
+        existed = snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path &&
+                  access(path, F_OK) == 0;
+        if (http_filter_write(dir, name, cn->body ? cn->body : "", cn->len, &e) != FL_OK)
+            return respond_error(c, 500, "filters_io", e.msg);
+        return respond_json(c, existed ? 200 : 201,
+                            json_pack("{s:s,s:I,s:b}", "saved", name, "bytes", (json_int_t)cn->len,
+                                      "created", !existed));
+    }
+    herr_set(&h, 405, "method_not_allowed", NULL, -1,
+             "/api/v1/filters/NAME takes GET, PUT or DELETE");
+    return respond_err(c, &h);
 }
 
 static enum MHD_Result ep_progress(fl_http *hs, struct MHD_Connection *c, json_t *p, int cancel)
@@ -1461,6 +1697,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (strncmp(url, "/api/v1/", 8) != 0)
         return respond_error(c, 404, "not_found", "unknown API version; use /api/v1/");
     url += 8;
+    if (strcmp(url, "filters") == 0 || strncmp(url, "filters/", 8) == 0)
+        return ep_filters(hs, c, url[7] == '/' ? url + 8 : NULL, method, cn);
     {
         static const struct {
             const char *name;
@@ -1474,8 +1712,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (k == 6) {
             herr h;
             herr_set(&h, 404, "not_found", NULL, -1,
-                     "no endpoint /api/v1/%.100s (query, filter, exporters, capabilities, "
-                     "progress, cancel)",
+                     "no endpoint /api/v1/%.100s (query, filter, filters, exporters, "
+                     "capabilities, progress, cancel)",
                      url);
             return respond_err(c, &h);
         }
@@ -1579,6 +1817,10 @@ fl_rc fl_http_start(const fl_http_config *cfg, const fl_http_backend *be, fl_htt
     if (hs->cfg.max_rows == 0)
         hs->cfg.max_rows = 100000;
     hs->be = *be;
+    /* own copies of the paths: the caller's strings need not outlive this */
+    hs->cfg.filters_dir = hs->filters_dir = cfg->filters_dir ? strdup(cfg->filters_dir) : NULL;
+    hs->cfg.collector_stats = hs->stats_path =
+        cfg->collector_stats ? strdup(cfg->collector_stats) : NULL;
     pthread_mutex_init(&hs->lock, NULL);
     pthread_cond_init(&hs->slot_cv, NULL);
     if (hs->cfg.cache_entries) {
@@ -1637,6 +1879,8 @@ void fl_http_stop(fl_http *hs)
     for (size_t i = 0; i < hs->ncache; i++)
         cache_ent_clear(&hs->cache[i]);
     free(hs->cache);
+    free(hs->filters_dir);
+    free(hs->stats_path);
     pthread_mutex_destroy(&hs->lock);
     pthread_cond_destroy(&hs->slot_cv);
     free(hs);

@@ -23,6 +23,13 @@
 #include "core/core.h"
 #include "query/query.h"
 
+/* One interface of an exporter: an ifindex seen in its flows (or its
+ * counters), and its name when the exporter told one ("" otherwise). */
+typedef struct fl_http_iface {
+    uint32_t ifindex;
+    char name[64];
+} fl_http_iface;
+
 /* One exporter as the API lists it. */
 typedef struct fl_http_exporter {
     uint16_t id;
@@ -32,6 +39,10 @@ typedef struct fl_http_exporter {
     fl_time first_seen, last_seen;
     uint32_t sampling;   /* 1 = unsampled, 0 = unknown */
     uint32_t interfaces; /* distinct interfaces seen */
+    /* Optional: the interfaces, malloc'd by the backend (NULL = not
+     * known); the server frees it with free() after answering. */
+    fl_http_iface *ifs;
+    size_t nifs;
 } fl_http_exporter;
 
 /*
@@ -57,11 +68,13 @@ typedef struct fl_http_backend {
     void (*close)(void *ctx, void *src_ctx);
     /*
      * Compile an nfdump-syntax filter (text[0..len), never empty) into a
-     * select function and its context (freed with filter_free). On error,
-     * e->offset is the byte offset of the problem in text (-1 if unknown).
+     * select function and its context (freed with filter_free). filters_dir
+     * (may be NULL) is where `@include NAME` reads saved filters. On error,
+     * e->offset is the byte offset of the problem in text (-1 if unknown);
+     * e->where names the source ("filter" or an included file).
      */
-    fl_rc (*filter_compile)(void *ctx, const char *text, size_t len, fl_select_fn *fn,
-                            void **fctx, fl_err *e);
+    fl_rc (*filter_compile)(void *ctx, const char *text, size_t len, const char *filters_dir,
+                            fl_select_fn *fn, void **fctx, fl_err *e);
     void (*filter_free)(void *ctx, void *fctx);
     /* Fill up to max exporters; *n = how many. */
     fl_rc (*exporters)(void *ctx, fl_http_exporter *out, size_t max, size_t *n, fl_err *e);
@@ -85,6 +98,12 @@ typedef struct fl_http_config {
     uint64_t max_rows;         /* rows one stats/aggregate may return; default 100000 */
     const char *tls_cert_pem;  /* serve HTTPS with this certificate (PEM text) ... */
     const char *tls_key_pem;   /* ... and key; both NULL = plain HTTP */
+    /* The saved-filter library (/api/v1/filters, `@include NAME`): one file
+     * per filter, created on the first save. NULL: no library (501). */
+    const char *filters_dir;
+    /* The collector's statistics file (STORE/collector-stats.jsonl), read
+     * by /api/v1/exporters at request time. NULL: no collector. */
+    const char *collector_stats;
 } fl_http_config;
 
 typedef struct fl_http fl_http;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(root, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
-const [base, out] = process.argv.slice(2);
+const [base, out, base2] = process.argv.slice(2);
 
 let failed = 0;
 const pass = (n) => console.log(`PASS ${n}`);
@@ -42,7 +42,7 @@ const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 // every request must stay on the server: the page works offline
 const foreign = [];
-page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+page.on('request', (r) => { if (!r.url().startsWith(base) && !(base2 && r.url().startsWith(base2)) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
 const isQuery = (r) => r.url().includes('/api/v1/query') && r.request().method() === 'POST';
 const shot = (name) => page.screenshot({ path: join(out, name) });
 
@@ -127,17 +127,58 @@ await step('bad filter is underlined at its position', async () => {
   await page.fill('#filter', '');
 });
 
-await step('saved filter library', async () => {
-  await page.fill('#filter', 'proto udp and dst port 53');
+await step('saved filter library on the server: save, reload, apply, delete', async () => {
+  const text = 'proto udp and dst port 53';
+  await page.fill('#filter', text);
   page.once('dialog', (d) => d.accept('dns'));
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/filters/dns') && r.request().method() === 'PUT');
   await page.click('#save');
+  assert([200, 201].includes((await put).status()), 'PUT status');
+  // stored on the server, not in the browser
+  const saved = await (await page.request.get(`${base}/api/v1/filters/dns`)).json();
+  assert(saved.text === text, 'server has the text: ' + JSON.stringify(saved));
+  await page.evaluate(() => localStorage.clear());
+  await page.fill('#filter', '');
+  // reload: the library comes back from the server
+  await page.reload();
+  await page.waitForSelector('#saved option[value=dns]', { state: 'attached', timeout: 10000 });
+  await page.selectOption('#saved', 'dns');
+  assert((await page.inputValue('#filter')) === text, 'saved filter loaded');
+  // apply it: the query runs with that filter and matches the API's count
+  let wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#run');
+  const r1 = await (await wait).json();
+  assert(r1.filter === text && r1.matched > 0 && r1.matched < r1.scanned, `applied: ${r1.filter} ${r1.matched}/${r1.scanned}`);
+  // and by name, as FlowGraph's %filters% macros: @include dns
+  await page.fill('#filter', '@include dns');
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#run');
+  const r2 = await (await wait).json();
+  assert(r2.filter === '@include dns' && r2.matched === r1.matched, `@include: ${r2.matched} != ${r1.matched}`);
+  const caps = await (await page.request.get(`${base}/api/v1/capabilities`)).json();
+  assert((await page.textContent('#cmd')).includes('--filters-dir ' + caps.saved_filters.dir), 'CLI names the library: ' + await page.textContent('#cmd'));
+  await page.selectOption('#saved', 'dns');
+  await shot('saved-filter-1366x768.png');
+  // a bad filter is not saved, and the editor underlines it
+  await page.fill('#filter', 'proto udp and prot 53');
+  page.once('dialog', (d) => d.accept('broken'));
+  await page.click('#save');
+  await page.waitForSelector('#status.err', { timeout: 10000 });
+  assert((await page.textContent('#status')).includes('Not saved'), 'not saved message');
+  assert((await page.request.get(`${base}/api/v1/filters/broken`)).status() === 404, 'bad filter not stored');
+  // delete
   await page.fill('#filter', '');
   await page.selectOption('#saved', 'dns');
-  assert((await page.inputValue('#filter')) === 'proto udp and dst port 53', 'saved filter restored');
+  page.once('dialog', (d) => d.accept());
+  const del = page.waitForResponse((r) => r.url().endsWith('/api/v1/filters/dns') && r.request().method() === 'DELETE');
   await page.click('#unsave');
-  const opts = await page.$$eval('#saved option', (o) => o.map((x) => x.value));
-  assert(!opts.includes('dns'), 'deleted');
+  assert((await del).status() === 200, 'DELETE status');
+  await page.waitForFunction(() => !Array.from(document.querySelectorAll('#saved option')).some((o) => o.value === 'dns'), null, { timeout: 10000 });
+  assert((await page.request.get(`${base}/api/v1/filters/dns`)).status() === 404, 'deleted on the server');
   await page.fill('#filter', '');
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.click('#run');
+  await wait;
 });
 
 await step('drill down from the legend adds to the filter', async () => {
@@ -207,33 +248,104 @@ await step('flows view with paging; state in the URL', async () => {
   assert((await page.textContent('#l-page')) === 'page 2', 'page label');
 });
 
-await step('exporters view', async () => {
+await step('exporters view without a collector says so', async () => {
   await page.click('#tabs button[data-view=exporters]');
   await page.waitForSelector('#exptable td');
-  const n = await page.$$eval('#exptable tr', (t) => t.length - 1);
+  const n = await page.$$eval('#exptable tr[data-exporter]', (t) => t.length);
   const api = await (await page.request.get(`${base}/api/v1/exporters`)).json();
   assert(n === api.exporters.length && n > 0, `exporter rows ${n}`);
+  assert(api.collector.status === 'unavailable', 'demo has no collector: ' + api.collector.status);
+  assert((await page.textContent('#expsum')).includes('No collector statistics'), 'notice shown');
   await page.waitForSelector('#expchart canvas');
-  await shot('exporters-1366x768.png');
+  // the chart names exporters, not ids
+  const legend = await page.textContent('#expchart .u-legend');
+  assert(legend.includes(api.exporters[0].name), 'legend names: ' + legend);
+  assert(await page.$$eval('#exptable svg.spark', (x) => x.length) === n, 'one sparkline per exporter');
+  await shot('exporters-demo-1366x768.png');
 });
 
-await step('wide monitor 2560x1440', async () => {
-  await page.setViewportSize({ width: 2560, height: 1440 });
-  const wait = page.waitForResponse(isQuery, { timeout: 60000 });
-  await page.goto(`${base}/#view=graph&dim=srcip&top=10&style=bars&step=1h`);
+// every view on a laptop screen and a wide monitor
+const VIEWS = [['graph', '#legend td.name'], ['table', '#table td.key'], ['flows', '#flows td'], ['exporters', '#exptable td']];
+async function shootViews(b, suffix) {
+  for (const [v, sel] of VIEWS) {
+    const wait = page.waitForResponse((r) => r.url().includes('/api/v1/'), { timeout: 60000 });
+    await page.goto(`${b}/#view=${v}&dim=srcip&top=10&step=1h`);
+    await wait;
+    await page.waitForSelector(sel, { timeout: 60000 });
+    if (v === 'graph' || v === 'exporters') {
+      const c = v === 'graph' ? '#chart canvas' : '#expchart canvas';
+      await page.waitForFunction((q) => { const e = document.querySelector(q); return e && e.getBoundingClientRect().width > 0; }, c, { timeout: 10000 });
+    }
+    await page.waitForFunction(() => !document.querySelector('#status').textContent.startsWith('Running'), null, { timeout: 60000 });
+    if (v === 'graph' && suffix === '2560x1440') {
+      // the chart is re-laid out after a resize: wait (bounded) for it
+      const ok = await page.waitForFunction(() => { const c = document.querySelector('#chart canvas'); return c && c.getBoundingClientRect().width > 1800; }, null, { timeout: 10000 }).then(() => true, () => false);
+      assert(ok, 'the chart uses the width: ' + await page.$eval('#chart', (c) => c.getBoundingClientRect().width));
+    }
+    await page.waitForTimeout(300); // resize handler (150 ms) settles
+    await shot(`${v}-${suffix}.png`);
+  }
+}
+
+await step('empty and error states say what happened and what to do', async () => {
+  // nothing matches: the chart says so instead of drawing empty axes
+  let wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=graph&dim=srcip&filter=proto+89`);
   await wait;
-  await page.waitForSelector('#legend td.name');
-  // the chart is sized after the legend appears: wait (bounded) for layout
-  await page.waitForFunction(() => {
-    const c = document.querySelector('#chart canvas');
-    return c && c.getBoundingClientRect().width > 0;
-  }, null, { timeout: 10000 });
-  const w = await page.$eval('#chart canvas', (c) => c.getBoundingClientRect().width);
-  assert(w > 1800, 'chart uses the width: ' + w);
-  await shot('graph-2560x1440.png');
-  await page.click('#tabs button[data-view=table]');
-  await page.waitForSelector('#table td.key');
-  await shot('table-2560x1440.png');
+  await page.waitForSelector('#chart .empty', { timeout: 10000 });
+  assert((await page.textContent('#chart .empty')).includes('match the filter'), 'empty chart message');
+  await shot('graph-empty-1366x768.png');
+  // a fresh page whose first query fails: the panel says why, not blank
+  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  await page.goto(`${base}/#view=table&filter=src+ip+10.0.0.300`);
+  await page.reload();
+  assert((await wait).status() === 400, 'bad filter is a 400');
+  await page.waitForSelector('#table .empty.err', { timeout: 10000 });
+  assert((await page.textContent('#table .empty.err')).includes('No result'), 'error placeholder');
+  assert(await page.$('#status.err') !== null, 'status shows the error');
+  await page.waitForSelector('#fmirror mark', { timeout: 10000 });
+  await shot('table-error-1366x768.png');
+});
+
+if (base2) {
+  await step('exporters with the collector statistics: loss and malformed highlighted', async () => {
+    await page.goto(`${base2}/#view=exporters&t=24h`);
+    await page.waitForSelector('#exptable tr[data-exporter]', { timeout: 60000 });
+    const api = await (await page.request.get(`${base2}/api/v1/exporters`)).json();
+    const rows = await page.$$eval('#exptable tr[data-exporter]', (t) => t.map((r) => ({ id: r.dataset.exporter, warn: r.classList.contains('warn'), text: r.innerText })));
+    const all = api.exporters.concat(api.unmatched.map((u) => ({ id: u.store_id, collector: u })));
+    assert(rows.length === all.length, `rows ${rows.length} != ${all.length}`);
+    for (const e of all) {
+      const row = rows.find((r) => r.id === String(e.id));
+      assert(row, 'row for exporter ' + e.id);
+      const bad = !!(e.collector && e.collector.health.level !== 'ok');
+      assert(row.warn === bad, `exporter ${e.id}: highlighted ${row.warn}, API health ${e.collector && e.collector.health.level}`);
+      if (bad) assert(e.collector.health.issues.every((i) => row.text.includes(i)), 'issues shown: ' + row.text);
+    }
+    const sum = await page.textContent('#expsum');
+    if (api.collector.status === 'ok') {
+      assert(sum.includes('Kernel drops') && sum.includes(String(api.collector.kernel_drops)), 'server drops shown: ' + sum);
+      assert(rows.some((r) => r.warn) === all.some((e) => e.collector && e.collector.health.level !== 'ok'), 'highlight matches');
+    } else {
+      assert(sum.includes(api.collector.message), 'status message shown: ' + sum);
+    }
+    await shot('exporters-collector-1366x768.png');
+  });
+}
+
+await step('every view at 1366x768 and 2560x1440', async () => {
+  await shootViews(base, '1366x768');
+  await page.setViewportSize({ width: 2560, height: 1440 });
+  await shootViews(base, '2560x1440');
+  const w = await page.$eval('#expchart canvas', (c) => c.getBoundingClientRect().width);
+  assert(w > 1800, 'exporter chart uses the width: ' + w);
+  if (base2) {
+    await page.goto(`${base2}/#view=exporters`);
+    await page.waitForSelector('#exptable tr[data-exporter]', { timeout: 60000 });
+    await page.waitForFunction(() => !document.querySelector('#status').textContent.startsWith('Running'), null, { timeout: 60000 });
+    await shot('exporters-collector-2560x1440.png');
+  }
+  await page.setViewportSize({ width: 1366, height: 768 });
 });
 
 await step('no page errors, no request leaves the server', async () => {

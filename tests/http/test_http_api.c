@@ -16,6 +16,7 @@
 #include "query/query.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -1044,6 +1045,351 @@ TEST(limits_time_busy_progress_cancel)
     fl_http_stop(h);
 }
 
+/* ------------------------------------------------------------------ */
+/* saved filters (/api/v1/filters) and the collector's statistics in   */
+/* /api/v1/exporters, on in-process servers over the demo flows        */
+/* ------------------------------------------------------------------ */
+
+/* The filter module with the server's filters directory (as serve does). */
+static fl_rc lib_compile(void *ctx, const char *text, size_t len, const char *dir,
+                         fl_select_fn *fn, void **fctx, fl_err *e)
+{
+    fl_filter_opts o = {.filters_dir = dir};
+    fl_filter *f = NULL;
+    (void)ctx;
+    if (fl_filter_compile(text, len, &o, &f, e) != FL_OK)
+        return e->rc;
+    *fn = fl_filter_select;
+    *fctx = f;
+    return FL_OK;
+}
+static void lib_free(void *ctx, void *fctx)
+{
+    (void)ctx;
+    fl_filter_free(fctx);
+}
+
+static int temp_dir(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/fl-http-XXXXXX", getenv("T_TMP") ? getenv("T_TMP") : "/tmp");
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+/* Status of a request with a raw body. */
+static int req(int port, const char *method, const char *path, const char *body, json_t **out)
+{
+    resp r;
+    if (http(port, method, path, body, body ? strlen(body) : 0, &r) != 0)
+        return -1;
+    if (out)
+        *out = json_loadb(r.body, r.len, 0, NULL);
+    int st = r.status;
+    resp_free(&r);
+    return st;
+}
+
+/* "matched" of a summary over all demo flows with filter f (JSON-quoted). */
+static long long matched_with(int port, const char *fq)
+{
+    char body[600];
+    json_t *j = NULL;
+    long long m = -1;
+    snprintf(body, sizeof body, "{\"op\":\"summary\",\"window\":\"all\",\"filter\":%s}", fq);
+    if (req(port, "POST", "/api/v1/query", body, &j) == 200)
+        m = json_integer_value(json_object_get(j, "matched"));
+    json_decref(j);
+    return m;
+}
+
+TEST(saved_filters)
+{
+    fl_http_config c;
+    fl_http_backend be = fl_http_demo_backend(demo);
+    fl_http *h = NULL;
+    fl_err e;
+    char root[512], dir[600], path[700], big[9000];
+    json_t *j = NULL;
+    int port;
+
+    CHECK(temp_dir(root, sizeof root) == 0);
+    snprintf(dir, sizeof dir, "%s/lib/filters", root); /* created on the first save */
+    be.filter_compile = lib_compile;
+    be.filter_free = lib_free;
+    fl_http_config_default(&c);
+    c.port = 0;
+    c.filters_dir = dir;
+    CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);
+    port = fl_http_port(h);
+
+    /* empty library; queries without includes work before it exists */
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/filters", NULL, &j), 200);
+    CHECK_EQ_INT(json_array_size(json_object_get(j, "filters")), 0);
+    json_decref(j);
+    long long udp53 = matched_with(port, "\"proto udp and dst port 53\"");
+    long long tcp = matched_with(port, "\"proto tcp\"");
+    CHECK(udp53 > 0 && tcp > 0 && udp53 != tcp);
+
+    /* save: 201 created, then 200 replaced */
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/dns", "proto udp and dst port 53", &j), 201);
+    CHECK(json_is_true(json_object_get(j, "created")));
+    json_decref(j);
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/dns", "proto udp and dst port 53", &j), 200);
+    CHECK(json_is_false(json_object_get(j, "created")));
+    json_decref(j);
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/filters/dns", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(j, "text")), "proto udp and dst port 53");
+    json_decref(j);
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/web.v2_x-1", "port in [80 443]", NULL), 201);
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/filters", NULL, &j), 200);
+    {
+        json_t *a = json_object_get(j, "filters");
+        CHECK_EQ_INT(json_array_size(a), 2);
+        CHECK_STR(json_string_value(json_object_get(json_array_get(a, 0), "name")), "dns");
+        CHECK_STR(json_string_value(json_object_get(json_array_get(a, 0), "text")),
+                  "proto udp and dst port 53");
+        CHECK_STR(json_string_value(json_object_get(json_array_get(a, 1), "name")), "web.v2_x-1");
+    }
+    json_decref(j);
+    /* the file is where @include and flowlens query --filters-dir read it */
+    snprintf(path, sizeof path, "%s/dns", dir);
+    {
+        FILE *f = fopen(path, "r");
+        char txt[100] = "";
+        CHECK(f != NULL);
+        if (f) {
+            CHECK(fgets(txt, sizeof txt, f) != NULL);
+            fclose(f);
+        }
+        CHECK_STR(txt, "proto udp and dst port 53");
+    }
+    /* queries use it; the answer follows a change of the saved filter
+     * (the cache is keyed on the library) */
+    CHECK_EQ_INT(matched_with(port, "\"@include dns\""), udp53);
+    /* includes are textual, as in nfdump: parenthesise to negate */
+    CHECK_EQ_INT(matched_with(port, "\"not (@include dns\\n)\""), DEMO_FLOWS - udp53);
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/dns", "proto tcp", NULL), 200);
+    CHECK_EQ_INT(matched_with(port, "\"@include dns\""), tcp);
+    /* a saved filter may include another */
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/dns2", "@include dns", NULL), 201);
+    CHECK_EQ_INT(matched_with(port, "\"@include dns2\""), tcp);
+
+    /* errors */
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/bad", "proto udp and prot 53", &j), 400);
+    {
+        json_t *err = json_object_get(j, "error");
+        CHECK_STR(json_string_value(json_object_get(err, "code")), "bad_filter");
+        CHECK_EQ_INT(json_integer_value(json_object_get(err, "offset")), 14);
+    }
+    json_decref(j);
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/filters/bad", NULL, NULL), 404);
+    CHECK_EQ_INT(req(port, "PUT", "/api/v1/filters/inc", "@include nosuch", NULL), 400);
+    expect_err(port, "PUT", "/api/v1/filters/.hidden", "proto tcp", 400, "bad_name", "name");
+    expect_err(port, "PUT", "/api/v1/filters/a%20b", "proto tcp", 400, "bad_name", "name");
+    expect_err(port, "PUT", "/api/v1/filters/..", "proto tcp", 400, "bad_name", "name");
+    expect_err(port, "GET", "/api/v1/filters/a%2Fb", NULL, 400, "bad_name", "name");
+    expect_err(port, "PUT",
+               "/api/v1/filters/a1234567890123456789012345678901234567890123456789012345678901234",
+               "proto tcp", 400, "bad_name", "name");
+    expect_err(port, "PUT", "/api/v1/filters/empty", " \n", 400, "bad_filter", NULL);
+    memset(big, ' ', sizeof big - 1);
+    memcpy(big, "proto tcp", 9);
+    big[sizeof big - 1] = '\0';
+    expect_err(port, "PUT", "/api/v1/filters/big", big, 413, "filter_too_long", "filter");
+    expect_err(port, "GET", "/api/v1/filters/nosuch", NULL, 404, "no_such_filter", NULL);
+    expect_err(port, "DELETE", "/api/v1/filters/nosuch", NULL, 404, "no_such_filter", NULL);
+    expect_err(port, "POST", "/api/v1/filters/dns", "proto tcp", 405, "method_not_allowed", NULL);
+    expect_err(port, "PUT", "/api/v1/filters", "proto tcp", 405, "method_not_allowed", NULL);
+    /* an include that breaks: the error points at the @include and names the file */
+    {
+        FILE *f;
+        snprintf(path, sizeof path, "%s/broken", dir);
+        f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("proto tcp and\nport 99999", f);
+            fclose(f);
+        }
+        CHECK_EQ_INT(req(port, "POST", "/api/v1/query",
+                         "{\"op\":\"summary\",\"filter\":\"proto udp or @include broken\"}", &j),
+                     400);
+        json_t *err = json_object_get(j, "error");
+        CHECK_EQ_INT(json_integer_value(json_object_get(err, "offset")), 13);
+        CHECK(strstr(json_string_value(json_object_get(err, "message")), "'broken', line 2") != NULL);
+        json_decref(j);
+    }
+    /* delete */
+    CHECK_EQ_INT(req(port, "DELETE", "/api/v1/filters/dns2", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(j, "deleted")), "dns2");
+    json_decref(j);
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/filters/dns2", NULL, NULL), 404);
+    expect_err(port, "POST", "/api/v1/query", "{\"op\":\"summary\",\"filter\":\"@include dns2\"}", 400,
+               "bad_filter", "filter");
+    /* atomic writes leave no temporary files behind */
+    {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int hidden = 0;
+        CHECK(d != NULL);
+        while (d && (de = readdir(d)) != NULL)
+            hidden += de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+        if (d)
+            closedir(d);
+        CHECK_EQ_INT(hidden, 0);
+    }
+    fl_http_stop(h);
+    /* without a filters directory: 501 */
+    c.filters_dir = NULL;
+    CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);
+    expect_err(fl_http_port(h), "GET", "/api/v1/filters", NULL, 501, "filters_unavailable", NULL);
+    fl_http_stop(h);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Exporter id's object in an /api/v1/exporters answer. */
+static json_t *exporter_of(json_t *j, int id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "exporters"), i, v)
+        if (json_integer_value(json_object_get(v, "id")) == id)
+            return v;
+    return NULL;
+}
+
+TEST(exporters_collector_stats)
+{
+    fl_http_config c;
+    fl_http_backend be = fl_http_demo_backend(demo);
+    fl_http *h = NULL;
+    fl_err e;
+    char root[512], path[600];
+    json_t *j = NULL, *x, *col;
+    int port;
+
+    CHECK(temp_dir(root, sizeof root) == 0);
+    snprintf(path, sizeof path, "%s/collector-stats.jsonl", root);
+    fl_http_config_default(&c);
+    c.port = 0;
+    c.collector_stats = path;
+    CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);
+    port = fl_http_port(h);
+
+    /* no file yet: the exporters still, and a status saying so */
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/exporters", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "collector"), "status")),
+              "missing");
+    CHECK(strstr(json_string_value(json_object_get(json_object_get(j, "collector"), "message")),
+                 "collector-stats.jsonl") != NULL);
+    CHECK(json_array_size(json_object_get(j, "exporters")) >= 2);
+    CHECK(json_is_null(json_object_get(exporter_of(j, 1), "collector")));
+    json_decref(j);
+
+    /* a hand-written file: server line, two collector exporters feeding
+     * store exporter 1 (summed), counters, and one unknown to the table */
+    write_text(path,
+               "{\"type\":\"server\",\"started\":\"2024-05-01T00:00:00Z\",\"written\":\"2024-05-01T01:00:00Z\","
+               "\"datagrams\":900,\"kernel_drops\":3,\"queue_drops\":2,\"batches\":40,\"tcp_connections\":0}\n"
+               "{\"type\":\"exporter\",\"exporter\":1,\"store_id\":1,\"proto\":\"v9\",\"addr\":\"192.0.2.1\","
+               "\"domain\":0,\"name\":\"edge-1\",\"sampling_rate\":100,\"sampling_source\":\"options\","
+               "\"templates\":3,\"datagrams\":95,\"bytes\":120000,\"flows\":2000,\"option_records\":1,"
+               "\"counter_samples\":0,\"templates_seen\":3,\"templates_withdrawn\":0,\"seq_lost\":5,"
+               "\"seq_reorder\":1,\"missing_template_sets\":2,\"queue_drops\":0,"
+               "\"malformed\":{\"short\":2,\"bad_length\":1},\"first_seen\":\"2024-05-01T00:00:05Z\","
+               "\"last_seen\":\"2024-05-01T00:59:00Z\"}\n"
+               "{\"type\":\"exporter\",\"exporter\":2,\"store_id\":1,\"proto\":\"v9\",\"addr\":\"192.0.2.1\","
+               "\"domain\":0,\"name\":\"edge-1\",\"sampling_rate\":100,\"sampling_source\":\"options\","
+               "\"templates\":1,\"datagrams\":5,\"bytes\":6000,\"flows\":100,\"option_records\":0,"
+               "\"counter_samples\":0,\"templates_seen\":1,\"templates_withdrawn\":0,\"seq_lost\":0,"
+               "\"seq_reorder\":0,\"missing_template_sets\":0,\"queue_drops\":4,"
+               "\"malformed\":{\"short\":1},\"first_seen\":\"2024-05-01T00:00:01Z\","
+               "\"last_seen\":\"2024-05-01T00:59:30Z\"}\n"
+               "{\"type\":\"counters\",\"store_id\":1,\"ifindex\":7,\"in_octets\":1000,\"out_octets\":2000}\n"
+               "{\"type\":\"exporter\",\"exporter\":3,\"store_id\":999,\"proto\":\"sflow\",\"addr\":\"198.51.100.9\","
+               "\"domain\":0,\"name\":\"\",\"sampling_rate\":0,\"sampling_source\":\"unknown\",\"templates\":0,"
+               "\"datagrams\":4,\"bytes\":400,\"flows\":0,\"option_records\":0,\"counter_samples\":0,"
+               "\"templates_seen\":0,\"templates_withdrawn\":0,\"seq_lost\":0,\"seq_reorder\":0,"
+               "\"missing_template_sets\":0,\"queue_drops\":0,\"malformed\":{\"bad_version\":4},"
+               "\"first_seen\":\"2024-05-01T00:10:00Z\",\"last_seen\":\"2024-05-01T00:20:00Z\"}\n");
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/exporters", NULL, &j), 200);
+    x = json_object_get(j, "collector");
+    CHECK_STR(json_string_value(json_object_get(x, "status")), "ok");
+    CHECK_EQ_INT(json_integer_value(json_object_get(x, "kernel_drops")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(x, "queue_drops")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(x, "datagrams")), 900);
+    col = json_object_get(exporter_of(j, 1), "collector");
+    CHECK(json_is_object(col));
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "seq_lost")), 5);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "datagrams")), 100);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "templates")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "queue_drops")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "missing_template_sets")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "sampling_rate")), 100);
+    CHECK_STR(json_string_value(json_object_get(col, "sampling_source")), "options");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(col, "malformed"), "short")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(col, "malformed_total")), 4);
+    CHECK_STR(json_string_value(json_object_get(col, "first_seen")), "2024-05-01T00:00:01Z");
+    CHECK_STR(json_string_value(json_object_get(col, "last_seen")), "2024-05-01T00:59:30Z");
+    /* v9 counts export packets: 5 lost of 105 */
+    CHECK(fabs(json_real_value(json_object_get(col, "loss_pct")) - 100.0 * 5 / 105) < 1e-9);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(col, "health"), "level")), "warn");
+    CHECK_EQ_INT(json_array_size(json_object_get(json_object_get(col, "health"), "issues")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(
+                     json_array_get(json_object_get(col, "interface_counters"), 0), "ifindex")),
+                 7);
+    CHECK(json_is_null(json_object_get(exporter_of(j, 2), "collector")));
+    CHECK_EQ_INT(json_array_size(json_object_get(j, "unmatched")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(json_object_get(j, "unmatched"), 0),
+                                                    "store_id")),
+                 999);
+    json_decref(j);
+
+    /* a malformed file: said so, the valid lines still used, never a 5xx */
+    write_text(path,
+               "{\"type\":\"server\",\"written\":\"2024-05-01T01:00:00Z\",\"kernel_drops\":8}\n"
+               "not json at all\n"
+               "{\"type\":\"exporter\",\"seq_lost\":1}\n"
+               "{\"type\":\"exporter\",\"store_id\":2,\"proto\":\"ipfix\",\"flows\":10,\"seq_lost\":0,"
+               "\"malformed\":{}}\n");
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/exporters", NULL, &j), 200);
+    x = json_object_get(j, "collector");
+    CHECK_STR(json_string_value(json_object_get(x, "status")), "malformed");
+    CHECK(strstr(json_string_value(json_object_get(x, "message")), "2 of 4 lines") != NULL);
+    CHECK(strstr(json_string_value(json_object_get(x, "message")), "line 2") != NULL);
+    CHECK_EQ_INT(json_integer_value(json_object_get(x, "kernel_drops")), 8);
+    col = json_object_get(exporter_of(j, 2), "collector");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(col, "health"), "level")), "ok");
+    json_decref(j);
+    /* an empty file (no server line) and binary junk */
+    write_text(path, "");
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/exporters", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "collector"), "status")),
+              "malformed");
+    json_decref(j);
+    write_text(path, "\x01\x02\xff\xfe{{{\n\n[1,2]\n");
+    CHECK_EQ_INT(req(port, "GET", "/api/v1/exporters", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "collector"), "status")),
+              "malformed");
+    json_decref(j);
+    fl_http_stop(h);
+    /* no collector (the in-memory demo): "unavailable" */
+    c.collector_stats = NULL;
+    CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);
+    CHECK_EQ_INT(req(fl_http_port(h), "GET", "/api/v1/exporters", NULL, &j), 200);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "collector"), "status")),
+              "unavailable");
+    json_decref(j);
+    fl_http_stop(h);
+    unlink(path);
+}
+
 int main(void)
 {
     fl_err e;
@@ -1072,6 +1418,8 @@ int main(void)
     RUN(errors_oversized_and_routes);
     RUN(errors_memory_limit);
     RUN(limits_time_busy_progress_cancel);
+    RUN(saved_filters);
+    RUN(exporters_collector_stats);
     stop_server(pid_a);
     stop_server(pid_b);
     fl_http_demo_free(demo);

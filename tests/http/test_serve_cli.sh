@@ -11,7 +11,8 @@ expect_rc "bad --demo-flows" 2 "$FL_BIN" serve --demo-flows abc
 expect_rc "bad --time-limit" 2 "$FL_BIN" serve --time-limit 0
 expect_rc "bad --demo-span" 2 "$FL_BIN" serve --demo-span 7x
 
-start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 20000 --log-level warn >"$T_TMP/a.out" 2>&1
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 20000 --log-level warn \
+  --filters-dir "$T_TMP/my filters" >"$T_TMP/a.out" 2>&1
 pid=$BG_PID
 port=""
 for _ in $(seq 1 300); do
@@ -24,6 +25,11 @@ if [ -n "$port" ]; then pass "port 0 picks a free port ($port)"; else fail "port
 check "GET / serves the page" sh -c "curl -sf http://127.0.0.1:$port/ | grep -q '<title>flowlens</title>'"
 check "summary over curl" sh -c "curl -sf 'http://127.0.0.1:$port/api/v1/query?op=summary&window=all' | grep -q '\"flows\":20000'"
 check "errors are JSON with a status" sh -c "curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/api/v1/query?op=nope' | grep -q 400"
+
+# --filters-dir: the library lives there (created on the first save)
+check "capabilities name the filters directory" sh -c "curl -sf 'http://127.0.0.1:$port/api/v1/capabilities' | grep -q 'my filters'"
+check "PUT saves into --filters-dir" sh -c "curl -sf -X PUT --data 'proto tcp' 'http://127.0.0.1:$port/api/v1/filters/tcp' >/dev/null && test -f '$T_TMP/my filters/tcp'"
+check "no filters directory in the store" test ! -e "$T_TMP/no-store/filters"
 
 # the same port again: a clear error, exit 1
 expect_rc "busy port is an error" 1 "$FL_BIN" serve --store "$T_TMP/no-store" --http "127.0.0.1:$port" --demo-flows 1000
