@@ -31,11 +31,17 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 [ $ok = 1 ] && pass "both exporters listed with flows" || fail "both exporters listed with flows" "got ${n:-none}"
-for _ in $(seq 80); do
-  [ -f "$S/collector-stats.jsonl" ] && grep -q '"store_id"' "$S/collector-stats.jsonl" && break
+# the collector rewrites its statistics every 5 s: wait (bounded, 12 s) for
+# a file written after the last datagram (every flow counted)
+for _ in $(seq 120); do
+  if [ -f "$S/collector-stats.jsonl" ] && curl -sf "$API/exporters" | python3 -c '
+import json, sys
+ex = json.load(sys.stdin)["exporters"]
+sys.exit(0 if sum((e["collector"] or {}).get("flows", 0) for e in ex) >= 3000 else 1)' 2>/dev/null; then
+    break
+  fi
   sleep 0.1
 done
-sleep 0.2
 have=0; [ -f "$S/collector-stats.jsonl" ] && have=1   # decided before the request
 curl -sf "$API/exporters" >"$T_TMP/ex.json"
 if python3 - "$T_TMP/ex.json" "$have" >"$T_TMP/check.out" 2>&1 <<'PY'
