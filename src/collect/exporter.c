@@ -918,6 +918,7 @@ static fl_rc load_buf(fl_collect *c, const uint8_t *p, size_t n, const char *pat
         uint32_t domain, nt, ns;
         cl_exporter *x;
         cl_ctx k;
+        int scratch;
 
         if (rb_u(&r, 1) != 'E' || r.n - r.off < 17) {
             r.fail = 1;
@@ -929,6 +930,23 @@ static fl_rc load_buf(fl_collect *c, const uint8_t *p, size_t n, const char *pat
         domain = (uint32_t)rb_u(&r, 4);
         memset(&k, 0, sizeof k);
         x = cl_exporter_get(c, proto, fl_addr_from_v6(a), domain, 0, e);
+        scratch = 0;
+        if (x == NULL && e != NULL && e->rc == FL_EINVAL) {
+            /* not allowed by the configuration now: read its entry into a
+             * scratch exporter and drop it (the rest of the file loads) */
+            pthread_mutex_lock(&c->mu);
+            c->rejected--;
+            c->unattributed--;
+            pthread_mutex_unlock(&c->mu);
+            fl_err_clear(e);
+            x = calloc(1, sizeof *x);
+            if (x == NULL) {
+                rc = fl_err_set(e, FL_ENOMEM, "out of memory loading templates");
+                goto out;
+            }
+            x->x.proto = proto;
+            scratch = 1;
+        }
         if (x == NULL) {
             rc = e ? e->rc : FL_ELIMIT;
             goto out;
@@ -968,8 +986,17 @@ static fl_rc load_buf(fl_collect *c, const uint8_t *p, size_t n, const char *pat
         }
         load_names(&r, x, 0);
         load_names(&r, x, 1);
-        x->announce = 1;
-        cl_exporter_unlock(c, x);
+        if (scratch) {
+            for (uint32_t j = 0; j < x->x.templates; j++)
+                free(x->tpl[j]);
+            free(x->tpl);
+            free(x->ifnames);
+            free(x->vrfnames);
+            free(x);
+        } else {
+            x->announce = 1;
+            cl_exporter_unlock(c, x);
+        }
         if (r.fail) {
             rc = fl_err_at(e, FL_ECORRUPT, path, 0, (long long)at, "damaged exporter entry");
             goto out;

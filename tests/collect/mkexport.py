@@ -16,6 +16,7 @@ what was sent. Scenarios:
           IE 236 VRFname), then 5 flows; domain 8: a data set for a
           template never sent (missing template); domain 9: a set whose
           length runs past the message ("set").
+  ipfixdata  the 5 flows of domain 7 alone (templates must be known)
   burst   ARG NetFlow v5 datagrams of 30 flows each, back to back, with
           consecutive sequence numbers (kernel-drop test).
 """
@@ -69,7 +70,7 @@ def main():
             out.append(v5(seq, 2))
         out.append(v5(14, 1, count=30))
         summary = {"flows": 8, "seq_lost": 6, "length": 1, "datagrams": 5}
-    elif scen == "ipfix":
+    elif scen in ("ipfix", "ipfixdata"):
         data_tpl = fields([(8, 4), (12, 4), (4, 1), (7, 2), (11, 2), (1, 8), (2, 8), (152, 8),
                            (153, 8)])
         ifopt = struct.pack("!HHH", 257, 3, 1) + fields([(10, 4), (82, 16), (83, 32)])
@@ -83,6 +84,12 @@ def main():
                   struct.pack("!I", 2) + fixed("xe-0/0/2", 16) + fixed("uplink B", 32))
         vrfrecs = struct.pack("!I", 5) + fixed("CUSTOMER-A", 32)
         # sequence: data records before the message (options records count)
+        if scen == "ipfixdata":
+            out.append(ipfix(7, 3, [iset(256, recs)]))
+            for d in out:
+                s.sendto(d, (host, port))
+            print(json.dumps({"flows": 5}))
+            return
         out.append(ipfix(7, 0, [iset(2, struct.pack("!HH", 256, 9) + data_tpl),
                                 iset(3, ifopt), iset(3, vrfopt)]))
         out.append(ipfix(7, 0, [iset(257, ifrecs), iset(258, vrfrecs)]))

@@ -135,6 +135,15 @@ got=$(py "$F" '(ex("127.0.0.2",0)["sampling_source"], ex("127.0.0.2",0)["samplin
 check exporters_st2 "$FL_BIN" exporters --store "$T_TMP/st2"
 grep -qE "127\.0\.0\.4 +7  named-four +100 +5 " "$T_TMP/out" && grep -qE "127\.0\.0\.2 +0  - +10 +8 " "$T_TMP/out" \
   && pass name_and_rate_in_exporters || fail name_and_rate_in_exporters "$(cat "$T_TMP/out")"
+# restart with a policy that now rejects the first exporter of the template
+# file: the others' templates still load (data decodes at once)
+P=$(free_port)
+start_store st2 --listen 127.0.0.1:$P --unknown-exporters reject --exporter-name 127.0.0.4=named-four
+python3 "$MK" ipfixdata 127.0.0.1 "$P" 127.0.0.4 >/dev/null
+sleep 0.5
+stop_wait "$COLLECT_PID"
+[ "$(flows_in "$T_TMP/st2")" = 18 ] && ! grep -q "template file ignored" "$T_TMP/st2.err" \
+  && pass templates_load_past_rejected_exporter || fail templates_load_past_rejected_exporter "$(flows_in "$T_TMP/st2") flows; $(grep -i template "$T_TMP/st2.err" | head -3)"
 # unknown-exporters=reject with no --allow: only configured exporters pass
 P=$(free_port)
 start_store st3 --listen 127.0.0.1:$P --unknown-exporters reject --exporter-name 127.0.0.2/0=only
