@@ -19,11 +19,6 @@ static size_t entry_stride(unsigned nk)
     return sizeof(agg_entry) + (size_t)nk * sizeof(fl_addr);
 }
 
-agg_entry *agg_at(const agg_table *t, size_t i)
-{
-    return (agg_entry *)(t->mem + i * t->stride);
-}
-
 fl_rc agg_init(agg_table *t, unsigned nk, size_t budget)
 {
     memset(t, 0, sizeof *t);
@@ -116,20 +111,6 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
         }
         i = (i + 1) & mask;
     }
-}
-
-void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
-{
-    into->flows += c->flows;
-    into->packets += c->packets;
-    into->bytes += c->bytes;
-    into->out_packets += c->out_packets;
-    into->out_bytes += c->out_bytes;
-    if (c->first < into->first)
-        into->first = c->first;
-    if (c->last > into->last)
-        into->last = c->last;
-    into->tcp_flags |= c->tcp_flags;
 }
 
 fl_rc agg_merge(agg_table *into, const agg_table *from)

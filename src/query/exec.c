@@ -19,6 +19,7 @@
 #define DEFAULT_BUDGET ((size_t)1 << 30)
 #define MAX_THREADS 64
 #define MAX_BUCKETS (1u << 20)
+#define WINDOW_ROWS 4096u /* rows folded at a time (per-row scratch size) */
 
 void fl_query_spec_init(fl_query_spec *s)
 {
@@ -70,11 +71,18 @@ fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
     return s;
 }
 
+/*
+ * Only what the question and its output need: times (window, first seen
+ * and duration), packets and bytes (scaled by the sampling rate), the
+ * reverse counters where an order or a total adds them (every op but
+ * series), the protocol where a summary breaks totals down by it, and the
+ * key columns. TCP flags are OR-ed into counters but no output prints
+ * them, so they are not read. A column a segment lacks costs nothing.
+ */
 void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
 {
-    static const fl_col always[] = {FL_COL_TIME_FIRST,  FL_COL_TIME_LAST,  FL_COL_PACKETS,
-                                    FL_COL_BYTES,       FL_COL_OUT_PACKETS, FL_COL_OUT_BYTES,
-                                    FL_COL_SAMPLING_RATE, FL_COL_PROTO,    FL_COL_TCP_FLAGS};
+    static const fl_col always[] = {FL_COL_TIME_FIRST, FL_COL_TIME_LAST, FL_COL_PACKETS,
+                                    FL_COL_BYTES, FL_COL_SAMPLING_RATE};
 
     memset(mask, 0, sizeof(uint64_t) * FL_PRESENT_WORDS);
     if (s->op == FL_QOP_LIST) {
@@ -84,6 +92,12 @@ void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
     }
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
         mask[always[i] / 64] |= (uint64_t)1 << (always[i] % 64);
+    if (s->op != FL_QOP_SERIES) {
+        mask[FL_COL_OUT_PACKETS / 64] |= (uint64_t)1 << (FL_COL_OUT_PACKETS % 64);
+        mask[FL_COL_OUT_BYTES / 64] |= (uint64_t)1 << (FL_COL_OUT_BYTES % 64);
+    }
+    if (s->op == FL_QOP_SUMMARY || s->per_proto)
+        mask[FL_COL_PROTO / 64] |= (uint64_t)1 << (FL_COL_PROTO % 64);
     for (unsigned k = 0; k < s->nkeys && k < FL_QUERY_MAX_KEYS; k++)
         for (unsigned j = 0; j < s->keys[k].ncols && j < 2; j++)
             mask[s->keys[k].col[j] / 64] |= (uint64_t)1 << (s->keys[k].col[j] % 64);
@@ -156,8 +170,9 @@ static int proto_class(uint8_t p)
     return p == 6 ? 0 : p == 17 ? 1 : (p == 1 || p == 58) ? 2 : 3;
 }
 
-/* Window, then the filter hook, into w->sel. */
-static fl_rc select_rows(worker *w)
+/* Rows [from, to) of the batch through the window, then the filter hook,
+ * into w->sel. */
+static fl_rc select_rows(worker *w, uint32_t from, uint32_t to)
 {
     const fl_query_spec *s = w->run->spec;
     const fl_batch *b = w->b;
@@ -165,10 +180,12 @@ static fl_rc select_rows(worker *w)
     uint32_t n = 0;
 
     if (s->start == 0 && s->end == 0) {
-        fl_sel_all(sel, b);
+        for (uint32_t r = from; r < to; r++)
+            sel->idx[n++] = r;
+        sel->n = n;
     } else {
         const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
-        for (uint32_t r = 0; r < b->n; r++) {
+        for (uint32_t r = from; r < to; r++) {
             int keep;
             switch (s->window_mode) {
             case FL_WIN_INSIDE: keep = tf[r] >= s->start && tl[r] <= s->end; break;
@@ -300,16 +317,26 @@ static fl_rc budget_error(worker *w, fl_rc rc)
     return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
 }
 
-/* Fold the scratch keys (nk per row) with the scratch counters. */
+/* Fold the scratch keys (nk per row) with the scratch counters. The
+ * table is far larger than the caches for million-key questions, so each
+ * probe's slot is prefetched a few rows ahead (hashes are computed first):
+ * the misses overlap instead of stalling one by one. */
+#define FOLD_AHEAD 20
 static fl_rc fold_keys(worker *w, uint32_t n)
 {
-    unsigned nk = w->table.nk;
+    agg_table *t = &w->table;
+    unsigned nk = t->nk;
 
     for (uint32_t i = 0; i < n; i++)
         w->hash[i] = agg_hash(&w->keys[(size_t)i * nk], nk);
+    for (uint32_t i = 0; i < n && i < FOLD_AHEAD; i++)
+        agg_prefetch(t, w->hash[i]);
     for (uint32_t i = 0; i < n; i++) {
         agg_entry *en;
-        fl_rc rc = agg_find(&w->table, &w->keys[(size_t)i * nk], w->hash[i], &en);
+        fl_rc rc;
+        if (i + FOLD_AHEAD < n)
+            agg_prefetch(t, w->hash[i + FOLD_AHEAD]);
+        rc = agg_find(t, &w->keys[(size_t)i * nk], w->hash[i], &en);
         if (rc != FL_OK)
             return budget_error(w, rc);
         agg_add_counters(&en->c, &w->cnt[i]);
@@ -432,7 +459,6 @@ static fl_rc fold_batch(worker *w)
         fl_qcounters t = w->total;
         for (uint32_t i = 0; i < n; i++) {
             const fl_qcounters *c = &w->cnt[i];
-            int pc = proto_class(proto[sel->idx[i]]);
             t.flows++;
             t.packets += c->packets;
             t.bytes += c->bytes;
@@ -440,10 +466,17 @@ static fl_rc fold_batch(worker *w)
             t.out_bytes += c->out_bytes;
             t.first = c->first < t.first ? c->first : t.first;
             t.last = c->last > t.last ? c->last : t.last;
-            w->proto_flows[pc]++;
-            w->proto_packets[pc] += c->packets;
-            w->proto_bytes[pc] += c->bytes;
         }
+        /* the per-protocol breakdown only a summary prints (the protocol
+         * column is read for nothing else) */
+        if (s->op == FL_QOP_SUMMARY)
+            for (uint32_t i = 0; i < n; i++) {
+                const fl_qcounters *c = &w->cnt[i];
+                int pc = proto_class(proto[sel->idx[i]]);
+                w->proto_flows[pc]++;
+                w->proto_packets[pc] += c->packets;
+                w->proto_bytes[pc] += c->bytes;
+            }
         t.tcp_flags = 0;
         w->total = t;
     }
@@ -455,9 +488,13 @@ static fl_rc fold_batch(worker *w)
                 for (uint32_t i = 0; i < n; i++)
                     agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
             } else {
+                /* 65536 counters do not fit the core's cache: prefetch */
                 const uint16_t *v = FL_U16(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++)
+                for (uint32_t i = 0; i < n; i++) {
+                    if (i + FOLD_AHEAD < n)
+                        __builtin_prefetch(&w->small[v[sel->idx[i + FOLD_AHEAD]]], 1);
                     agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+                }
             }
         }
         return FL_OK;
@@ -579,9 +616,16 @@ static void *worker_main(void *arg)
             break;
         }
         w->scanned += w->b->n;
-        rc = select_rows(w);
-        if (rc == FL_OK)
-            rc = fold_batch(w);
+        /* a window of rows at a time, so the per-row scratch (counters,
+         * keys, hashes) stays in the core's cache however large the
+         * source's batches are */
+        rc = FL_OK;
+        for (uint32_t from = 0; from < w->b->n && rc == FL_OK; from += WINDOW_ROWS) {
+            uint32_t to = w->b->n - from > WINDOW_ROWS ? from + WINDOW_ROWS : w->b->n;
+            rc = select_rows(w, from, to);
+            if (rc == FL_OK && w->sel->n > 0)
+                rc = fold_batch(w);
+        }
         if (rc != FL_OK) {
             w->rc = rc;
             if (w->err.rc == FL_OK)
@@ -621,19 +665,20 @@ static fl_rc worker_init(worker *w, run *ru)
     memset(w, 0, sizeof *w);
     w->run = ru;
     fl_err_clear(&w->err);
-    w->b = fl_batch_new(0);
-    w->sel = fl_sel_new(0);
+    w->b = fl_batch_new(ru->src.batch_rows);
+    w->sel = fl_sel_new(ru->src.batch_rows);
     if (w->b == NULL || w->sel == NULL)
         return FL_ENOMEM;
     w->total.first = INT64_MAX;
     w->total.last = INT64_MIN;
-    w->cnt = malloc(sizeof *w->cnt * w->b->cap);
-    w->hash = malloc(sizeof *w->hash * w->b->cap);
+    w->cnt = malloc(sizeof *w->cnt * WINDOW_ROWS);
+    w->hash = malloc(sizeof *w->hash * WINDOW_ROWS);
     if (w->cnt == NULL || w->hash == NULL)
         return FL_ENOMEM;
     w->small_n = small_domain(s);
     if (w->small_n) {
-        w->small = malloc(sizeof *w->small * w->small_n);
+        /* one cache line per value */
+        w->small = aligned_alloc(64, sizeof *w->small * w->small_n);
         if (w->small == NULL)
             return FL_ENOMEM;
         for (uint32_t v = 0; v < w->small_n; v++) {
@@ -649,7 +694,7 @@ static fl_rc worker_init(worker *w, run *ru)
         if (agg_init(&w->table, nk, ru->budget_per_thread) != FL_OK)
             return FL_ENOMEM;
         w->has_table = 1;
-        w->keys = malloc(sizeof *w->keys * nk * w->b->cap);
+        w->keys = malloc(sizeof *w->keys * nk * WINDOW_ROWS);
         if (w->keys == NULL)
             return FL_ENOMEM;
     }
