@@ -94,6 +94,7 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
+static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
                      const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
@@ -125,6 +126,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
      * each straight into its own batch of a whole group */
     src->parallel = 1;
     src->batch_rows = FL_STORE_GROUP_ROWS;
+    src->rewind = store_rewind;
     return CLI_EXIT_OK;
 fail : {
     char msg[900];

@@ -145,6 +145,9 @@ typedef struct worker {
      * no hashing (ports, protocol, ToS, masks, VLANs...) */
     fl_qcounters *small;
     uint32_t small_n;
+    /* topseries, second pass of the two-pass plan: counters per (series,
+     * step), series nseries-1 is Other; keys -> series index in ts_map */
+    uint64_t *ts_flows, *ts_packets, *ts_bytes;
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -163,6 +166,10 @@ typedef struct run {
     size_t nbuckets;
     fl_time bstart;
     unsigned nthreads;
+    /* topseries, two-pass plan: the top keys found by the first pass, as
+     * key -> series index + 1 (in the flows counter), read-only here */
+    const agg_table *ts_map;
+    size_t ts_nseries;
 } run;
 
 static int proto_class(uint8_t p)
@@ -444,6 +451,43 @@ static fl_rc list_compact(worker *w)
     return FL_OK;
 }
 
+/* Look key k up among the top keys: its series index, or Other. */
+static size_t ts_series(const run *ru, const fl_addr *k)
+{
+    const agg_table *t = ru->ts_map;
+    uint64_t h = agg_hash(k, 1);
+    size_t mask = t->slots - 1, i = h & mask;
+
+    for (;;) {
+        const agg_entry *en = agg_at(t, i);
+        if (en->hash == 0)
+            return ru->ts_nseries - 1;
+        if (en->hash == h && en->key[0].lo == k->lo && en->key[0].hi == k->hi)
+            return (size_t)en->c.flows - 1;
+        i = (i + 1) & mask;
+    }
+}
+
+/* Second pass of the two-pass topseries: each selected row's counters to
+ * its key's series (or Other) at its step. */
+static void ts_fold(worker *w, uint32_t n)
+{
+    const fl_query_spec *s = w->run->spec;
+    const fl_qfield *f = &s->keys[0];
+    size_t nb = w->run->nbuckets;
+
+    for (unsigned k = 0; k < f->ncols; k++) {
+        gather_keys(w->b, w->sel, f->col[k], f, w->keys, 1, 1);
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            size_t at = ts_series(w->run, &w->keys[i]) * nb + bucket_of(w->run, c->first);
+            w->ts_flows[at] += c->flows;
+            w->ts_packets[at] += c->packets;
+            w->ts_bytes[at] += c->bytes;
+        }
+    }
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -500,8 +544,14 @@ static fl_rc fold_batch(worker *w)
         return FL_OK;
     }
     switch (s->op) {
-    case FL_QOP_STATS:
-    case FL_QOP_TOPSERIES: {
+    case FL_QOP_TOPSERIES:
+        if (w->run->ts_map) {
+            ts_fold(w, n);
+            break;
+        }
+        /* one pass over every (key, step) pair, as stats do over keys */
+        __attribute__((fallthrough));
+    case FL_QOP_STATS: {
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->table.nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
@@ -688,6 +738,16 @@ static fl_rc worker_init(worker *w, run *ru)
         }
         return FL_OK;
     }
+    if (s->op == FL_QOP_TOPSERIES && ru->ts_map) {
+        size_t cells = ru->ts_nseries * ru->nbuckets;
+        w->ts_flows = calloc(cells, sizeof(uint64_t));
+        w->ts_packets = calloc(cells, sizeof(uint64_t));
+        w->ts_bytes = calloc(cells, sizeof(uint64_t));
+        w->keys = malloc(sizeof *w->keys * WINDOW_ROWS);
+        if (!w->ts_flows || !w->ts_packets || !w->ts_bytes || !w->keys)
+            return FL_ENOMEM;
+        return FL_OK;
+    }
     if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
         unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
                       : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
@@ -710,6 +770,9 @@ static fl_rc worker_init(worker *w, run *ru)
 
 static void worker_free(worker *w)
 {
+    free(w->ts_flows);
+    free(w->ts_packets);
+    free(w->ts_bytes);
     fl_batch_free(w->b);
     fl_sel_free(w->sel);
     if (w->has_table)
@@ -1123,7 +1186,14 @@ static fl_rc check_spec(const fl_query_spec *s, fl_err *e)
     return FL_OK;
 }
 
-fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e)
+/* The top keys of a two-pass topseries (see topseries_two_pass). */
+typedef struct ts_plan {
+    const agg_table *map; /* key -> series index + 1, in the flows counter */
+    size_t nseries;       /* top keys + Other */
+} ts_plan;
+
+static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *ts,
+                       fl_qresult **out, fl_err *e)
 {
     run ru;
     worker *ws = NULL;
@@ -1147,6 +1217,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
     ru.src = src;
     ru.budget_per_thread = budget / nthreads;
     ru.nthreads = nthreads;
+    if (ts) {
+        ru.ts_map = ts->map;
+        ru.ts_nseries = ts->nseries;
+    }
     pthread_mutex_init(&ru.lock, NULL);
     if (spec->op == FL_QOP_SERIES || spec->op == FL_QOP_TOPSERIES) {
         ru.bstart = spec->start - spec->start % spec->step;
@@ -1217,6 +1291,12 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
                 goto out;
             }
         }
+        if (i > 0 && ru.ts_map)
+            for (size_t k = 0; k < ru.ts_nseries * ru.nbuckets; k++) {
+                ws[0].ts_flows[k] += ws[i].ts_flows[k];
+                ws[0].ts_packets[k] += ws[i].ts_packets[k];
+                ws[0].ts_bytes[k] += ws[i].ts_bytes[k];
+            }
         if (i > 0 && spec->op == FL_QOP_SERIES)
             for (size_t k = 0; k < ru.nbuckets; k++) {
                 ws[0].bucket_bytes[k] += ws[i].bucket_bytes[k];
@@ -1282,7 +1362,25 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
         break;
     }
     case FL_QOP_TOPSERIES:
-        rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+        if (ru.ts_map) {
+            /* the two-pass plan: the matrix is already folded */
+            double step_s = (double)spec->step / 1000.0;
+            size_t cells = ru.ts_nseries * ru.nbuckets;
+            res->has_other = 1;
+            res->nseries = ru.ts_nseries;
+            res->series_keys = calloc(ru.ts_nseries, sizeof(fl_addr));
+            res->values = calloc(cells ? cells : 1, sizeof(double));
+            if (res->series_keys == NULL || res->values == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            for (size_t k = 0; k < cells; k++)
+                res->values[k] = metric_value(spec->metric, (double)ws[0].ts_flows[k],
+                                              (double)ws[0].ts_packets[k],
+                                              (double)ws[0].ts_bytes[k], step_s);
+        } else {
+            rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+        }
         break;
     case FL_QOP_SUMMARY:
         break;
@@ -1304,6 +1402,92 @@ out:
     fl_qresult_free(res);
     pthread_mutex_destroy(&ru.lock);
     return rc;
+}
+
+/* Progress of one pass of a two-pass plan, as half of the whole. */
+typedef struct half_progress {
+    const fl_query_spec *spec;
+    double base;
+} half_progress;
+
+static void on_half_progress(void *ctx, double f)
+{
+    const half_progress *h = ctx;
+    h->spec->on_progress(h->spec->progress_ctx, h->base + f / 2);
+}
+
+/*
+ * Topseries with N chosen over the whole window, in two passes over a
+ * source that can start again: the first finds the top N keys (a stats
+ * question: one entry per key, ranked exactly as the one-pass plan ranks
+ * its per-key totals), the second folds each row into its key's series
+ * or Other at its step — (N + 1) x steps counters, instead of a table of
+ * every (key, step) pair (3 M pairs for dstport over a day of 5-minute
+ * steps). Same answer as the one-pass plan (tests/query compare them).
+ */
+static fl_rc topseries_two_pass(const fl_query_spec *spec, fl_source src, fl_qresult **out,
+                                fl_err *e)
+{
+    fl_query_spec s1 = *spec, s2 = *spec;
+    half_progress h1 = {spec, 0}, h2 = {spec, 0.5};
+    fl_qresult *r1 = NULL;
+    agg_table map;
+    ts_plan ts;
+    fl_rc rc;
+
+    s1.op = FL_QOP_STATS;
+    s1.order = spec->metric == FL_METRIC_FLOWS || spec->metric == FL_METRIC_FPS ? FL_ORDER_FLOWS
+               : spec->metric == FL_METRIC_PACKETS || spec->metric == FL_METRIC_PPS
+                   ? FL_ORDER_PACKETS
+                   : FL_ORDER_BYTES;
+    s1.ascending = 0;
+    s1.top = spec->top ? spec->top : 10;
+    s1.per_proto = 0;
+    s1.having_op = 0;
+    if (spec->on_progress) {
+        s1.on_progress = on_half_progress;
+        s1.progress_ctx = &h1;
+        s2.on_progress = on_half_progress;
+        s2.progress_ctx = &h2;
+    }
+    if ((rc = query_run(&s1, src, NULL, &r1, e)) != FL_OK)
+        return rc;
+    if ((rc = src.rewind(src.ctx, e)) != FL_OK) {
+        fl_qresult_free(r1);
+        return rc;
+    }
+    if (agg_init(&map, 1, (size_t)1 << 40) != FL_OK) {
+        fl_qresult_free(r1);
+        return fl_err_set(e, FL_ENOMEM, "out of memory for the top keys");
+    }
+    for (size_t k = 0; k < r1->nrows; k++) {
+        agg_entry *en;
+        if (agg_find(&map, &r1->rows[k].key[0], agg_hash(&r1->rows[k].key[0], 1), &en) != FL_OK) {
+            rc = fl_err_set(e, FL_ENOMEM, "out of memory for the top keys");
+            goto out;
+        }
+        en->c.flows = k + 1;
+    }
+    ts.map = &map;
+    ts.nseries = r1->nrows + 1;
+    if ((rc = query_run(&s2, src, &ts, out, e)) != FL_OK)
+        goto out;
+    (*out)->distinct = r1->distinct;
+    for (size_t k = 0; k < r1->nrows; k++)
+        (*out)->series_keys[k] = r1->rows[k].key[0];
+out:
+    agg_free(&map);
+    fl_qresult_free(r1);
+    return rc;
+}
+
+fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e)
+{
+    *out = NULL;
+    if (spec->op == FL_QOP_TOPSERIES && !spec->per_step_top && src.rewind != NULL &&
+        check_spec(spec, NULL) == FL_OK)
+        return topseries_two_pass(spec, src, out, e);
+    return query_run(spec, src, NULL, out, e);
 }
 
 void fl_qresult_free(fl_qresult *r)

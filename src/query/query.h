@@ -52,6 +52,11 @@ typedef struct fl_source {
      * FL_BATCH_CAP); a source that decodes in large groups (the store's
      * row groups) asks for their size and decodes straight into them */
     uint32_t batch_rows;
+    /* optional: start again from the first batch (no next() call may be
+     * running). Lets the engine answer in two passes where that is much
+     * cheaper (topseries with N over the window: top keys first, then
+     * only their series) */
+    fl_rc (*rewind)(void *ctx, fl_err *e);
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches

@@ -838,6 +838,26 @@ static void lane_give(fl_store_scan *sc, scan_lane *l)
     pthread_mutex_unlock(&sc->sy->lock);
 }
 
+fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e)
+{
+    fl_rc rc = FL_OK;
+
+    pthread_mutex_lock(&sc->sy->lock);
+    if (sc->busy > 0) {
+        rc = fl_err_set(e, FL_EINVAL, "scan rewound while being read");
+    } else {
+        seg_leave(sc);
+        sc->iseg = 0;
+        sc->iblk = 0;
+        sc->exhausted = 0;
+        for (unsigned i = 0; i < sc->nlanes; i++)
+            if (sc->lanes[i]->batch)
+                sc->lanes[i]->pos = sc->lanes[i]->batch->n; /* drop rows left */
+    }
+    pthread_mutex_unlock(&sc->sy->lock);
+    return rc;
+}
+
 fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
 {
     scan_lane *l;

@@ -232,6 +232,10 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  * one scan, not both.
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
+/* Start the scan again from its first segment (same columns and
+ * predicate; the segment list is not re-read). Not while another thread
+ * is inside fill/next (FL_EINVAL). The stats keep counting. */
+fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e);
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
 /* Fraction of the scan done, 0..1 (by segment bytes): the query engine's
  * fl_source.progress. */
