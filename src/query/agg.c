@@ -82,7 +82,10 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
 {
     size_t mask, i;
 
-    if ((t->used + 1) * 4 > t->slots * 3) {
+    /* grow at 3/4 full; where doubling would pass the budget, first fill
+     * up to 7/8 (longer probes, but a question that fits still runs) */
+    if ((t->used + 1) * 4 > t->slots * 3 &&
+        (t->slots * 2 * t->stride <= t->budget || (t->used + 1) * 8 > t->slots * 7)) {
         fl_rc rc = agg_grow(t);
         if (rc != FL_OK)
             return rc;
