@@ -17,7 +17,8 @@
  *
  * Threads: writer calls (append, flush, tick, close_slot, exporter
  * changes) come from one thread. Scans only read the handle, so several
- * threads may each run their own scans over one handle at once.
+ * threads may each run their own scans over one handle at once, and one
+ * scan may be filled from several threads at once (fl_store_scan_fill).
  */
 #ifndef FL_STORE_H
 #define FL_STORE_H
