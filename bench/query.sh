@@ -75,6 +75,9 @@ echo "flowlens import: $imp_s s, $(du -sh "$W/store" | cut -f1) on disk"
 echo "$flows" >"$W/ready"
 fi
 echo "load: $(uptime | sed 's/.*load average: //')"
+# repeated runs must not be answered from flowlens' answer cache
+NOCACHE=""
+if $BIN query --help 2>&1 | grep -q -- --no-cache; then NOCACHE=--no-cache; fi
 
 printf '\n%-34s %9s %9s %9s %9s %8s %8s %7s %7s %7s\n' query "nfdump s" "flowl s" "nf Mf/s" "fl Mf/s" \
   "nf MiB" "fl MiB" ratio "nf cpu" "fl cpu"
@@ -99,7 +102,7 @@ q() {
   local a b c d ac cc
   read -r a b ac < <(best "$W/nf.out" nfdump -R "$W/nf" -q -o csv "$@")
   # shellcheck disable=SC2086
-  read -r c d cc < <(best "$W/fl.out" $BIN query --store "$W/store" --threads 2 ${FLX:-} -q -o csv "$@")
+  read -r c d cc < <(best "$W/fl.out" $BIN query --store "$W/store" $NOCACHE --threads 2 ${FLX:-} -q -o csv "$@")
   if [ "$mode" = stat ]; then
     nfdump -R "$W/nf" -q -o csv "$@" -n 0 >"$W/nf.all"
     chk=$(python3 $CMP stat "$col" "$W/fl.out" "$W/nf.out" "$W/nf.all" || true)
@@ -124,7 +127,7 @@ q "one IP: host 198.51.100.7 (absent)" stat fl -s proto 'host 198.51.100.7'
 # topseries: flowlens over the day; nfdump one interval x 288
 if [[ "topseries" =~ ${ONLY:-.} ]]; then
 # shellcheck disable=SC2086
-read -r c d cc < <(best "$W/fl.ts" $BIN query --store "$W/store" --threads 2 ${TSX:-} --topseries dstport \
+read -r c d cc < <(best "$W/fl.ts" $BIN query --store "$W/store" $NOCACHE --threads 2 ${TSX:-} --topseries dstport \
   -n 10 --step 5m -t 2024/05/01.00:00:00-2024/05/02.00:00:00 -o csv)
 read -r a b ac < <(best "$W/nf.ts" nfdump -R "$W/nf" -q -o csv -s dstport -n 10 \
   -t 2024/05/01.12:00:00-2024/05/01.12:05:00)
