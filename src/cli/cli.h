@@ -100,6 +100,12 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_
                      const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
                      struct fl_source *src);
 
+/* query_cache.c: the fingerprint of the store data a window [start, end)
+ * may read (0 on success), and the cache key of a query command line
+ * (malloc'd; NULL when the question cannot be cached, e.g. @include). */
+int cli_store_data_version(struct fl_store *st, fl_time start, fl_time end, uint64_t *version);
+char *cli_query_cache_key(const cli_args *args, const struct fl_query_spec *qs);
+
 /* cmd_store.c: "30d", "12h", "90m" -> ms and "500G", "10M", "1024" ->
  * bytes, as `expire` and `serve` read them; 0 on success. */
 int cli_parse_duration(const char *s, fl_time *out);

@@ -12,6 +12,7 @@
  * -r/-R/-M the embedded store (--store, default ./var/store) is the source.
  */
 #include "cli.h"
+#include "cache/cache.h"
 #include "filter/filter.h"
 #include "nfdump/nfdump.h"
 #include "query/query.h"
@@ -127,6 +128,64 @@ static int compile_filter(const cli_cmd *cmd, const cli_args *args, const char *
     return cli_filter_compile(cmd, text, cli_get(args, "filters-dir"), f);
 }
 
+/* The answer cache of a store query: where, under which key and data
+ * version (src/cache). key NULL = not cached. */
+typedef struct qcache {
+    fl_cache *cache;
+    char *key;
+    uint64_t version;
+} qcache;
+
+/* 1 after printing a cached answer; 0 otherwise, with qc ready for
+ * render_cached when the question can be cached. Any cache trouble is a
+ * miss: the question is answered from the store. */
+static int cache_lookup(const char *dir, const cli_args *args, const fl_query_spec *qs,
+                        fl_store *st, qcache *qc)
+{
+    char path[4200];
+    char *body = NULL;
+    size_t len = 0;
+    fl_err e;
+
+    snprintf(path, sizeof path, "%s/cache", dir);
+    fl_err_clear(&e);
+    if (cli_store_data_version(st, qs->start, qs->end, &qc->version) != 0 ||
+        fl_cache_open(path, 0, &qc->cache, &e) != FL_OK)
+        return 0;
+    qc->key = cli_query_cache_key(args, qs);
+    if (qc->key == NULL || !fl_cache_get(qc->cache, qc->key, qc->version, &body, &len))
+        return 0;
+    fl_log_debug("query: answer from the cache in %s (%zu bytes)", path, len);
+    fwrite(body, 1, len, stdout);
+    fflush(stdout);
+    free(body);
+    return 1;
+}
+
+/* Render into memory, print it and keep it in the cache. */
+static int render_cached(const fl_query_spec *qs, const fl_qresult *res, int fmt, int flags,
+                         qcache *qc, fl_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    fl_rc rc;
+
+    if (m == NULL)
+        return fl_query_render(qs, res, (fl_render_fmt)fmt, flags, stdout, e) == FL_OK
+                   ? CLI_EXIT_OK
+                   : CLI_EXIT_FAIL;
+    rc = fl_query_render(qs, res, (fl_render_fmt)fmt, flags, m, e);
+    fclose(m);
+    if (rc == FL_OK) {
+        fwrite(buf, 1, len, stdout);
+        fl_cache_put(qc->cache, qc->key, qc->version, buf, len);
+        fl_log_debug("query: answer computed (%zu bytes), offered to the cache", len);
+    }
+    free(buf);
+    return rc == FL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
 static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_spec *spec)
 {
     fl_query_spec qs;
@@ -138,6 +197,7 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     char filter[4096];
     int fmt = 0, flags = 0, rc;
     qwarn qw = {0};
+    qcache qc = {NULL, NULL, 0};
     fl_source src;
     fl_err e;
 
@@ -157,6 +217,10 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
         rc = cli_store_source(cmd, dir, &qs, flt, &st, &sc, &src);
         if (rc != CLI_EXIT_OK)
             goto out;
+        if (!cli_has(args, "no-cache") && cache_lookup(dir, args, &qs, st, &qc) == 1) {
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
     } else {
         if (fl_nfdump_select(spec, on_warn, &qw, &sel, &e) != FL_OK)
             goto fail;
@@ -169,7 +233,11 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     }
     if (fl_query_run(&qs, src, &res, &e) != FL_OK)
         goto fail;
-    if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
+    if (qc.key != NULL) {
+        rc = render_cached(&qs, res, fmt, flags, &qc, &e);
+        if (rc != CLI_EXIT_OK)
+            goto fail;
+    } else if (fl_query_render(&qs, res, (fl_render_fmt)fmt, flags, stdout, &e) != FL_OK)
         goto fail;
     fflush(stdout);
     rc = CLI_EXIT_OK;
@@ -181,6 +249,8 @@ fail : {
     rc = CLI_EXIT_FAIL;
 }
 out:
+    free(qc.key);
+    fl_cache_close(qc.cache);
     fl_qresult_free(res);
     fl_nfdump_sel_free(sel);
     fl_store_scan_free(sc);

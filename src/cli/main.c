@@ -85,6 +85,7 @@ static const cli_opt query_opts[] = {
     {"window-mode", 0, "MODE", "which flows -t keeps: inside (nfdump), start, end, overlap"},
     {"threads", 0, "N", "scan threads (default: all cores)"},
     {"memory", 0, "MIB", "memory budget of the query (default 1024)"},
+    {"no-cache", 0, NULL, "neither read nor write the answer cache (STORE/cache)"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 static const cli_opt import_opts[] = {

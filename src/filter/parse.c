@@ -799,30 +799,101 @@ static fnode *unsupported(parser *p, size_t ti, const char *what, const char *wh
     return NULL;
 }
 
-/* `[ a, b c ]` of numbers, each <= max; sorted unique into a SET node. */
-static fnode *parse_numlist(parser *p, fl_col col, uint64_t max, const char *what)
+/*
+ * `[ a, b c ]` lists, shared by the number and the address lists: the
+ * brackets and separators (commas optional, as in nfdump), a growable
+ * scratch array with the filter's list limit, and sorted-unique copies
+ * into the filter's arena.
+ */
+static int list_open(parser *p)
 {
-    uint64_t *v = NULL;
-    size_t n = 0, cap = 0;
-    fnode *node = NULL;
     char d[80];
 
     if (cur(p)->kind != TK_LB) {
         tdesc(p, p->pos, d, sizeof d);
         perr(p, p->pos, FL_EPARSE, "expected '[' after 'in', got %s", d);
-        return NULL;
+        return 0;
     }
     p->pos++;
-    for (;;) {
+    return 1;
+}
+
+/* 1 when positioned on the next item, 0 after consuming the closing ']'. */
+static int list_more(parser *p)
+{
+    while (cur(p)->kind == TK_COMMA)
+        p->pos++;
+    if (cur(p)->kind == TK_RB) {
+        p->pos++;
+        return 0;
+    }
+    return 1;
+}
+
+/* Room for one more element after n in v (capacity *cap): v itself, or a
+ * larger copy; NULL (v untouched, error set) past the limit or memory. */
+static void *list_grow(parser *p, void *v, size_t n, size_t *cap, size_t elem)
+{
+    void *nv;
+    size_t nc;
+
+    if (n >= FL_FILTER_MAX_LIST) {
+        perr(p, p->pos, FL_ELIMIT, "list longer than %u entries", FL_FILTER_MAX_LIST);
+        return NULL;
+    }
+    if (n < *cap)
+        return v;
+    nc = *cap ? *cap * 2 : 16;
+    nv = realloc(v, nc * elem);
+    if (nv == NULL) {
+        perr(p, p->pos, FL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    *cap = nc;
+    return nv;
+}
+
+/* Sort v and drop repeats; the new count. */
+static size_t sort_unique(void *v, size_t n, size_t elem, int (*cmp)(const void *, const void *))
+{
+    char *b = v;
+    size_t u = 1;
+
+    if (n < 2)
+        return n;
+    qsort(v, n, elem, cmp);
+    for (size_t i = 1; i < n; i++)
+        if (cmp(b + i * elem, b + (u - 1) * elem) != 0)
+            memcpy(b + u++ * elem, b + i * elem, elem);
+    return u;
+}
+
+/* A copy of len bytes of v in the filter's arena (NULL when len is 0). */
+static int arena_copy(parser *p, const void *v, size_t len, void **out)
+{
+    *out = NULL;
+    if (len == 0)
+        return 1;
+    *out = fl_arena_alloc(p->f->arena, len);
+    if (*out == NULL)
+        return 0;
+    memcpy(*out, v, len);
+    return 1;
+}
+
+/* `[ a, b c ]` of numbers, each <= max; sorted unique into a SET node. */
+static fnode *parse_numlist(parser *p, fl_col col, uint64_t max, const char *what)
+{
+    uint64_t *v = NULL, *nv;
+    size_t n = 0, cap = 0;
+    fnode *node = NULL;
+    void *copy;
+    char d[80];
+
+    if (!list_open(p))
+        return NULL;
+    while (list_more(p)) {
         uint64_t x;
-        if (cur(p)->kind == TK_COMMA) {
-            p->pos++;
-            continue;
-        }
-        if (cur(p)->kind == TK_RB) {
-            p->pos++;
-            break;
-        }
         if (cur(p)->kind != TK_WORD || !cur(p)->isnum) {
             tdesc(p, p->pos, d, sizeof d);
             perr(p, p->pos, FL_EPARSE, "expected a number or ']' in the %s list, got %s", what,
@@ -831,46 +902,25 @@ static fnode *parse_numlist(parser *p, fl_col col, uint64_t max, const char *wha
         }
         if (expect_num(p, what, max, &x) != FL_OK)
             goto out;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            uint64_t *nv;
-            if (nc > FL_FILTER_MAX_LIST) {
-                perr(p, p->pos, FL_ELIMIT, "list longer than %u entries", FL_FILTER_MAX_LIST);
-                goto out;
-            }
-            nv = realloc(v, nc * sizeof *nv);
-            if (nv == NULL) {
-                perr(p, p->pos, FL_ENOMEM, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = nc;
-        }
+        if ((nv = list_grow(p, v, n, &cap, sizeof *v)) == NULL)
+            goto out;
+        v = nv;
         v[n++] = x;
     }
     if (n == 0) {
         perr(p, p->pos - 1, FL_EPARSE, "empty %s list", what);
         goto out;
     }
-    /* insertion sort would be quadratic on long lists: use qsort */
-    qsort(v, n, sizeof *v, cmp_u64);
-    {
-        size_t u = 1;
-        for (size_t i = 1; i < n; i++)
-            if (v[i] != v[u - 1])
-                v[u++] = v[i];
-        n = u;
-    }
+    n = sort_unique(v, n, sizeof *v, cmp_u64);
     node = node_new(p, FN_SET);
     if (node == NULL)
         goto out;
     node->col = col;
-    node->set = fl_arena_alloc(p->f->arena, n * sizeof *v);
-    if (node->set == NULL) {
+    if (!arena_copy(p, v, n * sizeof *v, &copy)) {
         node = NULL;
         goto out;
     }
-    memcpy(node->set, v, n * sizeof *v);
+    node->set = copy;
     node->nset = (uint32_t)n;
 out:
     free(v);
@@ -937,28 +987,17 @@ static fl_rc parse_prefix_here(parser *p, fl_prefix *out)
 /* `[ addr addr/len , ... ]` into an ASET node for col. */
 static fnode *parse_addrlist(parser *p, fl_col col)
 {
-    fl_addr *h = NULL;
-    fl_prefix *nets = NULL;
+    fl_addr *h = NULL, *nh_v;
+    fl_prefix *nets = NULL, *nn_v;
     size_t nh = 0, ch = 0, nn = 0, cn = 0;
     fnode *node = NULL;
+    void *hosts_copy, *nets_copy;
     char d[80];
 
-    if (cur(p)->kind != TK_LB) {
-        tdesc(p, p->pos, d, sizeof d);
-        perr(p, p->pos, FL_EPARSE, "expected '[' after 'in', got %s", d);
+    if (!list_open(p))
         return NULL;
-    }
-    p->pos++;
-    for (;;) {
+    while (list_more(p)) {
         fl_prefix pf;
-        if (cur(p)->kind == TK_COMMA) {
-            p->pos++;
-            continue;
-        }
-        if (cur(p)->kind == TK_RB) {
-            p->pos++;
-            break;
-        }
         if (cur(p)->kind != TK_WORD || cur(p)->kw != KW_NONE) {
             tdesc(p, p->pos, d, sizeof d);
             perr(p, p->pos, FL_EPARSE, "expected an address, a network or ']' in the list, got %s",
@@ -967,33 +1006,15 @@ static fnode *parse_addrlist(parser *p, fl_col col)
         }
         if (parse_prefix_here(p, &pf) != FL_OK)
             goto out;
-        if (nh + nn >= FL_FILTER_MAX_LIST) {
-            perr(p, p->pos, FL_ELIMIT, "list longer than %u entries", FL_FILTER_MAX_LIST);
-            goto out;
-        }
         if (pf.len == 128) {
-            if (nh == ch) {
-                size_t nc = ch ? ch * 2 : 16;
-                fl_addr *x = realloc(h, nc * sizeof *x);
-                if (x == NULL) {
-                    perr(p, p->pos, FL_ENOMEM, "out of memory");
-                    goto out;
-                }
-                h = x;
-                ch = nc;
-            }
+            if ((nh_v = list_grow(p, h, nh + nn, &ch, sizeof *h)) == NULL)
+                goto out;
+            h = nh_v;
             h[nh++] = pf.addr;
         } else {
-            if (nn == cn) {
-                size_t nc = cn ? cn * 2 : 8;
-                fl_prefix *x = realloc(nets, nc * sizeof *x);
-                if (x == NULL) {
-                    perr(p, p->pos, FL_ENOMEM, "out of memory");
-                    goto out;
-                }
-                nets = x;
-                cn = nc;
-            }
+            if ((nn_v = list_grow(p, nets, nh + nn, &cn, sizeof *nets)) == NULL)
+                goto out;
+            nets = nn_v;
             nets[nn++] = pf;
         }
     }
@@ -1001,34 +1022,18 @@ static fnode *parse_addrlist(parser *p, fl_col col)
         perr(p, p->pos - 1, FL_EPARSE, "empty address list");
         goto out;
     }
-    if (nh > 1) {
-        size_t u = 1;
-        qsort(h, nh, sizeof *h, cmp_addr);
-        for (size_t i = 1; i < nh; i++)
-            if (fl_addr_cmp(h[i], h[u - 1]) != 0)
-                h[u++] = h[i];
-        nh = u;
-    }
+    nh = sort_unique(h, nh, sizeof *h, cmp_addr);
     node = node_new(p, FN_ASET);
     if (node == NULL)
         goto out;
     node->col = col;
-    if (nh) {
-        node->hosts = fl_arena_alloc(p->f->arena, nh * sizeof *h);
-        if (node->hosts == NULL) {
-            node = NULL;
-            goto out;
-        }
-        memcpy(node->hosts, h, nh * sizeof *h);
+    if (!arena_copy(p, h, nh * sizeof *h, &hosts_copy) ||
+        !arena_copy(p, nets, nn * sizeof *nets, &nets_copy)) {
+        node = NULL;
+        goto out;
     }
-    if (nn) {
-        node->nets = fl_arena_alloc(p->f->arena, nn * sizeof *nets);
-        if (node->nets == NULL) {
-            node = NULL;
-            goto out;
-        }
-        memcpy(node->nets, nets, nn * sizeof *nets);
-    }
+    node->hosts = hosts_copy;
+    node->nets = nets_copy;
     node->nhosts = (uint32_t)nh;
     node->nnets = (uint32_t)nn;
 out:

@@ -422,6 +422,30 @@ TEST(long_chains)
     expect_error(buf, NULL, FL_ENOMEM, -2, "node limit");
 }
 
+/* `in [list]` holds up to FL_FILTER_MAX_LIST entries (repeats count:
+ * the limit is on what the user wrote) and refuses one more by name. */
+TEST(list_limit)
+{
+    static char buf[(FL_FILTER_MAX_LIST + 1) * 2 + 64];
+    size_t n;
+    fl_filter *f = NULL;
+    fl_err e;
+
+    n = (size_t)snprintf(buf, sizeof buf, "port in [");
+    for (unsigned i = 0; i < FL_FILTER_MAX_LIST; i++) {
+        buf[n++] = i % 2 ? '5' : '4';
+        buf[n++] = ' ';
+    }
+    buf[n++] = ']';
+    buf[n] = '\0';
+    CHECK(fl_filter_compile(buf, n, NULL, &f, &e) == FL_OK);
+    fl_filter_free(f);
+    n--;
+    memcpy(buf + n, "4 ]", 4);
+    n += 3;
+    expect_error(buf, NULL, FL_ELIMIT, -2, "list longer than 1000000");
+}
+
 TEST(unsupported_keywords_are_errors)
 {
     static const char *const kws[] = {
@@ -1000,6 +1024,7 @@ int main(int argc, char **argv)
     RUN(logic);
     RUN(errors_positioned);
     RUN(long_chains);
+    RUN(list_limit);
     RUN(unsupported_keywords_are_errors);
     RUN(includes);
     RUN(pushdown_ranges);
