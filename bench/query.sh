@@ -3,6 +3,10 @@
 #
 #   bash bench/query.sh                    (or: bash bench/run.sh query)
 #   N=50000000 SEED=1 RATE=400000 bash bench/query.sh
+#   DATA=/work/perfdata N=50000000 bash bench/query.sh   (keep and reuse the data)
+#   REPEAT=3 ...   (best of 3 runs per side; default 1)
+#   FL=path/to/flowlens   (time another build, e.g. an older one, on the same data)
+#   ONLY='srcip|topseries'  (only the questions whose name matches)
 #
 # N generated flows over 24 h of flow time (seed SEED) are sent by
 # `flowlens gen --proto v9` to Debian's nfcapd (LZ4 files), and the very
@@ -17,26 +21,43 @@
 # running nfdump -s once per 5-minute interval. The topseries line times
 # one such run over one interval (-t) and multiplies by the 288 intervals
 # of the day; it says so in its output.
+#
+# With DATA=DIR the nfcapd files and the store are kept in DIR/nf and
+# DIR/store and reused by later runs (delete DIR to rebuild); the CPU
+# seconds (user + sys) of each side are printed too, since wall time on a
+# shared machine is noisy. The load average is printed with the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-50000000}
 SEED=${SEED:-1}
 RATE=${RATE:-400000}
-BIN=build/release/flowlens
+BIN=${FL:-build/release/flowlens}
+REPEAT=${REPEAT:-1}
 T="python3 bench/timeit.py"
+export TIMEIT_CPU=1
 CMP=tests/tools/nfcompare.py
 START=2024-05-01T00:00:00Z
 
-make -j2 release >/dev/null
-W=$(mktemp -d /tmp/flowlens-bench-query.XXXXXX)
+[ -n "${FL:-}" ] || make -j2 release >/dev/null
+if [ -n "${DATA:-}" ]; then
+  W=$DATA
+  mkdir -p "$W"
+else
+  W=$(mktemp -d /tmp/flowlens-bench-query.XXXXXX)
+fi
 NFPID=""
 cleanup() {
   [ -n "$NFPID" ] && kill "$NFPID" 2>/dev/null && wait "$NFPID" 2>/dev/null
-  rm -rf "$W"
+  [ -n "${DATA:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 export TZ=UTC
 
+if [ -n "${DATA:-}" ] && [ -f "$W/ready" ]; then
+  flows=$(cat "$W/ready")
+  echo "reusing $flows flows in $W (nfcapd files $(du -sh "$W/nf" | cut -f1), store $(du -sh "$W/store" | cut -f1))"
+else
+rm -rf "$W/nf" "$W/store"
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p "$W/nf"
 nfcapd -b 127.0.0.1 -p "$port" -w "$W/nf" -t 86400 -y -B 33554432 >"$W/nfcapd.log" 2>&1 &
@@ -51,27 +72,44 @@ flows=$(nfdump -R "$W/nf" -I | awk '/^Flows:/ {print $2; exit}')
 echo "nfcapd stored $flows flows ($(du -sh "$W/nf" | cut -f1))"
 read -r imp_s imp_mb < <($T "$W/import.out" $BIN import "$W/nf" --into "$W/store")
 echo "flowlens import: $imp_s s, $(du -sh "$W/store" | cut -f1) on disk"
+echo "$flows" >"$W/ready"
+fi
+echo "load: $(uptime | sed 's/.*load average: //')"
+# repeated runs must not be answered from flowlens' answer cache
+NOCACHE=""
+if $BIN query --help 2>&1 | grep -q -- --no-cache; then NOCACHE=--no-cache; fi
 
-printf '\n%-34s %10s %10s %9s %9s %8s %8s %7s\n' query "nfdump s" "flowlens s" "nf Mf/s" "fl Mf/s" "nf MiB" "fl MiB" ratio
-row() { # NAME NF_S NF_MB FL_S FL_MB CHECK
-  printf '%-34s %10s %10s %9.1f %9.1f %8s %8s %6.1fx  %s\n' "$1" "$2" "$4" \
+printf '\n%-34s %9s %9s %9s %9s %8s %8s %7s %7s %7s\n' query "nfdump s" "flowl s" "nf Mf/s" "fl Mf/s" \
+  "nf MiB" "fl MiB" ratio "nf cpu" "fl cpu"
+row() { # NAME NF_S NF_MB FL_S FL_MB CHECK [NF_CPU FL_CPU]
+  printf '%-34s %9s %9s %9.1f %9.1f %8s %8s %6.1fx %7s %7s  %s\n' "$1" "$2" "$4" \
     "$(echo "$flows / $2 / 1000000" | bc -l)" "$(echo "$flows / $4 / 1000000" | bc -l)" \
-    "$3" "$5" "$(echo "$2 / $4" | bc -l)" "$6"
+    "$3" "$5" "$(echo "$2 / $4" | bc -l)" "${7:--}" "${8:--}" "$6"
+}
+# best SEC MIB CPU of REPEAT runs (by wall time): best OUT CMD...
+best() {
+  local out=$1 bw="" bm="" bc="" w m c; shift
+  for _ in $(seq 1 "$REPEAT"); do
+    read -r w m c < <($T "$out" "$@")
+    if [ -z "$bw" ] || [ "$(echo "$w < $bw" | bc -l)" = 1 ]; then bw=$w; bm=$m; bc=$c; fi
+  done
+  echo "$bw $bm $bc"
 }
 # q NAME CHECKMODE ORDERCOL NFDUMP/FLOWLENS ARGS...
 q() {
   local name=$1 mode=$2 col=$3; shift 3
-  local a b c
-  read -r a b < <($T "$W/nf.out" nfdump -R "$W/nf" -q -o csv "$@")
+  [[ "$name" =~ ${ONLY:-.} ]] || return 0
+  local a b c d ac cc
+  read -r a b ac < <(best "$W/nf.out" nfdump -R "$W/nf" -q -o csv "$@")
   # shellcheck disable=SC2086
-  read -r c d < <($T "$W/fl.out" $BIN query --store "$W/store" --threads 2 ${FLX:-} -q -o csv "$@")
+  read -r c d cc < <(best "$W/fl.out" $BIN query --store "$W/store" $NOCACHE --threads 2 ${FLX:-} -q -o csv "$@")
   if [ "$mode" = stat ]; then
     nfdump -R "$W/nf" -q -o csv "$@" -n 0 >"$W/nf.all"
     chk=$(python3 $CMP stat "$col" "$W/fl.out" "$W/nf.out" "$W/nf.all" || true)
   else
     chk=$(python3 $CMP rows "$W/fl.out" "$W/nf.out" $col || true)
   fi
-  row "$name" "$a" "$b" "$c" "$d" "$chk"
+  row "$name" "$a" "$b" "$c" "$d" "$chk" "$ac" "$cc"
 }
 q "-s srcip/bytes -n 10" stat byt -s srcip/bytes -n 10
 q "-s dstport" stat fl -s dstport
@@ -87,10 +125,15 @@ q "one IP: host 8.8.8.200 (rare)" stat fl -s proto 'host 8.8.8.200'
 q "one IP: host 198.51.100.7 (absent)" stat fl -s proto 'host 198.51.100.7'
 
 # topseries: flowlens over the day; nfdump one interval x 288
-read -r c d < <($T "$W/fl.ts" $BIN query --store "$W/store" --threads 2 --memory 4096 --topseries dstport \
+if [[ "topseries" =~ ${ONLY:-.} ]]; then
+# shellcheck disable=SC2086
+read -r c d cc < <(best "$W/fl.ts" $BIN query --store "$W/store" $NOCACHE --threads 2 ${TSX:-} --topseries dstport \
   -n 10 --step 5m -t 2024/05/01.00:00:00-2024/05/02.00:00:00 -o csv)
-read -r a b < <($T "$W/nf.ts" nfdump -R "$W/nf" -q -o csv -s dstport -n 10 \
+read -r a b ac < <(best "$W/nf.ts" nfdump -R "$W/nf" -q -o csv -s dstport -n 10 \
   -t 2024/05/01.12:00:00-2024/05/01.12:05:00)
 a288=$(echo "$a * 288" | bc -l)
+ac288=$(echo "$ac * 288" | bc -l)
 row "topseries dstport 5m x 24h" "$(printf %.1f "$a288")" "$b" "$c" "$d" \
-  "(nfdump: one 5-min run $a s x 288)"
+  "(nfdump: one 5-min run $a s x 288)" "$(printf %.1f "$ac288")" "$cc"
+fi
+echo "load: $(uptime | sed 's/.*load average: //')"

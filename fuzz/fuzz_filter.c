@@ -5,7 +5,8 @@
  * message and an offset inside the text (or -1); a compiled filter explains
  * without overflowing and evaluates over a small batch to a selection that
  * is an ascending subset of the rows, identical whether it starts dense or
- * from an explicit list of every row.
+ * from an explicit list of every row; every matching row satisfies the
+ * ranges' never flag and every address term meant for pushdown.
  */
 #include "filter/filter.h"
 
@@ -96,6 +97,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fl_filter_ranges_get(f, &r);
         if (r.never && s1->n != 0)
             abort();
+        {
+            /* every matching row satisfies every pushdown address term (in
+             * nfdump's space: IPv4 ::ffff:a.b.c.d reads as ::a.b.c.d) */
+            static fl_filter_aterm t[4];
+            int never;
+            size_t nt = fl_filter_addr_terms(f, t, 4, &never);
+            if (never && s1->n != 0)
+                abort();
+            for (uint32_t i = 0; i < s1->n; i++)
+                for (size_t k = 0; k < nt; k++) {
+                    int ok = 0;
+                    for (unsigned c = 0; c < t[k].ncols; c++) {
+                        fl_addr a = FL_ADDRS(b, t[k].col[c])[s1->idx[i]];
+                        if (fl_addr_is_v4(a))
+                            a.lo &= 0xffffffffULL;
+                        for (uint32_t j = 0; j < t[k].n; j++)
+                            ok |= fl_addr_cmp(t[k].lo[j], a) <= 0 && fl_addr_cmp(a, t[k].hi[j]) <= 0;
+                    }
+                    if (!ok)
+                        abort();
+                }
+        }
         fl_sel_free(s1);
         fl_sel_free(s2);
         fl_filter_exec_free(x);

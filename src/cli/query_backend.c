@@ -4,8 +4,10 @@
  *
  * The query engine knows neither; it gets an fl_source and a select hook.
  * Here the filter is compiled once, plugged in as the hook, and its simple
- * ranges (protocol, ports, exporter) plus the -t window become the store's
- * pruning predicate (addresses not yet: see cli_store_pred).
+ * ranges (protocol, ports, exporter), its address terms (host, net, ip
+ * lists, as either-form address sets) and the -t window become the
+ * store's pruning predicate, so a one-IP question reads only the row
+ * groups whose zone maps and blooms may hold that address.
  */
 #include "cli.h"
 #include "filter/filter.h"
@@ -14,6 +16,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters_dir,
@@ -65,16 +68,33 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
     if (r.exporter.set && p->nranges < FL_STORE_PRED_MAX)
         p->ranges[p->nranges++] =
             (fl_store_pred_range){FL_COL_EXPORTER, r.exporter.lo, r.exporter.hi};
-    /* Address ranges are not pushed down: the filter matches nfdump's
-     * address space, where an IPv4 filter also selects IPv6 ::a.b.c.d, so
-     * its ranges span both forms and no one prefix of the store's blooms
-     * is safe (a /80 prefix misses the v6 /48 blooms). Pruning by address
-     * needs an either-form predicate in the store; until then the filter
-     * decides on every row. */
+    /* Addresses push down as address sets in nfdump's space (the store
+     * checks each interval in every stored form it covers: IPv4-mapped,
+     * IPv4-compatible, IPv6), never as the hull ranges above, whose one
+     * prefix cannot cover both forms. */
+    {
+        fl_filter_aterm *t = malloc(sizeof *t * FL_STORE_PRED_ASETS);
+        size_t n = t ? fl_filter_addr_terms(f, t, FL_STORE_PRED_ASETS, NULL) : 0;
+        for (size_t i = 0; i < n && p->nasets < FL_STORE_PRED_ASETS; i++) {
+            fl_store_pred_aset *a = &p->asets[p->nasets];
+            if (t[i].ncols == 2)
+                a->col = FL_STORE_ANY_ADDR;
+            else
+                a->col = (int)t[i].col[0];
+            a->n = t[i].n <= FL_STORE_ASET_MAX ? t[i].n : 0;
+            if (a->n == 0)
+                continue; /* an empty set is a filter matching nothing: no pruning needed */
+            memcpy(a->lo, t[i].lo, sizeof(fl_addr) * a->n);
+            memcpy(a->hi, t[i].hi, sizeof(fl_addr) * a->n);
+            p->nasets++;
+        }
+        free(t);
+    }
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
+static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
                      const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
@@ -102,6 +122,11 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     src->ctx = *sc;
     src->next = store_next;
     src->progress = store_progress;
+    /* the scan is thread-safe: every engine thread decodes row groups,
+     * each straight into its own batch of a whole group */
+    src->parallel = 1;
+    src->batch_rows = FL_STORE_GROUP_ROWS;
+    src->rewind = store_rewind;
     return CLI_EXIT_OK;
 fail : {
     char msg[900];

@@ -139,6 +139,25 @@ void fl_filter_ranges_get(const fl_filter *f, fl_filter_ranges *r);
 fl_filter_urange fl_filter_col_range(const fl_filter *f, fl_col c);
 
 /*
+ * Address terms for pruning (conservative, like the ranges): every flow
+ * the filter matches has, for each term, an address in one of the term's
+ * columns (one column, or src_addr and dst_addr for `host`/`ip`) lying in
+ * one of its intervals — in nfdump's address space, where IPv4 is
+ * ::a.b.c.d (a stored ::ffff:a.b.c.d reads as that, so an IPv4 filter
+ * also matches IPv6 ::a.b.c.d). Intervals are inclusive, sorted, disjoint;
+ * long lists are coalesced into hulls. Writes at most max terms to out and
+ * returns how many; *never (may be NULL) is set when no flow can match.
+ */
+#define FL_FILTER_ATERM_MAX 64
+typedef struct fl_filter_aterm {
+    fl_col col[2];
+    uint8_t ncols;
+    uint32_t n;
+    fl_addr lo[FL_FILTER_ATERM_MAX], hi[FL_FILTER_ATERM_MAX];
+} fl_filter_aterm;
+size_t fl_filter_addr_terms(const fl_filter *f, fl_filter_aterm *out, size_t max, int *never);
+
+/*
  * Print the compiled plan: one node per line, indented, then the pushdown
  * ranges. The format is stable (golden tests compare it). Returns the
  * length it needed (like snprintf); buf is always NUL-terminated.

@@ -953,7 +953,8 @@ static fl_rc run_pass(fl_http *hs, run *r, const fl_query_spec *spec, void *fctx
         r->estimate = est * passes;
     {
         /* the wrapper keeps the inner source's parallelism and progress */
-        fl_source src = {r, run_next, r->inner.progress ? run_progress : NULL, r->inner.parallel};
+        fl_source src = {r, run_next, r->inner.progress ? run_progress : NULL, r->inner.parallel,
+                         r->inner.batch_rows, NULL};
         rc = fl_query_run(spec, src, res, e);
     }
     hs->be.close(hs->be.ctx, r->inner.ctx);

@@ -19,11 +19,6 @@ static size_t entry_stride(unsigned nk)
     return sizeof(agg_entry) + (size_t)nk * sizeof(fl_addr);
 }
 
-agg_entry *agg_at(const agg_table *t, size_t i)
-{
-    return (agg_entry *)(t->mem + i * t->stride);
-}
-
 fl_rc agg_init(agg_table *t, unsigned nk, size_t budget)
 {
     memset(t, 0, sizeof *t);
@@ -87,7 +82,10 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
 {
     size_t mask, i;
 
-    if ((t->used + 1) * 4 > t->slots * 3) {
+    /* grow at 3/4 full; where doubling would pass the budget, first fill
+     * up to 7/8 (longer probes, but a question that fits still runs) */
+    if ((t->used + 1) * 4 > t->slots * 3 &&
+        (t->slots * 2 * t->stride <= t->budget || (t->used + 1) * 8 > t->slots * 7)) {
         fl_rc rc = agg_grow(t);
         if (rc != FL_OK)
             return rc;
@@ -116,20 +114,6 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
         }
         i = (i + 1) & mask;
     }
-}
-
-void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
-{
-    into->flows += c->flows;
-    into->packets += c->packets;
-    into->bytes += c->bytes;
-    into->out_packets += c->out_packets;
-    into->out_bytes += c->out_bytes;
-    if (c->first < into->first)
-        into->first = c->first;
-    if (c->last > into->last)
-        into->last = c->last;
-    into->tcp_flags |= c->tcp_flags;
 }
 
 fl_rc agg_merge(agg_table *into, const agg_table *from)

@@ -19,6 +19,7 @@
 #define DEFAULT_BUDGET ((size_t)1 << 30)
 #define MAX_THREADS 64
 #define MAX_BUCKETS (1u << 20)
+#define WINDOW_ROWS 4096u /* rows folded at a time (per-row scratch size) */
 
 void fl_query_spec_init(fl_query_spec *s)
 {
@@ -70,11 +71,18 @@ fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
     return s;
 }
 
+/*
+ * Only what the question and its output need: times (window, first seen
+ * and duration), packets and bytes (scaled by the sampling rate), the
+ * reverse counters where an order or a total adds them (every op but
+ * series), the protocol where a summary breaks totals down by it, and the
+ * key columns. TCP flags are OR-ed into counters but no output prints
+ * them, so they are not read. A column a segment lacks costs nothing.
+ */
 void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
 {
-    static const fl_col always[] = {FL_COL_TIME_FIRST,  FL_COL_TIME_LAST,  FL_COL_PACKETS,
-                                    FL_COL_BYTES,       FL_COL_OUT_PACKETS, FL_COL_OUT_BYTES,
-                                    FL_COL_SAMPLING_RATE, FL_COL_PROTO,    FL_COL_TCP_FLAGS};
+    static const fl_col always[] = {FL_COL_TIME_FIRST, FL_COL_TIME_LAST, FL_COL_PACKETS,
+                                    FL_COL_BYTES, FL_COL_SAMPLING_RATE};
 
     memset(mask, 0, sizeof(uint64_t) * FL_PRESENT_WORDS);
     if (s->op == FL_QOP_LIST) {
@@ -84,6 +92,12 @@ void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
     }
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
         mask[always[i] / 64] |= (uint64_t)1 << (always[i] % 64);
+    if (s->op != FL_QOP_SERIES) {
+        mask[FL_COL_OUT_PACKETS / 64] |= (uint64_t)1 << (FL_COL_OUT_PACKETS % 64);
+        mask[FL_COL_OUT_BYTES / 64] |= (uint64_t)1 << (FL_COL_OUT_BYTES % 64);
+    }
+    if (s->op == FL_QOP_SUMMARY || s->per_proto)
+        mask[FL_COL_PROTO / 64] |= (uint64_t)1 << (FL_COL_PROTO % 64);
     for (unsigned k = 0; k < s->nkeys && k < FL_QUERY_MAX_KEYS; k++)
         for (unsigned j = 0; j < s->keys[k].ncols && j < 2; j++)
             mask[s->keys[k].col[j] / 64] |= (uint64_t)1 << (s->keys[k].col[j] % 64);
@@ -131,6 +145,9 @@ typedef struct worker {
      * no hashing (ports, protocol, ToS, masks, VLANs...) */
     fl_qcounters *small;
     uint32_t small_n;
+    /* topseries, second pass of the two-pass plan: counters per (series,
+     * step), series nseries-1 is Other; keys -> series index in ts_map */
+    uint64_t *ts_flows, *ts_packets, *ts_bytes;
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -149,6 +166,10 @@ typedef struct run {
     size_t nbuckets;
     fl_time bstart;
     unsigned nthreads;
+    /* topseries, two-pass plan: the top keys found by the first pass, as
+     * key -> series index + 1 (in the flows counter), read-only here */
+    const agg_table *ts_map;
+    size_t ts_nseries;
 } run;
 
 static int proto_class(uint8_t p)
@@ -156,8 +177,9 @@ static int proto_class(uint8_t p)
     return p == 6 ? 0 : p == 17 ? 1 : (p == 1 || p == 58) ? 2 : 3;
 }
 
-/* Window, then the filter hook, into w->sel. */
-static fl_rc select_rows(worker *w)
+/* Rows [from, to) of the batch through the window, then the filter hook,
+ * into w->sel. */
+static fl_rc select_rows(worker *w, uint32_t from, uint32_t to)
 {
     const fl_query_spec *s = w->run->spec;
     const fl_batch *b = w->b;
@@ -165,10 +187,12 @@ static fl_rc select_rows(worker *w)
     uint32_t n = 0;
 
     if (s->start == 0 && s->end == 0) {
-        fl_sel_all(sel, b);
+        for (uint32_t r = from; r < to; r++)
+            sel->idx[n++] = r;
+        sel->n = n;
     } else {
         const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
-        for (uint32_t r = 0; r < b->n; r++) {
+        for (uint32_t r = from; r < to; r++) {
             int keep;
             switch (s->window_mode) {
             case FL_WIN_INSIDE: keep = tf[r] >= s->start && tl[r] <= s->end; break;
@@ -300,16 +324,26 @@ static fl_rc budget_error(worker *w, fl_rc rc)
     return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
 }
 
-/* Fold the scratch keys (nk per row) with the scratch counters. */
+/* Fold the scratch keys (nk per row) with the scratch counters. The
+ * table is far larger than the caches for million-key questions, so each
+ * probe's slot is prefetched a few rows ahead (hashes are computed first):
+ * the misses overlap instead of stalling one by one. */
+#define FOLD_AHEAD 20
 static fl_rc fold_keys(worker *w, uint32_t n)
 {
-    unsigned nk = w->table.nk;
+    agg_table *t = &w->table;
+    unsigned nk = t->nk;
 
     for (uint32_t i = 0; i < n; i++)
         w->hash[i] = agg_hash(&w->keys[(size_t)i * nk], nk);
+    for (uint32_t i = 0; i < n && i < FOLD_AHEAD; i++)
+        agg_prefetch(t, w->hash[i]);
     for (uint32_t i = 0; i < n; i++) {
         agg_entry *en;
-        fl_rc rc = agg_find(&w->table, &w->keys[(size_t)i * nk], w->hash[i], &en);
+        fl_rc rc;
+        if (i + FOLD_AHEAD < n)
+            agg_prefetch(t, w->hash[i + FOLD_AHEAD]);
+        rc = agg_find(t, &w->keys[(size_t)i * nk], w->hash[i], &en);
         if (rc != FL_OK)
             return budget_error(w, rc);
         agg_add_counters(&en->c, &w->cnt[i]);
@@ -417,6 +451,43 @@ static fl_rc list_compact(worker *w)
     return FL_OK;
 }
 
+/* Look key k up among the top keys: its series index, or Other. */
+static size_t ts_series(const run *ru, const fl_addr *k)
+{
+    const agg_table *t = ru->ts_map;
+    uint64_t h = agg_hash(k, 1);
+    size_t mask = t->slots - 1, i = h & mask;
+
+    for (;;) {
+        const agg_entry *en = agg_at(t, i);
+        if (en->hash == 0)
+            return ru->ts_nseries - 1;
+        if (en->hash == h && en->key[0].lo == k->lo && en->key[0].hi == k->hi)
+            return (size_t)en->c.flows - 1;
+        i = (i + 1) & mask;
+    }
+}
+
+/* Second pass of the two-pass topseries: each selected row's counters to
+ * its key's series (or Other) at its step. */
+static void ts_fold(worker *w, uint32_t n)
+{
+    const fl_query_spec *s = w->run->spec;
+    const fl_qfield *f = &s->keys[0];
+    size_t nb = w->run->nbuckets;
+
+    for (unsigned k = 0; k < f->ncols; k++) {
+        gather_keys(w->b, w->sel, f->col[k], f, w->keys, 1, 1);
+        for (uint32_t i = 0; i < n; i++) {
+            const fl_qcounters *c = &w->cnt[i];
+            size_t at = ts_series(w->run, &w->keys[i]) * nb + bucket_of(w->run, c->first);
+            w->ts_flows[at] += c->flows;
+            w->ts_packets[at] += c->packets;
+            w->ts_bytes[at] += c->bytes;
+        }
+    }
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -432,7 +503,6 @@ static fl_rc fold_batch(worker *w)
         fl_qcounters t = w->total;
         for (uint32_t i = 0; i < n; i++) {
             const fl_qcounters *c = &w->cnt[i];
-            int pc = proto_class(proto[sel->idx[i]]);
             t.flows++;
             t.packets += c->packets;
             t.bytes += c->bytes;
@@ -440,10 +510,17 @@ static fl_rc fold_batch(worker *w)
             t.out_bytes += c->out_bytes;
             t.first = c->first < t.first ? c->first : t.first;
             t.last = c->last > t.last ? c->last : t.last;
-            w->proto_flows[pc]++;
-            w->proto_packets[pc] += c->packets;
-            w->proto_bytes[pc] += c->bytes;
         }
+        /* the per-protocol breakdown only a summary prints (the protocol
+         * column is read for nothing else) */
+        if (s->op == FL_QOP_SUMMARY)
+            for (uint32_t i = 0; i < n; i++) {
+                const fl_qcounters *c = &w->cnt[i];
+                int pc = proto_class(proto[sel->idx[i]]);
+                w->proto_flows[pc]++;
+                w->proto_packets[pc] += c->packets;
+                w->proto_bytes[pc] += c->bytes;
+            }
         t.tcp_flags = 0;
         w->total = t;
     }
@@ -455,16 +532,26 @@ static fl_rc fold_batch(worker *w)
                 for (uint32_t i = 0; i < n; i++)
                     agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
             } else {
+                /* 65536 counters do not fit the core's cache: prefetch */
                 const uint16_t *v = FL_U16(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++)
+                for (uint32_t i = 0; i < n; i++) {
+                    if (i + FOLD_AHEAD < n)
+                        __builtin_prefetch(&w->small[v[sel->idx[i + FOLD_AHEAD]]], 1);
                     agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
+                }
             }
         }
         return FL_OK;
     }
     switch (s->op) {
-    case FL_QOP_STATS:
-    case FL_QOP_TOPSERIES: {
+    case FL_QOP_TOPSERIES:
+        if (w->run->ts_map) {
+            ts_fold(w, n);
+            break;
+        }
+        /* one pass over every (key, step) pair, as stats do over keys */
+        __attribute__((fallthrough));
+    case FL_QOP_STATS: {
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->table.nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
@@ -579,9 +666,16 @@ static void *worker_main(void *arg)
             break;
         }
         w->scanned += w->b->n;
-        rc = select_rows(w);
-        if (rc == FL_OK)
-            rc = fold_batch(w);
+        /* a window of rows at a time, so the per-row scratch (counters,
+         * keys, hashes) stays in the core's cache however large the
+         * source's batches are */
+        rc = FL_OK;
+        for (uint32_t from = 0; from < w->b->n && rc == FL_OK; from += WINDOW_ROWS) {
+            uint32_t to = w->b->n - from > WINDOW_ROWS ? from + WINDOW_ROWS : w->b->n;
+            rc = select_rows(w, from, to);
+            if (rc == FL_OK && w->sel->n > 0)
+                rc = fold_batch(w);
+        }
         if (rc != FL_OK) {
             w->rc = rc;
             if (w->err.rc == FL_OK)
@@ -621,19 +715,20 @@ static fl_rc worker_init(worker *w, run *ru)
     memset(w, 0, sizeof *w);
     w->run = ru;
     fl_err_clear(&w->err);
-    w->b = fl_batch_new(0);
-    w->sel = fl_sel_new(0);
+    w->b = fl_batch_new(ru->src.batch_rows);
+    w->sel = fl_sel_new(ru->src.batch_rows);
     if (w->b == NULL || w->sel == NULL)
         return FL_ENOMEM;
     w->total.first = INT64_MAX;
     w->total.last = INT64_MIN;
-    w->cnt = malloc(sizeof *w->cnt * w->b->cap);
-    w->hash = malloc(sizeof *w->hash * w->b->cap);
+    w->cnt = malloc(sizeof *w->cnt * WINDOW_ROWS);
+    w->hash = malloc(sizeof *w->hash * WINDOW_ROWS);
     if (w->cnt == NULL || w->hash == NULL)
         return FL_ENOMEM;
     w->small_n = small_domain(s);
     if (w->small_n) {
-        w->small = malloc(sizeof *w->small * w->small_n);
+        /* one cache line per value */
+        w->small = aligned_alloc(64, sizeof *w->small * w->small_n);
         if (w->small == NULL)
             return FL_ENOMEM;
         for (uint32_t v = 0; v < w->small_n; v++) {
@@ -643,13 +738,23 @@ static fl_rc worker_init(worker *w, run *ru)
         }
         return FL_OK;
     }
+    if (s->op == FL_QOP_TOPSERIES && ru->ts_map) {
+        size_t cells = ru->ts_nseries * ru->nbuckets;
+        w->ts_flows = calloc(cells, sizeof(uint64_t));
+        w->ts_packets = calloc(cells, sizeof(uint64_t));
+        w->ts_bytes = calloc(cells, sizeof(uint64_t));
+        w->keys = malloc(sizeof *w->keys * WINDOW_ROWS);
+        if (!w->ts_flows || !w->ts_packets || !w->ts_bytes || !w->keys)
+            return FL_ENOMEM;
+        return FL_OK;
+    }
     if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
         unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
                       : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
         if (agg_init(&w->table, nk, ru->budget_per_thread) != FL_OK)
             return FL_ENOMEM;
         w->has_table = 1;
-        w->keys = malloc(sizeof *w->keys * nk * w->b->cap);
+        w->keys = malloc(sizeof *w->keys * nk * WINDOW_ROWS);
         if (w->keys == NULL)
             return FL_ENOMEM;
     }
@@ -665,6 +770,9 @@ static fl_rc worker_init(worker *w, run *ru)
 
 static void worker_free(worker *w)
 {
+    free(w->ts_flows);
+    free(w->ts_packets);
+    free(w->ts_bytes);
     fl_batch_free(w->b);
     fl_sel_free(w->sel);
     if (w->has_table)
@@ -1078,7 +1186,14 @@ static fl_rc check_spec(const fl_query_spec *s, fl_err *e)
     return FL_OK;
 }
 
-fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e)
+/* The top keys of a two-pass topseries (see topseries_two_pass). */
+typedef struct ts_plan {
+    const agg_table *map; /* key -> series index + 1, in the flows counter */
+    size_t nseries;       /* top keys + Other */
+} ts_plan;
+
+static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *ts,
+                       fl_qresult **out, fl_err *e)
 {
     run ru;
     worker *ws = NULL;
@@ -1102,6 +1217,10 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
     ru.src = src;
     ru.budget_per_thread = budget / nthreads;
     ru.nthreads = nthreads;
+    if (ts) {
+        ru.ts_map = ts->map;
+        ru.ts_nseries = ts->nseries;
+    }
     pthread_mutex_init(&ru.lock, NULL);
     if (spec->op == FL_QOP_SERIES || spec->op == FL_QOP_TOPSERIES) {
         ru.bstart = spec->start - spec->start % spec->step;
@@ -1172,6 +1291,12 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
                 goto out;
             }
         }
+        if (i > 0 && ru.ts_map)
+            for (size_t k = 0; k < ru.ts_nseries * ru.nbuckets; k++) {
+                ws[0].ts_flows[k] += ws[i].ts_flows[k];
+                ws[0].ts_packets[k] += ws[i].ts_packets[k];
+                ws[0].ts_bytes[k] += ws[i].ts_bytes[k];
+            }
         if (i > 0 && spec->op == FL_QOP_SERIES)
             for (size_t k = 0; k < ru.nbuckets; k++) {
                 ws[0].bucket_bytes[k] += ws[i].bucket_bytes[k];
@@ -1237,7 +1362,25 @@ fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, f
         break;
     }
     case FL_QOP_TOPSERIES:
-        rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+        if (ru.ts_map) {
+            /* the two-pass plan: the matrix is already folded */
+            double step_s = (double)spec->step / 1000.0;
+            size_t cells = ru.ts_nseries * ru.nbuckets;
+            res->has_other = 1;
+            res->nseries = ru.ts_nseries;
+            res->series_keys = calloc(ru.ts_nseries, sizeof(fl_addr));
+            res->values = calloc(cells ? cells : 1, sizeof(double));
+            if (res->series_keys == NULL || res->values == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            for (size_t k = 0; k < cells; k++)
+                res->values[k] = metric_value(spec->metric, (double)ws[0].ts_flows[k],
+                                              (double)ws[0].ts_packets[k],
+                                              (double)ws[0].ts_bytes[k], step_s);
+        } else {
+            rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+        }
         break;
     case FL_QOP_SUMMARY:
         break;
@@ -1259,6 +1402,92 @@ out:
     fl_qresult_free(res);
     pthread_mutex_destroy(&ru.lock);
     return rc;
+}
+
+/* Progress of one pass of a two-pass plan, as half of the whole. */
+typedef struct half_progress {
+    const fl_query_spec *spec;
+    double base;
+} half_progress;
+
+static void on_half_progress(void *ctx, double f)
+{
+    const half_progress *h = ctx;
+    h->spec->on_progress(h->spec->progress_ctx, h->base + f / 2);
+}
+
+/*
+ * Topseries with N chosen over the whole window, in two passes over a
+ * source that can start again: the first finds the top N keys (a stats
+ * question: one entry per key, ranked exactly as the one-pass plan ranks
+ * its per-key totals), the second folds each row into its key's series
+ * or Other at its step — (N + 1) x steps counters, instead of a table of
+ * every (key, step) pair (3 M pairs for dstport over a day of 5-minute
+ * steps). Same answer as the one-pass plan (tests/query compare them).
+ */
+static fl_rc topseries_two_pass(const fl_query_spec *spec, fl_source src, fl_qresult **out,
+                                fl_err *e)
+{
+    fl_query_spec s1 = *spec, s2 = *spec;
+    half_progress h1 = {spec, 0}, h2 = {spec, 0.5};
+    fl_qresult *r1 = NULL;
+    agg_table map;
+    ts_plan ts;
+    fl_rc rc;
+
+    s1.op = FL_QOP_STATS;
+    s1.order = spec->metric == FL_METRIC_FLOWS || spec->metric == FL_METRIC_FPS ? FL_ORDER_FLOWS
+               : spec->metric == FL_METRIC_PACKETS || spec->metric == FL_METRIC_PPS
+                   ? FL_ORDER_PACKETS
+                   : FL_ORDER_BYTES;
+    s1.ascending = 0;
+    s1.top = spec->top ? spec->top : 10;
+    s1.per_proto = 0;
+    s1.having_op = 0;
+    if (spec->on_progress) {
+        s1.on_progress = on_half_progress;
+        s1.progress_ctx = &h1;
+        s2.on_progress = on_half_progress;
+        s2.progress_ctx = &h2;
+    }
+    if ((rc = query_run(&s1, src, NULL, &r1, e)) != FL_OK)
+        return rc;
+    if ((rc = src.rewind(src.ctx, e)) != FL_OK) {
+        fl_qresult_free(r1);
+        return rc;
+    }
+    if (agg_init(&map, 1, (size_t)1 << 40) != FL_OK) {
+        fl_qresult_free(r1);
+        return fl_err_set(e, FL_ENOMEM, "out of memory for the top keys");
+    }
+    for (size_t k = 0; k < r1->nrows; k++) {
+        agg_entry *en;
+        if (agg_find(&map, &r1->rows[k].key[0], agg_hash(&r1->rows[k].key[0], 1), &en) != FL_OK) {
+            rc = fl_err_set(e, FL_ENOMEM, "out of memory for the top keys");
+            goto out;
+        }
+        en->c.flows = k + 1;
+    }
+    ts.map = &map;
+    ts.nseries = r1->nrows + 1;
+    if ((rc = query_run(&s2, src, &ts, out, e)) != FL_OK)
+        goto out;
+    (*out)->distinct = r1->distinct;
+    for (size_t k = 0; k < r1->nrows; k++)
+        (*out)->series_keys[k] = r1->rows[k].key[0];
+out:
+    agg_free(&map);
+    fl_qresult_free(r1);
+    return rc;
+}
+
+fl_rc fl_query_run(const fl_query_spec *spec, fl_source src, fl_qresult **out, fl_err *e)
+{
+    *out = NULL;
+    if (spec->op == FL_QOP_TOPSERIES && !spec->per_step_top && src.rewind != NULL &&
+        check_spec(spec, NULL) == FL_OK)
+        return topseries_two_pass(spec, src, out, e);
+    return query_run(spec, src, NULL, out, e);
 }
 
 void fl_qresult_free(fl_qresult *r)

@@ -48,6 +48,15 @@ typedef struct fl_source {
     /* 1 when next() may be called from several threads at once (each with
      * its own batch); the engine then calls it without its lock */
     int parallel;
+    /* optional: rows of the batches the engine hands to next() (0 =
+     * FL_BATCH_CAP); a source that decodes in large groups (the store's
+     * row groups) asks for their size and decodes straight into them */
+    uint32_t batch_rows;
+    /* optional: start again from the first batch (no next() call may be
+     * running). Lets the engine answer in two passes where that is much
+     * cheaper (topseries with N over the window: top keys first, then
+     * only their series) */
+    fl_rc (*rewind)(void *ctx, fl_err *e);
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches

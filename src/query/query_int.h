@@ -43,8 +43,29 @@ void agg_free(agg_table *t);
 uint64_t agg_hash(const fl_addr *k, unsigned nk);
 /* Find or insert key k (hash h). FL_ELIMIT past the budget. */
 fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out);
-agg_entry *agg_at(const agg_table *t, size_t i);
-void agg_add_counters(fl_qcounters *into, const fl_qcounters *c);
+static inline agg_entry *agg_at(const agg_table *t, size_t i)
+{
+    return (agg_entry *)(t->mem + i * t->stride);
+}
+/* Start loading the slot hash h probes first. */
+static inline void agg_prefetch(const agg_table *t, uint64_t h)
+{
+    const unsigned char *p = t->mem + (h & (t->slots - 1)) * t->stride;
+    __builtin_prefetch(p, 1);
+}
+static inline void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
+{
+    into->flows += c->flows;
+    into->packets += c->packets;
+    into->bytes += c->bytes;
+    into->out_packets += c->out_packets;
+    into->out_bytes += c->out_bytes;
+    if (c->first < into->first)
+        into->first = c->first;
+    if (c->last > into->last)
+        into->last = c->last;
+    into->tcp_flags |= c->tcp_flags;
+}
 fl_rc agg_merge(agg_table *into, const agg_table *from);
 
 #endif

@@ -6,20 +6,52 @@
  * then walks each file's blocks: a block whose zone maps (min/max per
  * chunk, address blooms) exclude the predicate is skipped without reading
  * its data; the others have their requested chunks read, checked against
- * their CRC and decoded straight into the scan's batch. A block with a bad
- * chunk, or a segment with a bad header or footer, is skipped with one
- * warning naming file, column and chunk; the scan goes on.
+ * their CRC and decoded. A block with a bad chunk, or a segment with a bad
+ * header or footer, is skipped with one warning naming file, column and
+ * chunk; the scan goes on.
+ *
+ * One scan may be read by several threads at once (fl_store_scan_fill):
+ * each call claims the next row group under the scan's mutex (a cheap
+ * step: a cursor and the zone-map test) and decodes it outside the lock
+ * with a "lane" of private buffers, straight into the caller's batch when
+ * the whole group fits, else into the lane's batch, whose rows the next
+ * callers copy out. An open segment is shared by the lanes decoding its
+ * groups and freed by the last one (reference count), so the cursor can
+ * move on to the next file while earlier groups are still decoding.
  */
 #include "store/store_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define SCAN_MAX_LANES 64
+
+/* One open segment file, shared by the lanes decoding its groups. */
+typedef struct scan_seg {
+    seg_src src;
+    seg_header h;
+    seg_blocks bl;
+    size_t iseg;  /* index in the scan's segment list */
+    int refs;     /* lanes decoding one of its groups (under the lock) */
+    int retired;  /* the cursor has moved on: the last reference frees it */
+} scan_seg;
+
+/* Private decoding buffers of one caller at a time. */
+typedef struct scan_lane {
+    fl_batch *batch; /* decoded group not handed out whole (lazily made) */
+    void *zero;      /* the shared all-zero array behind batch's other columns */
+    uint64_t dirty[FL_PRESENT_WORDS];
+    uint8_t *stored, *scratch;
+    uint32_t pos;    /* rows of batch already copied out */
+    uint64_t values; /* decoded by this lane since the last fold into stats */
+} scan_lane;
 
 struct fl_store_scan {
     fl_store *s;
@@ -29,24 +61,25 @@ struct fl_store_scan {
     int has_pred, flags;
     fl_store_seginfo *segs;
     size_t nseg, iseg;
-    int cur; /* a segment is open */
-    seg_src src;
-    seg_header h;
-    seg_blocks bl;
+    struct scan_sync {
+        pthread_mutex_t lock; /* guards everything below, and the lanes' hand-off */
+        pthread_cond_t cond;  /* a busy lane came back */
+    } *sy;                    /* apart, so const readers (progress) can lock it */
+    scan_seg *cur;        /* the segment the cursor is in, or NULL */
     size_t iblk;
-    fl_batch *batch;   /* own arrays for needed and time columns only */
-    void *zero;        /* the shared all-zero array behind the others */
-    uint64_t dirty[FL_PRESENT_WORDS];
-    uint8_t *stored, *scratch;
-    fl_batch *fill_cur; /* fl_store_scan_fill: batch being copied out */
-    uint32_t fill_pos;
+    int exhausted;        /* no group left to claim */
+    scan_lane *lanes[SCAN_MAX_LANES];
+    unsigned nlanes;
+    scan_lane *idle[SCAN_MAX_LANES]; /* lanes not in use */
+    unsigned nidle;
+    unsigned busy;        /* lanes in use */
     fl_store_scan_stats st;
 };
 
 static int bit(const uint64_t *m, int c) { return (int)(m[c / 64] >> (c % 64) & 1); }
 static void setbit(uint64_t *m, int c) { m[c / 64] |= (uint64_t)1 << (c % 64); }
 
-/* The scan's batch: arrays for the columns it decodes (needed ones and the
+/* A lane's batch: arrays for the columns it decodes (needed ones and the
  * time columns others may be stored relative to); every other column
  * points at one shared zero array, so a narrow scan costs little memory. */
 static fl_batch *scan_batch_new(const uint64_t *need, void **zero)
@@ -64,6 +97,7 @@ static fl_batch *scan_batch_new(const uint64_t *need, void **zero)
     if (b->mem == NULL || *zero == NULL) {
         free(b->mem);
         free(*zero);
+        *zero = NULL;
         free(b);
         return NULL;
     }
@@ -79,18 +113,98 @@ static fl_batch *scan_batch_new(const uint64_t *need, void **zero)
     return b;
 }
 
+static void lane_free(scan_lane *l)
+{
+    if (l == NULL)
+        return;
+    if (l->batch) {
+        free(l->batch->mem);
+        free(l->batch);
+    }
+    free(l->zero);
+    free(l->stored);
+    free(l->scratch);
+    free(l);
+}
+
+static scan_lane *lane_new(void)
+{
+    scan_lane *l = calloc(1, sizeof *l);
+
+    if (l == NULL)
+        return NULL;
+    l->stored = malloc(CHUNK_RAW_MAX + 1024);
+    l->scratch = malloc(CHUNK_SCRATCH);
+    if (!l->stored || !l->scratch) {
+        lane_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static int lane_batch(const fl_store_scan *sc, scan_lane *l)
+{
+    if (l->batch == NULL)
+        l->batch = scan_batch_new(sc->need, &l->zero);
+    return l->batch != NULL ? 0 : -1;
+}
+
+/* Check the predicate's terms; e gets the first problem. */
+static fl_rc pred_check(const fl_store_pred *p, fl_err *e)
+{
+    if (p->nexporters > FL_STORE_PRED_MAX || p->nranges > FL_STORE_PRED_MAX ||
+        p->naddrs > FL_STORE_PRED_MAX || p->nasets > FL_STORE_PRED_ASETS)
+        return fl_err_set(e, FL_EINVAL, "predicate has more than %d terms of a kind",
+                          FL_STORE_PRED_MAX);
+    for (uint32_t i = 0; i < p->nranges; i++) {
+        int c = p->ranges[i].col;
+        if (c < 0 || c >= FL_COL_COUNT || fl_col_get((fl_col)c)->kind == FL_KIND_ADDR)
+            return fl_err_set(e, FL_EINVAL, "range term %u: column %d is not numeric", i, c);
+    }
+    for (uint32_t i = 0; i < p->naddrs + p->nasets; i++) {
+        int c = i < p->naddrs ? p->addrs[i].col : p->asets[i - p->naddrs].col;
+        if (c != FL_STORE_ANY_ADDR &&
+            (c < 0 || c >= FL_COL_COUNT || fl_col_get((fl_col)c)->kind != FL_KIND_ADDR))
+            return fl_err_set(e, FL_EINVAL, "address term %u: column %d is not an address", i, c);
+    }
+    for (uint32_t i = 0; i < p->nasets; i++)
+        if (p->asets[i].n > FL_STORE_ASET_MAX)
+            return fl_err_set(e, FL_EINVAL, "address set %u: more than %d intervals", i,
+                              FL_STORE_ASET_MAX);
+    return FL_OK;
+}
+
+static void need_addr_col(uint64_t *need, int c)
+{
+    if (c == FL_STORE_ANY_ADDR) {
+        setbit(need, FL_COL_SRC_ADDR);
+        setbit(need, FL_COL_DST_ADDR);
+    } else {
+        setbit(need, c);
+    }
+}
+
 fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred *pred, int flags,
                          fl_store_scan **out, fl_err *e)
 {
-    fl_store_scan *sc = calloc(1, sizeof *sc);
+    fl_store_scan *sc;
     fl_rc rc;
 
     *out = NULL;
+    if (pred && (rc = pred_check(pred, e)) != FL_OK)
+        return rc;
+    sc = calloc(1, sizeof *sc);
     if (sc == NULL)
         return FL_ENOMEM;
+    sc->sy = malloc(sizeof *sc->sy);
+    if (sc->sy == NULL) {
+        free(sc);
+        return FL_ENOMEM;
+    }
     sc->s = s;
     sc->flags = flags;
-    sc->src.fd = -1;
+    pthread_mutex_init(&sc->sy->lock, NULL);
+    pthread_cond_init(&sc->sy->cond, NULL);
     for (int c = 0; c < FL_COL_COUNT; c++)
         if (cols == NULL || bit(cols, c))
             setbit(sc->cols, c);
@@ -98,50 +212,16 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
     if (pred) {
         sc->pred = *pred;
         sc->has_pred = 1;
-        if (sc->pred.nexporters > FL_STORE_PRED_MAX || sc->pred.nranges > FL_STORE_PRED_MAX ||
-            sc->pred.naddrs > FL_STORE_PRED_MAX) {
-            free(sc);
-            return fl_err_set(e, FL_EINVAL, "predicate has more than %d terms of a kind",
-                              FL_STORE_PRED_MAX);
-        }
-        for (uint32_t i = 0; i < sc->pred.nranges; i++) {
-            int c = sc->pred.ranges[i].col;
-            if (c < 0 || c >= FL_COL_COUNT || fl_col_get((fl_col)c)->kind == FL_KIND_ADDR) {
-                free(sc);
-                return fl_err_set(e, FL_EINVAL, "range term %u: column %d is not numeric", i, c);
-            }
-        }
-        for (uint32_t i = 0; i < sc->pred.naddrs; i++) {
-            int c = sc->pred.addrs[i].col;
-            if (c != FL_STORE_ANY_ADDR &&
-                (c < 0 || c >= FL_COL_COUNT || fl_col_get((fl_col)c)->kind != FL_KIND_ADDR)) {
-                free(sc);
-                return fl_err_set(e, FL_EINVAL, "address term %u: column %d is not an address",
-                                  i, c);
-            }
-        }
         if (flags & FL_STORE_SCAN_EXACT) {
             setbit(sc->need, FL_COL_TIME_FIRST);
             setbit(sc->need, FL_COL_EXPORTER);
             for (uint32_t i = 0; i < sc->pred.nranges; i++)
                 setbit(sc->need, sc->pred.ranges[i].col);
-            for (uint32_t i = 0; i < sc->pred.naddrs; i++) {
-                int c = sc->pred.addrs[i].col;
-                if (c == FL_STORE_ANY_ADDR) {
-                    setbit(sc->need, FL_COL_SRC_ADDR);
-                    setbit(sc->need, FL_COL_DST_ADDR);
-                } else {
-                    setbit(sc->need, c);
-                }
-            }
+            for (uint32_t i = 0; i < sc->pred.naddrs; i++)
+                need_addr_col(sc->need, sc->pred.addrs[i].col);
+            for (uint32_t i = 0; i < sc->pred.nasets; i++)
+                need_addr_col(sc->need, sc->pred.asets[i].col);
         }
-    }
-    sc->batch = scan_batch_new(sc->need, &sc->zero);
-    sc->stored = malloc(CHUNK_RAW_MAX + 1024);
-    sc->scratch = malloc(CHUNK_SCRATCH);
-    if (!sc->batch || !sc->stored || !sc->scratch) {
-        fl_store_scan_free(sc);
-        return FL_ENOMEM;
     }
     rc = fl_store_list(s, pred ? pred->t_start : 0, pred ? pred->t_end : 0,
                        pred ? pred->exporter : NULL, pred ? pred->nexporters : 0, &sc->segs,
@@ -166,110 +246,145 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
     return FL_OK;
 }
 
-static void seg_close(fl_store_scan *sc)
+static void seg_free(scan_seg *g)
 {
-    if (sc->src.fd >= 0)
-        close(sc->src.fd);
-    sc->src.fd = -1;
-    seg_blocks_free(&sc->bl);
-    sc->cur = 0;
+    if (g == NULL)
+        return;
+    if (g->src.fd >= 0)
+        close(g->src.fd);
+    seg_blocks_free(&g->bl);
+    free(g);
+}
+
+/* The cursor leaves its segment (under the lock). */
+static void seg_leave(fl_store_scan *sc)
+{
+    if (sc->cur == NULL)
+        return;
+    if (sc->cur->refs == 0)
+        seg_free(sc->cur);
+    else
+        sc->cur->retired = 1;
+    sc->cur = NULL;
+}
+
+/* A lane is done with segment g (under the lock). */
+static void seg_unref(fl_store_scan *sc, scan_seg *g)
+{
+    if (--g->refs == 0 && g->retired && g != sc->cur)
+        seg_free(g);
 }
 
 void fl_store_scan_free(fl_store_scan *sc)
 {
     if (sc == NULL)
         return;
-    seg_close(sc);
-    if (sc->batch) {
-        free(sc->batch->mem);
-        free(sc->batch);
-    }
-    free(sc->zero);
-    free(sc->stored);
-    free(sc->scratch);
+    seg_leave(sc);
+    for (unsigned i = 0; i < sc->nlanes; i++)
+        lane_free(sc->lanes[i]);
     free(sc->segs);
+    pthread_mutex_destroy(&sc->sy->lock);
+    pthread_cond_destroy(&sc->sy->cond);
+    free(sc->sy);
     free(sc);
 }
 
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st)
 {
+    pthread_mutex_lock(&sc->sy->lock);
     *st = sc->st;
+    for (unsigned i = 0; i < sc->nlanes; i++)
+        st->values += sc->lanes[i]->values;
+    st->warnings = __atomic_load_n(&sc->st.warnings, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&sc->sy->lock);
 }
 
 double fl_store_scan_progress(const fl_store_scan *sc)
 {
     uint64_t total = 0, done = 0;
+    double r;
 
+    pthread_mutex_lock(&sc->sy->lock);
     for (size_t i = 0; i < sc->nseg; i++) {
         total += sc->segs[i].bytes;
         if (i < sc->iseg)
             done += sc->segs[i].bytes;
     }
-    if (sc->cur && sc->iseg < sc->nseg && sc->bl.n)
-        done += sc->segs[sc->iseg].bytes * sc->iblk / sc->bl.n;
-    return total ? (double)done / (double)total : (sc->iseg >= sc->nseg ? 1.0 : 0.0);
+    if (sc->cur && sc->iseg < sc->nseg && sc->cur->bl.n)
+        done += sc->segs[sc->iseg].bytes * sc->iblk / sc->cur->bl.n;
+    r = total ? (double)done / (double)total : (sc->iseg >= sc->nseg ? 1.0 : 0.0);
+    pthread_mutex_unlock(&sc->sy->lock);
+    return r;
 }
 
 static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
 {
     char buf[900];
     fl_err_format(le, buf, sizeof buf);
-    sc->st.warnings++;
+    __atomic_add_fetch(&sc->st.warnings, 1, __ATOMIC_RELAXED);
     fl_log_warn("store: %s skipped: %s", what, buf);
 }
 
-/* Open segment sc->segs[sc->iseg]; 0 on success, -1 to skip it. */
-static int seg_open(fl_store_scan *sc)
+/* Open segment sc->segs[sc->iseg] (under the lock: segment opens are
+ * rare next to group decoding); NULL to skip it. */
+static scan_seg *seg_open(fl_store_scan *sc)
 {
     const fl_store_seginfo *si = &sc->segs[sc->iseg];
     char path[STORE_PATH_MAX + 80];
     struct stat st;
+    scan_seg *g;
     fl_err le;
     fl_rc rc;
 
+    g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        fl_err_at(&le, FL_ENOMEM, si->name, 0, -1, "out of memory");
+        warn(sc, &le, "segment");
+        return NULL;
+    }
+    g->iseg = sc->iseg;
     snprintf(path, sizeof path, "%s/%s", sc->s->segdir, si->name);
-    sc->src.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (sc->src.fd < 0 && si->open && errno == ENOENT) {
+    g->src.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (g->src.fd < 0 && si->open && errno == ENOENT) {
         /* published since the listing: read the closed segment instead */
         snprintf(path, sizeof path, "%s/%013lld-%06u.fls", sc->s->segdir,
                  (long long)si->slot_start, si->seq);
-        sc->src.fd = open(path, O_RDONLY | O_CLOEXEC);
+        g->src.fd = open(path, O_RDONLY | O_CLOEXEC);
     }
-    if (sc->src.fd < 0) {
+    if (g->src.fd < 0) {
         if (errno != ENOENT) { /* expired meanwhile is not a problem */
             fl_err_at(&le, FL_EIO, si->name, 0, -1, "open: %s", strerror(errno));
             warn(sc, &le, "segment");
         }
-        return -1;
+        free(g);
+        return NULL;
     }
-    if (fstat(sc->src.fd, &st) != 0) {
-        seg_close(sc);
-        return -1;
+    if (fstat(g->src.fd, &st) != 0) {
+        seg_free(g);
+        return NULL;
     }
-    sc->src.size = (uint64_t)st.st_size;
-    sc->src.name = si->name;
-    sc->src.mem = NULL;
-    if ((rc = seg_header_parse(&sc->src, &sc->h, &le)) != FL_OK ||
-        (rc = seg_load_blocks(&sc->src, &sc->h, &sc->bl, &le)) != FL_OK) {
+    g->src.size = (uint64_t)st.st_size;
+    g->src.name = si->name;
+    g->src.mem = NULL;
+    if ((rc = seg_header_parse(&g->src, &g->h, &le)) != FL_OK ||
+        (rc = seg_load_blocks(&g->src, &g->h, &g->bl, &le)) != FL_OK) {
         /* an open slot just created has no header yet: nothing to read */
         if (!(si->open && rc == FL_ETRUNCATED))
             warn(sc, &le, "segment");
-        seg_close(sc);
-        return -1;
+        seg_free(g);
+        return NULL;
     }
-    if (sc->bl.bad) {
+    if (g->bl.bad) {
         fl_err_at(&le, FL_ECORRUPT, si->name, 0, -1, "%u damaged block(s) skipped: %s",
-                  sc->bl.bad, sc->bl.bad_msg);
+                  g->bl.bad, g->bl.bad_msg);
         warn(sc, &le, "segment blocks");
     }
-    if (!si->open && !sc->bl.closed) {
+    if (!si->open && !g->bl.closed) {
         fl_err_at(&le, FL_ECORRUPT, si->name, 0, -1,
-                  "footer missing or damaged; reading its %zu intact blocks", sc->bl.n);
+                  "footer missing or damaged; reading its %zu intact blocks", g->bl.n);
         warn(sc, &le, "segment footer");
     }
-    sc->iblk = 0;
-    sc->cur = 1;
-    return 0;
+    return g;
 }
 
 /* Value range of column c in block b (absent = all zero). */
@@ -294,22 +409,111 @@ static fl_addr prefix_last(const fl_prefix *p)
     return a;
 }
 
-static int addr_chunk_may(const seg_chunk *ch, const fl_prefix *p)
+/*
+ * May the chunk hold a value in [lo, hi] (stored form)? Zone map first;
+ * then the bloom, which holds every value and its network — /24 for
+ * IPv4-mapped values, /48 for every other — so it answers only when
+ * every value of the interval is one host, or lies in one such network.
+ */
+static int ivl_chunk_may(const seg_chunk *ch, fl_addr lo, fl_addr hi)
 {
-    fl_addr zero = {0, 0}, last = prefix_last(p);
-    if (ch == NULL)
-        return fl_prefix_contains(p, zero);
-    if (fl_addr_cmp(ch->max, p->addr) < 0 || fl_addr_cmp(ch->min, last) > 0)
+    fl_addr zero = {0, 0};
+    int lo4, hi4;
+
+    if (ch == NULL) /* absent: every value is :: */
+        return fl_addr_cmp(lo, zero) <= 0 && fl_addr_cmp(zero, hi) <= 0;
+    if (fl_addr_cmp(ch->max, lo) < 0 || fl_addr_cmp(ch->min, hi) > 0)
         return 0;
-    if (ch->bloom) {
-        if (p->len == 128)
-            return bloom_maybe(ch->bloom, ch->bloom_len, p->addr, 0);
-        if (fl_addr_is_v4(p->addr) && p->len >= 120)
-            return bloom_maybe(ch->bloom, ch->bloom_len, fl_addr_mask(p->addr, 120), 1);
-        if (!fl_addr_is_v4(p->addr) && p->len >= 48)
-            return bloom_maybe(ch->bloom, ch->bloom_len, fl_addr_mask(p->addr, 48), 1);
+    if (ch->bloom == NULL)
+        return 1;
+    if (fl_addr_cmp(lo, hi) == 0)
+        return bloom_maybe(ch->bloom, ch->bloom_len, lo, 0);
+    lo4 = fl_addr_is_v4(lo);
+    hi4 = fl_addr_is_v4(hi);
+    if (lo4 && hi4 && fl_addr_cmp(fl_addr_mask(lo, 120), fl_addr_mask(hi, 120)) == 0)
+        return bloom_maybe(ch->bloom, ch->bloom_len, lo, 1);
+    if (!lo4 && !hi4 && fl_addr_cmp(fl_addr_mask(lo, 48), fl_addr_mask(hi, 48)) == 0) {
+        /* one /48, and no IPv4-mapped value inside: ::ffff:0:0/96 lies in
+         * ::/48, so an interval of ::/48 straddling it is refused here */
+        fl_addr m0 = fl_addr_from_v4(0), m1 = fl_addr_from_v4(UINT32_MAX);
+        if (fl_addr_cmp(hi, m0) < 0 || fl_addr_cmp(lo, m1) > 0)
+            return bloom_maybe(ch->bloom, ch->bloom_len, lo, 1);
     }
     return 1;
+}
+
+static int addr_chunk_may(const seg_chunk *ch, const fl_prefix *p)
+{
+    return ivl_chunk_may(ch, p->addr, prefix_last(p));
+}
+
+/*
+ * An interval of nfdump's address space (IPv4 as ::a.b.c.d) as the
+ * intervals of stored values that read as one of its addresses: stored
+ * IPv4 is ::ffff:a.b.c.d, which nfdump reads as ::a.b.c.d, so
+ *   - the part inside ::/96 also matches ::ffff:<that part>;
+ *   - the part inside ::ffff:0:0/96 matches nothing stored there (a
+ *     stored ::ffff:x reads as ::x), and is cut out.
+ * At most three pieces; returns how many.
+ */
+static int nf_preimage(fl_addr lo, fl_addr hi, fl_addr *plo, fl_addr *phi)
+{
+    fl_addr c1 = {0, 0xffffffffULL};   /* ::255.255.255.255, end of ::/96 */
+    fl_addr m0 = fl_addr_from_v4(0), m1 = fl_addr_from_v4(UINT32_MAX);
+    int n = 0;
+
+    if (fl_addr_cmp(lo, hi) > 0)
+        return 0;
+    /* identity part below ::ffff:0:0 */
+    if (fl_addr_cmp(lo, m0) < 0) {
+        plo[n] = lo;
+        phi[n] = fl_addr_cmp(hi, m0) < 0 ? hi : (fl_addr){0, m0.lo - 1};
+        n++;
+    }
+    /* identity part above ::ffff:255.255.255.255 */
+    if (fl_addr_cmp(hi, m1) > 0) {
+        plo[n] = fl_addr_cmp(lo, m1) > 0 ? lo : (fl_addr){0, m1.lo + 1};
+        phi[n] = hi;
+        n++;
+    }
+    /* the ::/96 part, in its IPv4-mapped form */
+    if (fl_addr_cmp(lo, c1) <= 0) {
+        uint32_t a = lo.hi == 0 ? (uint32_t)lo.lo : 0;
+        uint32_t b = fl_addr_cmp(hi, c1) >= 0 ? UINT32_MAX : (uint32_t)hi.lo;
+        plo[n] = fl_addr_from_v4(a);
+        phi[n] = fl_addr_from_v4(b);
+        n++;
+    }
+    return n;
+}
+
+/* How nfdump reads a stored value: IPv4 ::ffff:a.b.c.d as ::a.b.c.d. */
+static fl_addr nf_form(fl_addr a)
+{
+    if (fl_addr_is_v4(a))
+        a.lo &= 0xffffffffULL;
+    return a;
+}
+
+static int aset_chunk_may(const seg_chunk *ch, const fl_store_pred_aset *s)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        fl_addr plo[3], phi[3];
+        int k = nf_preimage(s->lo[i], s->hi[i], plo, phi);
+        for (int j = 0; j < k; j++)
+            if (ivl_chunk_may(ch, plo[j], phi[j]))
+                return 1;
+    }
+    return 0;
+}
+
+static int aset_has(const fl_store_pred_aset *s, fl_addr v)
+{
+    fl_addr a = nf_form(v);
+    for (uint32_t i = 0; i < s->n; i++)
+        if (fl_addr_cmp(s->lo[i], a) <= 0 && fl_addr_cmp(a, s->hi[i]) <= 0)
+            return 1;
+    return 0;
 }
 
 static int range_may(const seg_chunk *ch, uint64_t lo, uint64_t hi)
@@ -351,6 +555,17 @@ static int block_may(const fl_store_scan *sc, const seg_block *b)
         if (!ok)
             return 0;
     }
+    for (uint32_t i = 0; i < p->nasets; i++) {
+        const fl_store_pred_aset *a = &p->asets[i];
+        int ok;
+        if (a->col == FL_STORE_ANY_ADDR)
+            ok = aset_chunk_may(find_chunk(b, FL_COL_SRC_ADDR), a) ||
+                 aset_chunk_may(find_chunk(b, FL_COL_DST_ADDR), a);
+        else
+            ok = aset_chunk_may(find_chunk(b, a->col), a);
+        if (!ok)
+            return 0;
+    }
     return 1;
 }
 
@@ -385,53 +600,80 @@ static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r)
         if (!ok)
             return 0;
     }
+    for (uint32_t i = 0; i < p->nasets; i++) {
+        const fl_store_pred_aset *a = &p->asets[i];
+        int ok;
+        if (a->col == FL_STORE_ANY_ADDR)
+            ok = aset_has(a, FL_ADDRS(b, FL_COL_SRC_ADDR)[r]) ||
+                 aset_has(a, FL_ADDRS(b, FL_COL_DST_ADDR)[r]);
+        else
+            ok = aset_has(a, FL_ADDRS(b, a->col)[r]);
+        if (!ok)
+            return 0;
+    }
     return 1;
 }
 
-static void filter_rows(fl_store_scan *sc)
+/* Keep the rows of b[from, b->n) matching the predicate (exact scans). */
+static void filter_rows(const fl_store_scan *sc, fl_batch *b, uint32_t from)
 {
-    fl_batch *b = sc->batch;
-    uint32_t w = 0;
+    uint32_t w = from;
 
-    for (uint32_t r = 0; r < b->n; r++) {
+    for (uint32_t r = from; r < b->n; r++) {
         if (!row_match(&sc->pred, b, r))
             continue;
         if (w != r)
             for (int c = 0; c < FL_COL_COUNT; c++)
-                if (bit(sc->need, c)) {
+                if (bit(sc->need, c) && fl_batch_has(b, (fl_col)c)) {
                     unsigned wd = fl_col_get((fl_col)c)->width;
                     memcpy((uint8_t *)b->col[c] + (size_t)w * wd,
                            (uint8_t *)b->col[c] + (size_t)r * wd, wd);
                 }
         w++;
     }
+    /* rows past the new end read as zero again */
+    for (int c = 0; c < FL_COL_COUNT && w < b->n; c++)
+        if (fl_batch_has(b, (fl_col)c)) {
+            unsigned wd = fl_col_get((fl_col)c)->width;
+            memset((uint8_t *)b->col[c] + (size_t)w * wd, 0, (size_t)(b->n - w) * wd);
+        }
     b->n = w;
 }
 
-static int decode_one(fl_store_scan *sc, const seg_block *b, size_t bi, const seg_chunk *ch,
-                      const fl_time *ref)
-{
-    fl_batch *bt = sc->batch;
-    fl_err le;
+/* Where one group decodes to: a batch at row `at`; dirty (lane batches
+ * only) tracks columns holding an earlier group's values. */
+typedef struct dest {
+    fl_batch *bt;
+    uint32_t at;
+    uint64_t *dirty;
+} dest;
 
-    if (seg_read_chunk(&sc->src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
-                       bt->col[ch->col], sc->stored, sc->scratch, &le) != FL_OK) {
+static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
+                      size_t bi, const seg_chunk *ch, const fl_time *ref, const dest *d)
+{
+    fl_err le;
+    unsigned w = fl_col_get((fl_col)ch->col)->width;
+
+    if (seg_read_chunk(&g->src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
+                       (uint8_t *)d->bt->col[ch->col] + (size_t)d->at * w, l->stored, l->scratch,
+                       &le) != FL_OK) {
         char what[160];
         snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
                  fl_col_get((fl_col)ch->col)->name, bi, b->nrows);
         warn(sc, &le, what);
         return -1;
     }
-    setbit(sc->dirty, ch->col);
-    fl_batch_mark(bt, (fl_col)ch->col);
-    sc->st.values += b->nrows;
+    if (d->dirty)
+        setbit(d->dirty, ch->col);
+    fl_batch_mark(d->bt, (fl_col)ch->col);
+    l->values += b->nrows;
     return 0;
 }
 
-/* Decode column c of block b (if stored) into the batch, after the time
- * column it is stored relative to. 0 ok, -1 skipped (warned). */
-static int load_col(fl_store_scan *sc, const seg_block *b, size_t bi, int c, int *have,
-                    int depth)
+/* Decode column c of block b (if stored), after the time column it is
+ * stored relative to. 0 ok, -1 skipped (warned). */
+static int load_col(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
+                    size_t bi, int c, int *have, int depth, const dest *d)
 {
     const seg_chunk *ch = find_chunk(b, c);
     const fl_time *ref = NULL;
@@ -441,113 +683,293 @@ static int load_col(fl_store_scan *sc, const seg_block *b, size_t bi, int c, int
     if (ch->enc == ENC_REF) {
         if (depth > 4) {
             fl_err le;
-            fl_err_at(&le, FL_ECORRUPT, sc->src.name, 0, (long long)b->off,
+            fl_err_at(&le, FL_ECORRUPT, g->src.name, 0, (long long)b->off,
                       "time columns refer to each other in a loop");
             warn(sc, &le, "block");
             return -1;
         }
-        if (load_col(sc, b, bi, ch->ref_col, have, depth + 1) != 0)
+        if (load_col(sc, l, g, b, bi, ch->ref_col, have, depth + 1, d) != 0)
             return -1;
         if (have[ch->ref_col])
-            ref = FL_TIMES(sc->batch, ch->ref_col);
+            ref = FL_TIMES(d->bt, ch->ref_col) + d->at;
     }
-    if (decode_one(sc, b, bi, ch, ref) != 0)
+    if (decode_one(sc, l, g, b, bi, ch, ref, d) != 0)
         return -1;
     have[c] = 1;
     return 0;
 }
 
-/* Decode block b into the batch; 0 ok, -1 skipped (warned). */
-static int load_block(fl_store_scan *sc, const seg_block *b, size_t bi)
+/* Decode block b into d (rows [d->at, d->at + nrows)); 0 ok, -1 skipped
+ * (warned; the destination's rows from d->at may hold garbage then). */
+static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
+                      size_t bi, const dest *d)
 {
-    fl_batch *bt = sc->batch;
+    fl_batch *bt = d->bt;
     int have[FL_COL_COUNT];
 
     memset(have, 0, sizeof have);
-    memset(bt->present, 0, sizeof bt->present);
     for (uint16_t i = 0; i < b->ncols; i++) {
         int c = b->chunks[i].col;
-        if (c >= 0 && bit(sc->need, c) && load_col(sc, b, bi, c, have, 0) != 0)
+        if (c >= 0 && bit(sc->need, c) && load_col(sc, l, g, b, bi, c, have, 0, d) != 0)
             return -1;
     }
-    /* columns holding an earlier block's values are zeroed: requested
-     * ones this block lacks, and references decoded before */
-    for (int c = 0; c < FL_COL_COUNT; c++)
-        if (!have[c] && bit(sc->dirty, c)) {
-            memset(bt->col[c], 0, (size_t)fl_col_get((fl_col)c)->width * FL_STORE_GROUP_ROWS);
-            sc->dirty[c / 64] &= ~((uint64_t)1 << (c % 64));
+    /* columns holding other values where this group's rows go are zeroed:
+     * in a lane batch, requested ones this block lacks and references
+     * decoded before; in a caller's batch, present ones this block lacks */
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        if (have[c])
+            continue;
+        if (d->dirty ? bit(d->dirty, c) : fl_batch_has(bt, (fl_col)c)) {
+            unsigned w = fl_col_get((fl_col)c)->width;
+            memset((uint8_t *)bt->col[c] + (size_t)d->at * w, 0, (size_t)w * b->nrows);
+            if (d->dirty)
+                d->dirty[c / 64] &= ~((uint64_t)1 << (c % 64));
         }
-    bt->n = b->nrows;
+    }
+    bt->n = d->at + b->nrows;
     return 0;
 }
 
-fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
+/*
+ * Claim the next row group that may match (under the lock): *g gets its
+ * segment (referenced: seg_unref when decoded) and *bi its index. 0 when
+ * one was claimed, -1 at the end of the scan.
+ */
+static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
 {
-    (void)e; /* every per-file problem is a warning; e is for future errors */
-    *out = NULL;
     for (;;) {
-        if (!sc->cur) {
-            if (sc->iseg >= sc->nseg)
-                return FL_OK;
+        if (sc->cur == NULL) {
+            if (sc->iseg >= sc->nseg) {
+                sc->exhausted = 1;
+                return -1;
+            }
             if (sc->segs[sc->iseg].open && (sc->flags & FL_STORE_SCAN_NO_OPEN)) {
                 sc->iseg++;
                 continue;
             }
-            if (seg_open(sc) != 0) {
+            sc->cur = seg_open(sc);
+            sc->iblk = 0;
+            if (sc->cur == NULL) {
                 sc->iseg++;
                 continue;
             }
         }
-        while (sc->iblk < sc->bl.n) {
-            size_t bi = sc->iblk++;
-            const seg_block *b = &sc->bl.v[bi];
+        while (sc->iblk < sc->cur->bl.n) {
+            size_t i = sc->iblk++;
             sc->st.groups++;
-            if (!block_may(sc, b)) {
+            if (!block_may(sc, &sc->cur->bl.v[i])) {
                 sc->st.groups_pruned++;
                 continue;
             }
-            if (load_block(sc, b, bi) != 0)
-                continue;
-            if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
-                filter_rows(sc);
-            if (sc->batch->n == 0)
-                continue;
-            sc->st.rows += sc->batch->n;
-            *out = sc->batch;
-            return FL_OK;
+            sc->cur->refs++;
+            *g = sc->cur;
+            *bi = i;
+            return 0;
         }
-        seg_close(sc);
+        seg_leave(sc);
         sc->iseg++;
     }
 }
 
-fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
+/* Claim and decode groups into d until one leaves rows (exact scans may
+ * filter a whole group away). 0 with rows at d, -1 at the end. */
+static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
 {
-    uint32_t m;
-    fl_rc rc;
+    for (;;) {
+        scan_seg *g;
+        size_t bi;
+        int ok;
 
-    if (sc->fill_cur == NULL || sc->fill_pos >= sc->fill_cur->n) {
-        sc->fill_pos = 0;
-        if ((rc = fl_store_scan_next(sc, &sc->fill_cur, e)) != FL_OK)
-            return rc;
-        if (sc->fill_cur == NULL)
-            return FL_OK;
+        pthread_mutex_lock(&sc->sy->lock);
+        if (claim(sc, &g, &bi) != 0) {
+            pthread_mutex_unlock(&sc->sy->lock);
+            return -1;
+        }
+        pthread_mutex_unlock(&sc->sy->lock);
+        ok = load_block(sc, l, g, &g->bl.v[bi], bi, d) == 0;
+        pthread_mutex_lock(&sc->sy->lock);
+        seg_unref(sc, g);
+        pthread_mutex_unlock(&sc->sy->lock);
+        if (!ok) {
+            d->bt->n = d->at;
+            continue;
+        }
+        if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
+            filter_rows(sc, d->bt, d->at);
+        if (d->bt->n > d->at) {
+            __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
+            return 0;
+        }
     }
-    m = sc->fill_cur->n - sc->fill_pos;
+}
+
+/* Take a lane (under the lock): one with rows left first when want_rows,
+ * else any idle one, else a new one. NULL when none can be had. */
+static scan_lane *lane_take(fl_store_scan *sc, int want_rows)
+{
+    scan_lane *l;
+
+    if (want_rows)
+        for (unsigned i = 0; i < sc->nidle; i++) {
+            l = sc->idle[i];
+            if (l->batch && l->pos < l->batch->n) {
+                sc->idle[i] = sc->idle[--sc->nidle];
+                sc->busy++;
+                return l;
+            }
+        }
+    if (sc->nidle > 0) {
+        sc->busy++;
+        return sc->idle[--sc->nidle];
+    }
+    if (sc->nlanes >= SCAN_MAX_LANES || (l = lane_new()) == NULL)
+        return NULL;
+    sc->lanes[sc->nlanes++] = l;
+    sc->busy++;
+    return l;
+}
+
+static void lane_give(fl_store_scan *sc, scan_lane *l)
+{
+    pthread_mutex_lock(&sc->sy->lock);
+    sc->idle[sc->nidle++] = l;
+    sc->busy--;
+    pthread_cond_broadcast(&sc->sy->cond);
+    pthread_mutex_unlock(&sc->sy->lock);
+}
+
+fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e)
+{
+    fl_rc rc = FL_OK;
+
+    pthread_mutex_lock(&sc->sy->lock);
+    if (sc->busy > 0) {
+        rc = fl_err_set(e, FL_EINVAL, "scan rewound while being read");
+    } else {
+        seg_leave(sc);
+        sc->iseg = 0;
+        sc->iblk = 0;
+        sc->exhausted = 0;
+        for (unsigned i = 0; i < sc->nlanes; i++)
+            if (sc->lanes[i]->batch)
+                sc->lanes[i]->pos = sc->lanes[i]->batch->n; /* drop rows left */
+    }
+    pthread_mutex_unlock(&sc->sy->lock);
+    return rc;
+}
+
+fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
+{
+    scan_lane *l;
+    dest d;
+    int r;
+
+    (void)e; /* every per-file problem is a warning; e is for future errors */
+    *out = NULL;
+    pthread_mutex_lock(&sc->sy->lock);
+    l = lane_take(sc, 0);
+    pthread_mutex_unlock(&sc->sy->lock);
+    if (l == NULL || lane_batch(sc, l) != 0) {
+        if (l)
+            lane_give(sc, l);
+        return fl_err_set(e, FL_ENOMEM, "out of memory for the scan's buffers");
+    }
+    memset(l->batch->present, 0, sizeof l->batch->present);
+    l->batch->n = 0;
+    d.bt = l->batch;
+    d.at = 0;
+    d.dirty = l->dirty;
+    r = next_group(sc, l, &d);
+    l->pos = l->batch->n; /* handed out whole */
+    lane_give(sc, l);
+    if (r == 0)
+        *out = l->batch;
+    return FL_OK;
+}
+
+/* Copy the lane's rows not handed out yet into dst (as many as fit). */
+static void lane_copy(scan_lane *l, fl_batch *dst)
+{
+    const fl_batch *src = l->batch;
+    uint32_t m = src->n - l->pos;
+
     if (m > dst->cap - dst->n)
         m = dst->cap - dst->n;
     for (int c = 0; c < FL_COL_COUNT; c++) {
         unsigned w;
-        if (!fl_batch_has(sc->fill_cur, (fl_col)c))
+        if (!fl_batch_has(src, (fl_col)c))
             continue;
         w = fl_col_get((fl_col)c)->width;
         memcpy((uint8_t *)dst->col[c] + (size_t)dst->n * w,
-               (const uint8_t *)sc->fill_cur->col[c] + (size_t)sc->fill_pos * w, (size_t)m * w);
+               (const uint8_t *)src->col[c] + (size_t)l->pos * w, (size_t)m * w);
         fl_batch_mark(dst, (fl_col)c);
     }
     dst->n += m;
-    sc->fill_pos += m;
-    return FL_OK;
+    l->pos += m;
+}
+
+fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
+{
+    scan_lane *l;
+    uint32_t n0 = dst->n;
+
+    for (;;) {
+        pthread_mutex_lock(&sc->sy->lock);
+        for (;;) {
+            /* rows another caller left in a lane come first; past the
+             * last group, wait for busy lanes that may still leave rows */
+            l = lane_take(sc, 1);
+            if (l == NULL && sc->busy == 0) {
+                pthread_mutex_unlock(&sc->sy->lock);
+                return fl_err_set(e, FL_ENOMEM, "out of memory for the scan's buffers");
+            }
+            if (l != NULL && (!sc->exhausted || (l->batch && l->pos < l->batch->n)))
+                break;
+            if (l != NULL) {
+                sc->idle[sc->nidle++] = l;
+                sc->busy--;
+            }
+            if (sc->busy == 0) {
+                pthread_mutex_unlock(&sc->sy->lock);
+                return FL_OK; /* the end: dst->n unchanged */
+            }
+            pthread_cond_wait(&sc->sy->cond, &sc->sy->lock);
+        }
+        pthread_mutex_unlock(&sc->sy->lock);
+        if (l->batch && l->pos < l->batch->n) {
+            lane_copy(l, dst);
+            lane_give(sc, l);
+            return FL_OK;
+        }
+        {
+            /* a new group: straight into dst when it fits whole */
+            dest d;
+            int r;
+            if (dst->cap - dst->n >= FL_STORE_GROUP_ROWS) {
+                d.bt = dst;
+                d.at = dst->n;
+                d.dirty = NULL;
+                r = next_group(sc, l, &d);
+            } else if (lane_batch(sc, l) != 0) {
+                lane_give(sc, l);
+                return fl_err_set(e, FL_ENOMEM, "out of memory for the scan's buffers");
+            } else {
+                memset(l->batch->present, 0, sizeof l->batch->present);
+                l->batch->n = 0;
+                l->pos = 0;
+                d.bt = l->batch;
+                d.at = 0;
+                d.dirty = l->dirty;
+                r = next_group(sc, l, &d);
+                if (r == 0)
+                    lane_copy(l, dst);
+            }
+            lane_give(sc, l);
+            if (r == 0 || dst->n > n0)
+                return FL_OK;
+        }
+        /* no group left for this lane: go round for rows others left */
+    }
 }
 
 /* ------------------------------------------------------------------ */

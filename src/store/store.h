@@ -17,7 +17,8 @@
  *
  * Threads: writer calls (append, flush, tick, close_slot, exporter
  * changes) come from one thread. Scans only read the handle, so several
- * threads may each run their own scans over one handle at once.
+ * threads may each run their own scans over one handle at once, and one
+ * scan may be filled from several threads at once (fl_store_scan_fill).
  */
 #ifndef FL_STORE_H
 #define FL_STORE_H
@@ -137,6 +138,24 @@ typedef struct fl_store_pred_addr {
 } fl_store_pred_addr;
 
 /*
+ * An address term in nfdump's address space ("either form"): a stored
+ * value matches when, read the way nfdump reads it — IPv4 (stored as
+ * ::ffff:a.b.c.d) as ::a.b.c.d — it lies in one of the n inclusive
+ * intervals [lo[i], hi[i]]. So an IPv4 interval also selects stored
+ * IPv4-compatible ::a.b.c.d, and an IPv6 interval over ::/96 also selects
+ * IPv4. The scan checks every form against the zone maps and blooms and
+ * never skips a row group that could hold a match. This is what the
+ * filter's host/net/ip-list primitives mean, so they push down as is.
+ */
+#define FL_STORE_ASET_MAX 64
+#define FL_STORE_PRED_ASETS 4
+typedef struct fl_store_pred_aset {
+    int col; /* an ADDR column, or FL_STORE_ANY_ADDR (src or dst) */
+    uint32_t n;
+    fl_addr lo[FL_STORE_ASET_MAX], hi[FL_STORE_ASET_MAX];
+} fl_store_pred_aset;
+
+/*
  * A conjunction (AND of every term) the scan uses to skip segments and
  * row groups through the catalog and zone maps. Zero-initialise it, then
  * set what you need:
@@ -144,6 +163,7 @@ typedef struct fl_store_pred_addr {
  *   exporters   exporter id is one of exporter[0..nexporters) (0 = any)
  *   ranges      each ranges[i].col within [lo, hi] (ports, proto, AS, ...)
  *   addrs       each addrs[i] matches (a host is a prefix of length 128)
+ *   asets       each asets[i] matches (nfdump's address space, above)
  * Pruning is conservative: a skipped row group cannot hold a matching row;
  * a kept one may hold none. Without FL_STORE_SCAN_EXACT the rows of kept
  * row groups come back unfiltered (the query's filter decides); with it,
@@ -157,6 +177,8 @@ typedef struct fl_store_pred {
     fl_store_pred_range ranges[FL_STORE_PRED_MAX];
     uint32_t naddrs;
     fl_store_pred_addr addrs[FL_STORE_PRED_MAX];
+    uint32_t nasets;
+    fl_store_pred_aset asets[FL_STORE_PRED_ASETS];
 } fl_store_pred;
 
 enum {
@@ -164,7 +186,8 @@ enum {
     FL_STORE_SCAN_NO_OPEN = 2 /* skip the open slot (closed segments only) */
 };
 
-/* Counters of one scan (zone-map effect, warnings). */
+/* Counters of one scan (zone-map effect, warnings); exact once the scan
+ * is done. */
 typedef struct fl_store_scan_stats {
     uint64_t segments;          /* segments and open slots considered */
     uint64_t segments_pruned;   /* skipped from the catalog / file header */
@@ -198,12 +221,22 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
  */
 fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
 /*
- * The same scan as a fl_source for the query engine: copy up to
+ * The same scan as a fl_source for the query engine: put up to
  * dst->cap - dst->n rows (the requested columns) into the caller's batch
- * dst, starting at dst->n; dst->n unchanged means the end. Use either this
- * or fl_store_scan_next on one scan, not both.
+ * dst, starting at dst->n; dst->n unchanged means the end. Columns of dst
+ * not marked present must hold zeros (fl_batch_clear keeps that). When
+ * dst has room for a whole row group (FL_STORE_GROUP_ROWS) the group is
+ * decoded straight into it; otherwise through the scan's buffers.
+ * Thread-safe: several threads may call it at once on one scan, each with
+ * its own batch (the scan then decodes on all of them), so the engine's
+ * fl_source.parallel may be set. Use either this or fl_store_scan_next on
+ * one scan, not both.
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
+/* Start the scan again from its first segment (same columns and
+ * predicate; the segment list is not re-read). Not while another thread
+ * is inside fill/next (FL_EINVAL). The stats keep counting. */
+fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e);
 void fl_store_scan_get_stats(const fl_store_scan *sc, fl_store_scan_stats *st);
 /* Fraction of the scan done, 0..1 (by segment bytes): the query engine's
  * fl_source.progress. */

@@ -75,6 +75,23 @@ for set in real gen; do
   stat_case "${set}_s_dstport_host_absent" "$f" dstport flows 0 'host 198.51.100.7'
   stat_case "${set}_s_srcip_net_any" "$f" srcip bytes 10 'net 8.8.8.0/24 and proto udp'
 done
+# address pushdown over the store (either-form address sets): IPv6
+# prefixes shorter and longer than the blooms' /48, hosts, ::/80 and ::/96
+# (which nfdump reads as covering IPv4 too), IPv4 prefixes around the /24
+# bloom networks, ::a.b.c.d hosts, address lists and mixed terms; each
+# equal to nfdump, file and store
+for pf in 2001:db8::/32 2001:db8::/48 2001:db8:1::/56 2001:db8::/64 2001:db8::/80 \
+          2001:db8:2::/120 ::/80 ::/96 10.0.0.0/16 10.0.0.0/30 10.0.0.0/8; do
+  n=$(echo "$pf" | tr ':/.' '___')
+  stat_case "gen_s_srcip_net_$n" "$GEN" srcip flows 10 "net $pf"
+done
+stat_case gen_s_dstport_host_v6 "$GEN" dstport flows 10 'host 2001:db8::1'
+stat_case gen_s_proto_host_v4compat "$GEN" proto flows 0 'host ::10.0.0.1'
+stat_case gen_s_proto_ip_list "$GEN" proto flows 0 'ip in [10.0.0.1 2001:db8::2 8.8.8.200]'
+stat_case gen_s_srcip_src_v6_dst_v4 "$GEN" srcip bytes 10 'src net 2001:db8::/32 or dst net 10.0.0.0/8'
+stat_case gen_s_dstip_v6_and_port "$GEN" dstip flows 10 'src net 2001:db8::/48 and dst port 443'
+stat_case gen_s_proto_v6_absent "$GEN" proto flows 0 'net 2001:db8:99::/48'
+
 # -t windows (nfdump keeps flows that lie entirely inside)
 stat_case gen_s_dstport_window "$GEN" dstport bytes 10 -t 2024/05/01.10:30:00-2024/05/01.11:15:00
 stat_case gen_s_srcip_window "$GEN" srcip flows 5 -t 2024/05/01.11:00:00-2024/05/01.12:00:00 'proto tcp'
