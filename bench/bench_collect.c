@@ -170,7 +170,7 @@ static int run_decode(int ipfix, uint64_t flows)
     size_t nd;
     uint64_t bytes;
     dgram *d = encode(ipfix, flows, &nd, &bytes);
-    fl_collect_sink s = {NULL, count_batch, NULL, NULL};
+    fl_collect_sink s = {NULL, count_batch, NULL, NULL, NULL};
     fl_collect *c = fl_collect_new(NULL, &s, NULL);
     fl_collect_worker *w = fl_collect_worker_new(c);
     fl_err e;
@@ -191,7 +191,7 @@ static int run_decode(int ipfix, uint64_t flows)
 
 static int run_pcap(const char *path, int repeat)
 {
-    fl_collect_sink s = {NULL, count_batch, NULL, NULL};
+    fl_collect_sink s = {NULL, count_batch, NULL, NULL, NULL};
     double t0 = now_s(), t;
     uint64_t dg = 0, total = 0;
 

@@ -36,7 +36,7 @@ static fl_rc fz_batch(void *ctx, const fl_batch *b)
 static int fz_run(const uint8_t *data, size_t size, int force)
 {
     static int quiet;
-    fl_collect_sink sink = {NULL, fz_batch, NULL, NULL};
+    fl_collect_sink sink = {NULL, fz_batch, NULL, NULL, NULL};
     fl_collect *c;
     fl_collect_worker *w;
     fl_err e;

@@ -106,6 +106,11 @@ static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e)
     return fl_store_scan_fill(((store_src *)ctx)->sc, b, e);
 }
 
+static fl_rc store_rewind(void *ctx, fl_err *e)
+{
+    return fl_store_scan_rewind(((store_src *)ctx)->sc, e);
+}
+
 static double store_progress(void *ctx)
 {
     return fl_store_scan_progress(((store_src *)ctx)->sc);
@@ -152,6 +157,10 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->ctx = ss;
     src->next = store_next;
     src->progress = store_progress;
+    /* as in `flowlens query`: every engine thread decodes whole row groups */
+    src->parallel = 1;
+    src->batch_rows = FL_STORE_GROUP_ROWS;
+    src->rewind = store_rewind;
     *estimate = 0;
     return FL_OK;
 }

@@ -124,7 +124,10 @@ typedef struct fl_collect_ifcounters {
  * on_exporter (may be NULL) is called when an exporter is first seen and
  * whenever its names or sampling change, before any flow of it reaches
  * on_batch. on_counters (may be NULL) receives sFlow interface counters.
- * on_batch calls are serialised (one writer thread in the server);
+ * on_idle (may be NULL) is called by the server's writer thread when no
+ * batch has come for flush_ms, so a sink can publish what it buffers
+ * (the store's time-based flush) while the exporters are quiet.
+ * on_batch and on_idle calls are serialised (one writer thread in the server);
  * on_exporter and on_counters are called under the collector's table
  * lock, serialised among themselves but possibly concurrent with on_batch.
  */
@@ -133,6 +136,7 @@ typedef struct fl_collect_sink {
     fl_rc (*on_batch)(void *ctx, const fl_batch *b);
     void (*on_exporter)(void *ctx, const fl_collect_exporter *x);
     void (*on_counters)(void *ctx, const fl_collect_ifcounters *c);
+    void (*on_idle)(void *ctx);
 } fl_collect_sink;
 
 /*

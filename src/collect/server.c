@@ -115,8 +115,22 @@ static void *writer_main(void *arg)
 
     pthread_mutex_lock(&s->qmu);
     for (;;) {
-        while (s->qlen == 0 && !s->stop_wr)
-            pthread_cond_wait(&s->qcv, &s->qmu);
+        while (s->qlen == 0 && !s->stop_wr) {
+            /* wake every flush_ms even with nothing queued: the sink's
+             * time-based work (publishing the store's open slot) must not
+             * wait for the next datagram */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)(s->cfg.flush_ms % 1000) * 1000000L;
+            until.tv_sec += s->cfg.flush_ms / 1000 + until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_cond_timedwait(&s->qcv, &s->qmu, &until) == ETIMEDOUT && s->qlen == 0 &&
+                !s->stop_wr && s->c->sink.on_idle != NULL) {
+                pthread_mutex_unlock(&s->qmu);
+                s->c->sink.on_idle(s->c->sink.ctx);
+                pthread_mutex_lock(&s->qmu);
+            }
+        }
         if (s->qlen == 0 && s->stop_wr)
             break;
         fl_batch *b = s->q[s->qhead];

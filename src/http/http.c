@@ -1324,7 +1324,7 @@ static void add_health(json_t *col)
     json_int_t lost = jint(col, "seq_lost"), bad = malformed_total(col);
     json_int_t miss = jint(col, "missing_template_sets"), qd = jint(col, "queue_drops");
     const char *proto = json_string_value(json_object_get(col, "proto"));
-    int per_packet = proto && (strcmp(proto, "v9") == 0 || strcmp(proto, "sflow") == 0);
+    int per_packet = proto && (strcmp(proto, "netflow9") == 0 || strcmp(proto, "sflow5") == 0);
     json_int_t seen = per_packet ? jint(col, "datagrams") : jint(col, "flows");
     double pct = lost > 0 && seen >= 0 ? 100.0 * (double)lost / ((double)lost + (double)seen) : 0;
     char msg[200];

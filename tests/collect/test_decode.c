@@ -60,7 +60,7 @@ static fl_err err;
 
 static void setup(const fl_collect_config *cfg)
 {
-    fl_collect_sink s = {NULL, cap_batch, cap_exporter, NULL};
+    fl_collect_sink s = {NULL, cap_batch, cap_exporter, NULL, NULL};
     fl_collect_free(c);
     fl_collect_worker_free(w);
     c = fl_collect_new(cfg, &s, &err);
@@ -854,7 +854,7 @@ TEST(templates_survive_restart)
         fseek(f, 20, SEEK_SET);
         fputc(0x5a, f);
         fclose(f);
-        fl_collect_sink s = {NULL, cap_batch, NULL, NULL};
+        fl_collect_sink s = {NULL, cap_batch, NULL, NULL, NULL};
         fl_collect *c2;
         fl_err e2;
         fl_err_clear(&e2);
@@ -903,7 +903,7 @@ static fl_rc refuse_batch(void *ctx, const fl_batch *b)
 
 TEST(sink_refusal_counted_as_drops)
 {
-    fl_collect_sink s = {NULL, refuse_batch, NULL, NULL};
+    fl_collect_sink s = {NULL, refuse_batch, NULL, NULL, NULL};
     fl_collect *c2 = fl_collect_new(NULL, &s, &err);
     fl_collect_worker *w2 = fl_collect_worker_new_cap(c2, 4);
     fl_collect_exporter x;

@@ -59,7 +59,7 @@ if sys.argv[2] == "1":
     for e in ex:
         c = e["collector"]
         assert c is not None, e
-        assert c["store_id"] == e["id"] and c["proto"] == "v9", c
+        assert c["store_id"] == e["id"] and c["proto"] == "netflow9", c
         # the collector decoded every flow gen sent; the store has them or
         # will have them at the latest at the stop
         assert c["flows"] == 1500 and 0 < e["flows"] <= c["flows"], (c["flows"], e["flows"])
