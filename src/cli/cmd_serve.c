@@ -165,6 +165,27 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     return FL_OK;
 }
 
+/* The data version of what a query over spec's window reads, as
+ * `flowlens query` files its cached answers (cli_store_data_version), over
+ * the slots the scan's window predicate admits. */
+static fl_rc store_data_version(void *ctx, const fl_query_spec *spec, uint64_t *version,
+                                fl_err *e)
+{
+    fl_store *st = NULL;
+    fl_store_opts so;
+    fl_store_pred pred;
+    fl_rc rc;
+
+    cli_store_pred(spec, NULL, &pred);
+    fl_store_opts_default(&so);
+    if ((rc = fl_store_open(ctx, &so, FL_STORE_READ, &st, e)) != FL_OK)
+        return rc;
+    if (cli_store_data_version(st, pred.t_start, pred.t_end, version) != 0)
+        rc = fl_err_set(e, FL_EIO, "cannot list the store's segments");
+    fl_store_close(st, NULL);
+    return rc;
+}
+
 /* Add ifindex to x's interface list (distinct, at most 256, 0 = unknown). */
 static void exporter_add_if(fl_store *st, fl_http_exporter *x, uint64_t ifindex)
 {
@@ -424,6 +445,7 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         be.open = store_open;
         be.close = store_close;
         be.exporters = store_exporters;
+        be.data_version = store_data_version;
         be.name = "store";
     }
     be.filter_compile = serve_filter_compile;

@@ -237,6 +237,16 @@ static double demo_progress(void *ctx)
     return s->n ? (double)(pos < s->n ? pos : s->n) / (double)s->n : 1.0;
 }
 
+/* Start again from the first batch published when the source was opened
+ * (the engine's two-pass topseries). */
+static fl_rc demo_rewind(void *ctx, fl_err *e)
+{
+    demo_src *s = ctx;
+    (void)e;
+    atomic_store(&s->pos, 0);
+    return FL_OK;
+}
+
 static fl_rc demo_open(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                        fl_source *src, uint64_t *estimate, fl_err *e)
 {
@@ -263,6 +273,7 @@ static fl_rc demo_open(void *ctx, const fl_query_spec *spec, const uint64_t *col
     src->next = demo_next;
     src->progress = demo_progress;
     src->parallel = 1;
+    src->rewind = demo_rewind;
     return FL_OK;
 }
 
@@ -372,6 +383,16 @@ fl_rc fl_http_demo_live(fl_http_demo *d, unsigned interval_ms, fl_err *e)
     return FL_OK;
 }
 
+/* The batches published so far: live traffic only ever appends. */
+static fl_rc demo_data_version(void *ctx, const fl_query_spec *spec, uint64_t *version, fl_err *e)
+{
+    fl_http_demo *d = ctx;
+    (void)spec;
+    (void)e;
+    *version = atomic_load(&d->n);
+    return FL_OK;
+}
+
 fl_http_backend fl_http_demo_backend(fl_http_demo *d)
 {
     fl_http_backend be;
@@ -384,5 +405,6 @@ fl_http_backend fl_http_demo_backend(fl_http_demo *d)
     be.filter_free = demo_filter_free;
     be.exporters = demo_exporters;
     be.name = "demo";
+    be.data_version = demo_data_version;
     return be;
 }

@@ -933,179 +933,86 @@ static void select_free(fl_http *hs, qsel *sel)
     free(sel->exp_bits);
 }
 
-/* One scan of the backend for spec: open, run through the wrapper, close.
- * passes: how many scans this request makes (for the progress estimate). */
-static fl_rc run_pass(fl_http *hs, run *r, const fl_query_spec *spec, void *fctx, unsigned passes,
-                      fl_qresult **res, fl_err *e)
+static fl_rc run_rewind(void *ctx, fl_err *e)
+{
+    run *r = ctx;
+    return r->inner.rewind(r->inner.ctx, e);
+}
+
+/* 2 when the engine will read src twice (topseries over the window: top
+ * keys first, then only their series; see fl_query_run), else 1. */
+static unsigned engine_passes(const fl_query_spec *s, const fl_source *src)
+{
+    return s->op == FL_QOP_TOPSERIES && !s->per_step_top && src->rewind != NULL ? 2 : 1;
+}
+
+/*
+ * Answer spec from the backend: open a source, run the engine over it
+ * through the wrapper (deadline, cancel, scanned count), close. The
+ * wrapper keeps the inner source's parallelism, batch size, progress and
+ * rewind, so the engine plans exactly as for `flowlens query` over the
+ * same backend (one code path: the API and the CLI cannot disagree).
+ */
+static fl_rc run_query(fl_http *hs, run *r, const fl_query_spec *spec, void *fctx,
+                       fl_qresult **res, fl_err *e)
 {
     uint64_t cols[FL_PRESENT_WORDS], est = 0;
+    fl_source src;
     fl_rc rc;
 
     fl_query_columns(spec, cols);
-    cols[FL_COL_EXPORTER / 64] |= (uint64_t)1 << (FL_COL_EXPORTER % 64);
+    /* the exporter list of the select hook (qsel_fn); the backend adds
+     * the filter's own columns */
+    if (spec->select != NULL)
+        cols[FL_COL_EXPORTER / 64] |= (uint64_t)1 << (FL_COL_EXPORTER % 64);
     memset(&r->inner, 0, sizeof r->inner);
     rc = hs->be.open(hs->be.ctx, spec, cols, fctx, &r->inner, &est, e);
     if (rc != FL_OK) {
         r->open_failed = 1;
         return rc;
     }
-    if (r->estimate == 0)
-        r->estimate = est * passes;
-    {
-        /* the wrapper keeps the inner source's parallelism and progress */
-        fl_source src = {r, run_next, r->inner.progress ? run_progress : NULL, r->inner.parallel,
-                         r->inner.batch_rows, NULL};
-        rc = fl_query_run(spec, src, res, e);
-    }
+    memset(&src, 0, sizeof src);
+    src.ctx = r;
+    src.next = run_next;
+    src.progress = r->inner.progress ? run_progress : NULL;
+    src.parallel = r->inner.parallel;
+    src.batch_rows = r->inner.batch_rows;
+    src.rewind = r->inner.rewind ? run_rewind : NULL;
+    r->estimate = est * engine_passes(spec, &src);
+    rc = fl_query_run(spec, src, res, e);
     hs->be.close(hs->be.ctx, r->inner.ctx);
     return rc;
 }
 
 /*
- * Topseries in three cheap scans instead of one that aggregates every
- * (key, step) pair (FlowGraph does the same with two nfdump runs):
- *   1. stats: the top N keys by the metric's order (the engine's ranking);
- *   2. topseries restricted to flows of those N keys: their series, in the
- *      same order (their totals are unchanged by the restriction);
- *   3. series: the total, so Other = total - sum of the N (per step).
- * The result is the engine's single-pass answer (tests compare them).
- * Only for what this is exact for: one single-column element without a
- * prefix, top N over the window (not per step), additive metrics.
+ * File q's answer under the data version of its window (the backend's
+ * data_version): appended to the cache key, so an answer cached before
+ * new data landed is never found again. The version is read before the
+ * scan: rows that land during it sit in an answer filed under the older
+ * version, which later questions no longer ask for. 0, or -1 when the
+ * version is unknown (the answer is then neither looked up nor kept).
  */
-typedef struct keyset {
-    fl_select_fn base;
-    void *base_ctx;
-    fl_col col;
-    fl_addr key[256];
-    uint8_t used[256];
-} keyset;
-
-static unsigned keyset_slot(fl_addr k)
+static int key_add_version(fl_http *hs, qreq *q)
 {
-    uint64_t h = (k.lo ^ (k.hi * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-    return (unsigned)(h >> 56);
-}
+    uint64_t v;
+    fl_err e;
+    char *k;
+    size_t n;
 
-static int keyset_has(const keyset *ks, fl_addr k)
-{
-    for (unsigned i = keyset_slot(k), n = 0; n < 256 && ks->used[i]; i = (i + 1) & 255, n++)
-        if (ks->key[i].hi == k.hi && ks->key[i].lo == k.lo)
-            return 1;
-    return 0;
-}
-
-static void keyset_add(keyset *ks, fl_addr k)
-{
-    unsigned i = keyset_slot(k);
-    while (ks->used[i])
-        i = (i + 1) & 255;
-    ks->key[i] = k;
-    ks->used[i] = 1;
-}
-
-static fl_rc keyset_select(void *ctx, const fl_batch *b, fl_sel *sel, fl_err *e)
-{
-    const keyset *ks = ctx;
-    uint32_t k = 0;
-    fl_rc rc = FL_OK;
-
-    if (ks->base && (rc = ks->base(ks->base_ctx, b, sel, e)) != FL_OK)
-        return rc;
-    for (uint32_t i = 0; i < sel->n; i++) {
-        uint32_t r = sel->idx[i];
-        fl_addr v;
-        if (fl_col_get(ks->col)->kind == FL_KIND_ADDR) {
-            v = FL_ADDRS(b, ks->col)[r];
-        } else {
-            v.hi = 0;
-            v.lo = fl_batch_get_u64(b, ks->col, r);
-        }
-        if (keyset_has(ks, v))
-            sel->idx[k++] = r;
-    }
-    sel->n = k;
-    return FL_OK;
-}
-
-static int fast_topseries_ok(const fl_query_spec *s)
-{
-    fl_kind k;
-
-    if (s->op != FL_QOP_TOPSERIES || s->per_step_top || s->per_proto || s->nkeys != 1 ||
-        s->keys[0].ncols != 1 || s->keys[0].has_prefix || s->metric == FL_METRIC_BPP ||
-        (s->top ? s->top : 10) > 200)
+    if (hs->be.data_version == NULL)
         return 0;
-    k = fl_col_get(s->keys[0].col[0])->kind;
-    return k != FL_KIND_TIME;
-}
-
-static fl_rc fast_topseries(fl_http *hs, run *r, const fl_query_spec *s, void *fctx,
-                            fl_qresult **out, fl_err *e)
-{
-    fl_query_spec p1 = *s, p2 = *s, p3 = *s;
-    fl_qresult *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    keyset *ks = calloc(1, sizeof *ks);
-    fl_rc rc;
-
-    *out = NULL;
-    if (ks == NULL)
-        return fl_err_set(e, FL_ENOMEM, "out of memory");
-    p1.op = FL_QOP_STATS;
-    p1.order = s->metric == FL_METRIC_FLOWS || s->metric == FL_METRIC_FPS ? FL_ORDER_FLOWS
-               : s->metric == FL_METRIC_PACKETS || s->metric == FL_METRIC_PPS
-                   ? FL_ORDER_PACKETS
-                   : FL_ORDER_BYTES;
-    p1.ascending = 0;
-    p1.top = s->top ? s->top : 10;
-    if ((rc = run_pass(hs, r, &p1, fctx, 3, &r1, e)) != FL_OK)
-        goto out;
-    ks->base = s->select;
-    ks->base_ctx = s->select_ctx;
-    ks->col = s->keys[0].col[0];
-    for (size_t i = 0; i < r1->nrows; i++)
-        keyset_add(ks, r1->rows[i].key[0]);
-    p2.select = keyset_select;
-    p2.select_ctx = ks;
-    if ((rc = run_pass(hs, r, &p2, fctx, 3, &r2, e)) != FL_OK)
-        goto out;
-    p3.op = FL_QOP_SERIES;
-    p3.linear = 0; /* the engine's topseries counts a flow in its first step */
-    if ((rc = run_pass(hs, r, &p3, fctx, 3, &r3, e)) != FL_OK)
-        goto out;
-    if (!r2->has_other || r2->nseries != r1->nrows + 1 || r3->nseries != 1 ||
-        r2->nbuckets != r3->nbuckets) {
-        /* not the shape this relies on: answer with the single pass */
-        fl_qresult_free(r2);
-        r2 = NULL;
-        rc = run_pass(hs, r, s, fctx, 1, &r2, e);
-        goto out;
+    fl_err_clear(&e);
+    if (hs->be.data_version(hs->be.ctx, &q->spec, &v, &e) != FL_OK) {
+        fl_log_warn("http: data version unknown, answer not cached: %s", e.msg);
+        return -1;
     }
-    {
-        size_t nb = r2->nbuckets, other = r2->nseries - 1;
-        for (size_t b = 0; b < nb; b++) {
-            double sum = 0;
-            for (size_t k = 0; k < other; k++)
-                sum += r2->values[k * nb + b];
-            double v = r3->values[b] - sum;
-            r2->values[other * nb + b] = v > 0 ? v : 0;
-        }
-    }
-    r2->total = r3->total;
-    r2->scanned = r3->scanned;
-    r2->distinct = r1->distinct;
-    memcpy(r2->proto_flows, r3->proto_flows, sizeof r2->proto_flows);
-    memcpy(r2->proto_packets, r3->proto_packets, sizeof r2->proto_packets);
-    memcpy(r2->proto_bytes, r3->proto_bytes, sizeof r2->proto_bytes);
-out:
-    if (rc == FL_OK) {
-        *out = r2;
-        r2 = NULL;
-    }
-    fl_qresult_free(r1);
-    fl_qresult_free(r2);
-    fl_qresult_free(r3);
-    free(ks);
-    return rc;
+    n = strlen(q->key) + 32;
+    if ((k = malloc(n)) == NULL)
+        return -1;
+    snprintf(k, n, "%s|data:%016" PRIx64, q->key, v);
+    free(q->key);
+    q->key = k;
+    return 0;
 }
 
 static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p)
@@ -1121,7 +1028,7 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
     fl_time t0 = fl_time_now(), now = t0 - t0 % 10000;
     struct timespec c0, c1;
     enum MHD_Result ret;
-    int slot = 0, is_csv = 0;
+    int slot = 0, is_csv = 0, cacheable;
     unsigned st;
 
     clock_gettime(CLOCK_MONOTONIC, &c0);
@@ -1132,7 +1039,9 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
     if ((st = parse_query(hs, p, now, &q, &h)) != 0)
         goto out;
     /* cache */
-    body = cache_get(hs, q.key, &blen, &is_csv);
+    cacheable = hs->cache != NULL && key_add_version(hs, &q) == 0;
+    if (cacheable)
+        body = cache_get(hs, q.key, &blen, &is_csv);
     if (body != NULL) {
         atomic_fetch_add(&hs->cache_hits, 1);
         if (is_csv) {
@@ -1173,9 +1082,7 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
     r.deadline = r.started + hs->cfg.time_limit_ms;
     run_register(hs, &r);
     {
-        fl_rc rc = fast_topseries_ok(&q.spec)
-                       ? fast_topseries(hs, &r, &q.spec, sel.fctx, &res, &e)
-                       : run_pass(hs, &r, &q.spec, sel.fctx, 1, &res, &e);
+        fl_rc rc = run_query(hs, &r, &q.spec, sel.fctx, &res, &e);
         run_unregister(hs, &r);
         if (rc != FL_OK) {
             if (r.open_failed)
@@ -1204,7 +1111,8 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
             goto oom;
         fl_query_render(&q.spec, res, FL_FMT_CSV, FL_RENDER_UTC | FL_RENDER_PLAIN, f, &e);
         fclose(f);
-        cache_put(hs, q.key, body, blen, 1, cache_ttl(hs, &q.spec));
+        if (cacheable)
+            cache_put(hs, q.key, body, blen, 1, cache_ttl(hs, &q.spec));
         ret = respond(c, 200, body, blen, "text/csv; charset=utf-8", 1, "X-Flowlens-Cache", "miss");
         body = NULL;
         goto done;
@@ -1236,7 +1144,8 @@ static enum MHD_Result ep_query(fl_http *hs, struct MHD_Connection *c, json_t *p
         if (fclose(f) != 0)
             goto oom;
         /* the engine ends its JSON with a newline; keep it, JSON allows it */
-        cache_put(hs, q.key, meta, mlen, 0, cache_ttl(hs, &q.spec));
+        if (cacheable)
+            cache_put(hs, q.key, meta, mlen, 0, cache_ttl(hs, &q.spec));
         clock_gettime(CLOCK_MONOTONIC, &c1);
         f = open_memstream(&body, &blen);
         if (f == NULL)

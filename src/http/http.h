@@ -80,6 +80,15 @@ typedef struct fl_http_backend {
     fl_rc (*exporters)(void *ctx, fl_http_exporter *out, size_t max, size_t *n, fl_err *e);
     /* Free-form name of the backend for /api/v1/capabilities ("demo", "store"). */
     const char *name;
+    /*
+     * Optional: the version of the data a query over spec's window reads.
+     * Any change that can change an answer (new rows, a published,
+     * rewritten or expired segment, an exporter's name or sampling) gives
+     * another number. Answers are cached under it, so a cached answer is
+     * never served once new data has landed. An error means "do not
+     * cache this one". NULL: answers are cached by time-to-live alone.
+     */
+    fl_rc (*data_version)(void *ctx, const fl_query_spec *spec, uint64_t *version, fl_err *e);
 } fl_http_backend;
 
 typedef struct fl_http_config {

@@ -44,6 +44,12 @@ page.on('pageerror', (e) => errors.push(e.message));
 const foreign = [];
 page.on('request', (r) => { if (!r.url().startsWith(base) && !(base2 && r.url().startsWith(base2)) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
 const isQuery = (r) => r.url().includes('/api/v1/query') && r.request().method() === 'POST';
+// a query whose request body passes test(body): the page may still be
+// answering an earlier question (after a reload, say) when a step clicks
+const queryWhere = (test) => (r) => {
+  if (!isQuery(r)) return false;
+  try { return test(JSON.parse(r.request().postData() || '{}')); } catch { return false; }
+};
 const shot = (name) => page.screenshot({ path: join(out, name) });
 
 let graphResp = null;
@@ -145,13 +151,13 @@ await step('saved filter library on the server: save, reload, apply, delete', as
   await page.selectOption('#saved', 'dns');
   assert((await page.inputValue('#filter')) === text, 'saved filter loaded');
   // apply it: the query runs with that filter and matches the API's count
-  let wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  let wait = page.waitForResponse(queryWhere((b) => b.filter === text), { timeout: 60000 });
   await page.click('#run');
   const r1 = await (await wait).json();
   assert(r1.filter === text && r1.matched > 0 && r1.matched < r1.scanned, `applied: ${r1.filter} ${r1.matched}/${r1.scanned}`);
   // and by name, as FlowGraph's %filters% macros: @include dns
   await page.fill('#filter', '@include dns');
-  wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  wait = page.waitForResponse(queryWhere((b) => b.filter === '@include dns'), { timeout: 60000 });
   await page.click('#run');
   const r2 = await (await wait).json();
   assert(r2.filter === '@include dns' && r2.matched === r1.matched, `@include: ${r2.matched} != ${r1.matched}`);
@@ -199,7 +205,7 @@ await step('drill down from the legend adds to the filter', async () => {
 });
 
 await step('table view: stats, sort, units, JSON download', async () => {
-  const wait = page.waitForResponse(isQuery, { timeout: 60000 });
+  const wait = page.waitForResponse(queryWhere((b) => b.op === 'stats'), { timeout: 60000 });
   await page.click('#tabs button[data-view=table]');
   const r = await (await wait).json();
   await page.waitForSelector('#table td.key');
