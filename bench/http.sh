@@ -10,7 +10,9 @@
 # nfcapd, the files imported), so both sides hold the same flows.
 #
 # "cold": the first request to a freshly started server, best of REPEAT
-# (default 3) servers; "cached": the same question asked again of each.
+# (default 3) servers, with the CPU seconds the server spent on it (steadier
+# than wall time on a shared machine); "cached": the same question asked
+# again of each.
 # Every answer is checked: HTTP 200, the second one from the cache, and
 # the topseries and the table equal to `flowlens query --store`.
 # The peer (FlowGraph: nfdump -s per 5-minute interval) is timed as in
@@ -79,6 +81,8 @@ serve() {
   [ -n "$PORT" ] || { echo "serve did not start: $(cat "$W/serve.out")"; exit 1; }
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+# CPU time (user + sys, clock ticks) the server has used so far
+srv_cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 
 # ask BODY: one request; prints "<seconds> <cached 0|1>", the JSON in $W/r.json
 ask() {
@@ -115,17 +119,21 @@ close(api, cli)
 PY
 }
 
-printf '%-44s %9s %9s %8s  %s\n' question "cold s" "cached ms" "load" "check"
+printf '%-40s %7s %7s %9s %6s  %s\n' question "cold s" "cpu s" "cached ms" "load" "check"
 # q NAME STORE BODY CLI-ARGS...: REPEAT times: a fresh server (empty answer
 # cache), the question (cold) and again (cached); best of each
 q() {
-  local name=$1 store=$2 body=$3 best="" bestc="" t c l chk; shift 3
+  local name=$1 store=$2 body=$3 best="" bestc="" cpu="" t c c0 l chk; shift 3
   [[ "$name" =~ ${ONLY:-.} ]] || return 0
   for _ in $(seq 1 "$REPEAT"); do
     serve "$store"
+    c0=$(srv_cpu)
     read -r t c < <(ask "$body")
     [ "$c" = 0 ] || { echo "$name: the first answer came from the cache" >&2; exit 1; }
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then
+      best=$t
+      cpu=$(echo "($(srv_cpu) - $c0) / $(getconf CLK_TCK)" | bc -l)
+    fi
     read -r t c < <(ask "$body")
     [ "$c" = 1 ] || { echo "$name: the second answer was not cached" >&2; exit 1; }
     if [ -z "$bestc" ] || [ "$(echo "$t < $bestc" | bc -l)" = 1 ]; then bestc=$t; fi
@@ -137,7 +145,7 @@ q() {
   else
     chk="200"
   fi
-  printf '%-44s %9.3f %9.1f %8s  %s%s\n' "$name" "$best" "$(echo "$bestc * 1000" | bc -l)" "$l" "$chk" \
+  printf '%-40s %7.3f %7.2f %9.1f %6s  %s%s\n' "$name" "$best" "$cpu" "$(echo "$bestc * 1000" | bc -l)" "$l" "$chk" \
     "$( [ "$(echo "$best < 1" | bc -l)" = 1 ] && [ "$(echo "$bestc < 0.05" | bc -l)" = 1 ] || echo "  (target missed)")"
 }
 

@@ -18,7 +18,11 @@
  * json` prints it) wrapped in an envelope with timing and the resolved
  * window; `"format":"csv"` returns the engine's CSV unchanged. Results are
  * cached by the canonical text of the resolved spec (relative windows are
- * resolved against `now` rounded down to 10 s so repeated dashboards hit).
+ * resolved against `now` rounded down to 10 s so repeated dashboards hit)
+ * and the backend's data version of the window, so an answer is never
+ * served after new data landed. The engine gets the backend's source as
+ * it is (parallel, batch size, rewind), so it plans each question exactly
+ * as `flowlens query` does (topseries in two passes).
  */
 #include "http.h"
 #include "http_int.h"
