@@ -92,6 +92,12 @@ void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
     }
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
         mask[always[i] / 64] |= (uint64_t)1 << (always[i] % 64);
+    /* a series counts a flow in the step it starts in: unless it is spread
+     * over its duration (linear) or the window looks at its end, the end
+     * time is never read, so it is not decoded */
+    if ((s->op == FL_QOP_SERIES || s->op == FL_QOP_TOPSERIES) && !s->linear &&
+        s->window_mode == FL_WIN_START)
+        mask[FL_COL_TIME_LAST / 64] &= ~((uint64_t)1 << (FL_COL_TIME_LAST % 64));
     if (s->op != FL_QOP_SERIES) {
         mask[FL_COL_OUT_PACKETS / 64] |= (uint64_t)1 << (FL_COL_OUT_PACKETS % 64);
         mask[FL_COL_OUT_BYTES / 64] |= (uint64_t)1 << (FL_COL_OUT_BYTES % 64);
