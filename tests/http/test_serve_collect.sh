@@ -43,6 +43,22 @@ sleep 3
 api exporters >"$T_TMP/ex3.json"
 f2=$(python3 -c 'import json,sys; print(sum(e["flows"] for e in json.load(open(sys.argv[1]))["exporters"] if e["name"].startswith("demo")))' "$T_TMP/ex3.json")
 [ "$f2" -gt "$f1" ] && pass live_demo_traffic || fail live_demo_traffic "$f1 -> $f2"
+# progress of a long query over the store: the estimate is the rows of
+# the segments the window touches (the demo day: >= 1.5 M), known while it
+# runs; the query is an -A over four keys, seconds under the sanitizers
+curl -s --max-time 120 -X POST -d '{"op":"aggregate","aggregate":"srcip,dstip,srcport,dstport","window":"all","id":"prog-1"}' \
+  "http://127.0.0.1:$hport/api/v1/query" >"$T_TMP/prog-q.json" &
+QP=$!
+est=""
+for _ in $(seq 200); do
+  est=$(api 'progress?id=prog-1' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["estimate"] if d.get("running") else "")' 2>/dev/null)
+  # 0 until the backend has opened its scan
+  [ -n "$est" ] && [ "$est" != 0 ] && break
+  kill -0 "$QP" 2>/dev/null || break
+  sleep 0.02
+done
+wait "$QP"
+[ -n "$est" ] && [ "$est" -ge 1500000 ] && pass progress_estimate_from_store || fail progress_estimate_from_store "estimate '${est}'"
 kill -TERM "$SP"; wait "$SP"; rc=$?
 [ $rc = 0 ] && pass clean_stop || fail clean_stop "exit $rc: $(tail -5 "$T_TMP/serve.out")"
 expect_rc store_verifies 0 "$FL_BIN" verify --store "$S"
