@@ -6,6 +6,8 @@
 
 #include "query.h"
 
+#include <pthread.h>
+
 /* How a key value prints. */
 typedef enum qkey_type { QK_NUMBER, QK_ADDR, QK_MAC, QK_MPLS, QK_PROTO, QK_COUNTRY } qkey_type;
 
@@ -32,12 +34,20 @@ typedef struct agg_entry {
     fl_addr key[]; /* nk slots */
 } agg_entry;
 
+/* Bytes several tables draw on together (atomic). */
+typedef struct agg_budget {
+    size_t limit, used;
+} agg_budget;
+
 typedef struct agg_table {
     unsigned char *mem;
     size_t slots, used, stride, budget;
+    agg_budget *shared; /* when set, the budget that counts (budget unused) */
     unsigned nk;
+    int mapped;         /* mem is an mmap, not a malloc */
 } agg_table;
 
+/* A table of nk keys that may grow to budget bytes. FL_ENOMEM. */
 fl_rc agg_init(agg_table *t, unsigned nk, size_t budget);
 void agg_free(agg_table *t);
 uint64_t agg_hash(const fl_addr *k, unsigned nk);
@@ -67,5 +77,34 @@ static inline void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
     into->tcp_flags |= c->tcp_flags;
 }
 fl_rc agg_merge(agg_table *into, const agg_table *from);
+
+/* One table split by hash into AGG_PARTS locked partitions over one
+ * budget, shared by every scanning thread (see agg.c). A key of hash h
+ * lives in partition agg_part_of(h); fold into part[p].t only holding
+ * part[p].lock. */
+#define AGG_PART_BITS 5
+#define AGG_PARTS (1u << AGG_PART_BITS)
+typedef struct agg_part {
+    agg_table t;
+    pthread_mutex_t lock;
+} __attribute__((aligned(64))) agg_part;
+
+typedef struct agg_ptable {
+    agg_part part[AGG_PARTS];
+    agg_budget budget;
+    unsigned nk;
+    int ready;
+} agg_ptable;
+
+static inline unsigned agg_part_of(uint64_t h)
+{
+    return (unsigned)(h >> (64 - AGG_PART_BITS));
+}
+/* FL_ELIMIT when even the empty partitions pass the budget, FL_ENOMEM.
+ * agg_ptable_free must be called either way. */
+fl_rc agg_ptable_init(agg_ptable *t, unsigned nk, size_t budget);
+void agg_ptable_free(agg_ptable *t);
+/* Keys held (no fold may be running). */
+size_t agg_ptable_used(const agg_ptable *t);
 
 #endif
