@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 
 #define AGG_MIN_SLOTS 1024
-#define AGG_PART_MIN_SLOTS 256
+#define AGG_PART_MIN_SLOTS 64
 #define AGG_MAP_MIN ((size_t)2 << 20) /* map (and ask for huge pages) from 2 MiB */
 
 static size_t entry_stride(unsigned nk)

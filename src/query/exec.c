@@ -321,12 +321,24 @@ static size_t budget_of(const fl_query_spec *s)
     return s->memory_budget ? s->memory_budget : DEFAULT_BUDGET;
 }
 
+/* "1024 MiB", or "256 KiB" for a budget under 1 MiB. */
+static const char *budget_text(size_t b, char *buf, size_t len)
+{
+    if (b >= ((size_t)1 << 20))
+        snprintf(buf, len, "%zu MiB", b >> 20);
+    else
+        snprintf(buf, len, "%zu KiB", b >> 10);
+    return buf;
+}
+
 /* The message names the keys held when the scan stops (query_run). */
 static fl_rc budget_error(worker *w, fl_rc rc)
 {
+    char bt[32];
+
     if (rc == FL_ELIMIT)
-        return fl_err_set(&w->err, FL_ELIMIT, "query needs more memory than its budget of %zu MiB",
-                          budget_of(w->run->spec) >> 20);
+        return fl_err_set(&w->err, FL_ELIMIT, "query needs more memory than its budget of %s",
+                          budget_text(budget_of(w->run->spec), bt, sizeof bt));
     return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
 }
 
@@ -1376,8 +1388,10 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
         }
         rc = agg_ptable_init(pt, nk, budget);
         if (rc != FL_OK) {
-            rc = fl_err_set(e, rc, "query needs more memory than its budget of %zu MiB%s",
-                            budget >> 20, rc == FL_ELIMIT ? " for its empty tables" : "");
+            char bt[32];
+            rc = fl_err_set(e, rc, "query needs more memory than its budget of %s%s",
+                            budget_text(budget, bt, sizeof bt),
+                            rc == FL_ELIMIT ? " for its empty tables" : "");
             goto out;
         }
         ru.pt = pt;
@@ -1411,11 +1425,11 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
         if (ws[i].rc != FL_OK) {
             rc = ws[i].rc;
             if (rc == FL_ELIMIT && pt) {
+                char bt[32];
                 rc = fl_err_set(e, FL_ELIMIT,
-                                "query needs more memory than its budget of %zu MiB for more "
-                                "than %zu distinct keys; narrow the window or filter, or raise "
-                                "the budget",
-                                budget >> 20, agg_ptable_used(pt));
+                                "query needs more memory than its budget of %s for more than %zu "
+                                "distinct keys; narrow the window or filter, or raise the budget",
+                                budget_text(budget, bt, sizeof bt), agg_ptable_used(pt));
             } else if (e) {
                 *e = ws[i].err;
                 e->rc = rc;
