@@ -3,8 +3,10 @@
  *
  * agg_table: open addressing with linear probing over fixed-stride
  * entries (a 64-bit hash, the counters, then nk 128-bit key slots). It
- * grows by doubling and refuses to grow past its byte budget, which turns
- * a runaway query into a clear FL_ELIMIT instead of an OOM kill.
+ * grows by doubling, by less near its byte budget (any table size works:
+ * the hash is scaled to it, agg_slot), and refuses to grow past the
+ * budget, which turns a runaway query into a clear FL_ELIMIT instead of an
+ * OOM kill.
  *
  * agg_ptable: the engine's one table per query, split by the top bits of
  * the key hash into AGG_PARTS agg_tables, each with its own lock and all
@@ -131,14 +133,17 @@ uint64_t agg_hash(const fl_addr *k, unsigned nk)
     return h | 1; /* 0 marks an empty slot */
 }
 
-static fl_rc agg_grow(agg_table *t)
+/* Rehash into a table of nslots (more than now). */
+static fl_rc agg_resize(agg_table *t, size_t nslots)
 {
-    size_t nslots = t->slots * 2, nbytes = nslots * t->stride;
+    size_t nbytes = nslots * t->stride;
     unsigned char *old = t->mem;
     size_t oslots = t->slots;
     int omapped = t->mapped, nmapped;
     unsigned char *nmem;
 
+    if (nslots <= oslots || nbytes / t->stride != nslots)
+        return FL_ELIMIT;
     if (t->shared ? !budget_take(t->shared, nbytes) : nbytes > t->budget)
         return FL_ELIMIT;
     nmem = table_alloc(nbytes, &nmapped);
@@ -155,9 +160,9 @@ static fl_rc agg_grow(agg_table *t)
         size_t j;
         if (o->hash == 0)
             continue;
-        j = o->hash & (nslots - 1);
+        j = agg_slot(t, o->hash);
         while (agg_at(t, j)->hash != 0)
-            j = (j + 1) & (nslots - 1);
+            j = agg_next(t, j);
         memcpy(agg_at(t, j), o, t->stride);
     }
     table_release(old, oslots * t->stride, omapped);
@@ -166,12 +171,27 @@ static fl_rc agg_grow(agg_table *t)
     return FL_OK;
 }
 
+/* Double, or up to the table's cap; where that would pass the budget,
+ * grow by 1/2, 1/4 or 1/8. */
+static fl_rc agg_grow(agg_table *t)
+{
+    fl_rc rc = FL_ELIMIT;
+    size_t most = t->cap ? t->cap / t->stride : SIZE_MAX / 2;
+
+    for (unsigned shift = 0; shift < 4 && rc == FL_ELIMIT; shift++) {
+        size_t n = t->slots + (t->slots >> shift);
+        rc = agg_resize(t, n < most ? n : most);
+    }
+    return rc;
+}
+
 fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
 {
-    size_t mask, i;
+    size_t i;
 
-    /* grow at 3/4 full; where doubling would pass the budget, keep filling
-     * up to 7/8 (longer probes, but a question that fits still runs) */
+    /* grow at 3/4 full; where even 1/8 more would pass the budget, keep
+     * filling up to 7/8 (longer probes, but a question that fits still
+     * runs) */
     if ((t->used + 1) * 4 > t->slots * 3) {
         fl_rc rc = agg_grow(t);
         if (rc == FL_ELIMIT && (t->used + 1) * 8 <= t->slots * 7)
@@ -179,8 +199,7 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
         if (rc != FL_OK)
             return rc;
     }
-    mask = t->slots - 1;
-    i = h & mask;
+    i = agg_slot(t, h);
     for (;;) {
         agg_entry *en = agg_at(t, i);
         if (en->hash == 0) {
@@ -201,7 +220,7 @@ fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
                 return FL_OK;
             }
         }
-        i = (i + 1) & mask;
+        i = agg_next(t, i);
     }
 }
 
@@ -234,8 +253,13 @@ fl_rc agg_ptable_init(agg_ptable *t, unsigned nk, size_t budget)
     t->budget.limit = budget;
     for (unsigned p = 0; p < AGG_PARTS; p++)
         pthread_mutex_init(&t->part[p].lock, NULL);
-    for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK; p++)
+    for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK; p++) {
         rc = table_init(&t->part[p].t, nk, AGG_PART_MIN_SLOTS, 0, &t->budget);
+        /* a fair share each, with room for two growing at once (old and
+         * new table held together), so the first partitions to fill do
+         * not take the budget the others will need */
+        t->part[p].t.cap = budget / (AGG_PARTS + 2);
+    }
     t->ready = 1;
     return rc;
 }

@@ -518,7 +518,7 @@ static size_t ts_series(const run *ru, const fl_addr *k)
 {
     const agg_table *t = ru->ts_map;
     uint64_t h = agg_hash(k, 1);
-    size_t mask = t->slots - 1, i = h & mask;
+    size_t i = agg_slot(t, h);
 
     for (;;) {
         const agg_entry *en = agg_at(t, i);
@@ -526,7 +526,7 @@ static size_t ts_series(const run *ru, const fl_addr *k)
             return ru->ts_nseries - 1;
         if (en->hash == h && en->key[0].lo == k->lo && en->key[0].hi == k->hi)
             return (size_t)en->c.flows - 1;
-        i = (i + 1) & mask;
+        i = agg_next(t, i);
     }
 }
 

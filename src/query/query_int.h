@@ -43,6 +43,7 @@ typedef struct agg_table {
     unsigned char *mem;
     size_t slots, used, stride, budget;
     agg_budget *shared; /* when set, the budget that counts (budget unused) */
+    size_t cap;         /* with shared: this table's most bytes (its fair share) */
     unsigned nk;
     int mapped;         /* mem is an mmap, not a malloc */
 } agg_table;
@@ -57,11 +58,22 @@ static inline agg_entry *agg_at(const agg_table *t, size_t i)
 {
     return (agg_entry *)(t->mem + i * t->stride);
 }
+/* The slot hash h probes first: h's bits below the partition bits
+ * scaled to the table's size (any size, not only powers of two, so a
+ * table near its budget can grow by less than double). */
+static inline size_t agg_slot(const agg_table *t, uint64_t h)
+{
+    return (size_t)(((unsigned __int128)(h << 5) * t->slots) >> 64);
+}
+/* The slot after i (linear probing, wrapping). */
+static inline size_t agg_next(const agg_table *t, size_t i)
+{
+    return i + 1 == t->slots ? 0 : i + 1;
+}
 /* Start loading the slot hash h probes first. */
 static inline void agg_prefetch(const agg_table *t, uint64_t h)
 {
-    const unsigned char *p = t->mem + (h & (t->slots - 1)) * t->stride;
-    __builtin_prefetch(p, 1);
+    __builtin_prefetch(t->mem + agg_slot(t, h) * t->stride, 1);
 }
 static inline void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
 {
@@ -82,7 +94,7 @@ fl_rc agg_merge(agg_table *into, const agg_table *from);
  * budget, shared by every scanning thread (see agg.c). A key of hash h
  * lives in partition agg_part_of(h); fold into part[p].t only holding
  * part[p].lock. */
-#define AGG_PART_BITS 5
+#define AGG_PART_BITS 5 /* agg_slot skips these top hash bits */
 #define AGG_PARTS (1u << AGG_PART_BITS)
 typedef struct agg_part {
     agg_table t;
