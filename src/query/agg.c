@@ -185,7 +185,7 @@ static fl_rc agg_grow(agg_table *t)
     return rc;
 }
 
-fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
+fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
 {
     size_t i;
 

@@ -52,8 +52,6 @@ typedef struct agg_table {
 fl_rc agg_init(agg_table *t, unsigned nk, size_t budget);
 void agg_free(agg_table *t);
 uint64_t agg_hash(const fl_addr *k, unsigned nk);
-/* Find or insert key k (hash h). FL_ELIMIT past the budget. */
-fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out);
 static inline agg_entry *agg_at(const agg_table *t, size_t i)
 {
     return (agg_entry *)(t->mem + i * t->stride);
@@ -69,6 +67,31 @@ static inline size_t agg_slot(const agg_table *t, uint64_t h)
 static inline size_t agg_next(const agg_table *t, size_t i)
 {
     return i + 1 == t->slots ? 0 : i + 1;
+}
+/* agg_find's general path: grows the table when due (agg.c). */
+fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out);
+/* Find or insert key k (hash h). FL_ELIMIT past the budget. The probe of
+ * a key already held (the common case) is inline. */
+static inline fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
+{
+    size_t i;
+
+    if ((t->used + 1) * 4 > t->slots * 3)
+        return agg_find_grow(t, k, h, out);
+    for (i = agg_slot(t, h);; i = agg_next(t, i)) {
+        agg_entry *en = agg_at(t, i);
+        if (en->hash == 0)
+            return agg_find_grow(t, k, h, out);
+        if (en->hash == h) {
+            unsigned j = 0;
+            while (j < t->nk && en->key[j].lo == k[j].lo && en->key[j].hi == k[j].hi)
+                j++;
+            if (j == t->nk) {
+                *out = en;
+                return FL_OK;
+            }
+        }
+    }
 }
 /* Start loading the slot hash h probes first. */
 static inline void agg_prefetch(const agg_table *t, uint64_t h)
