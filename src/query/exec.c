@@ -4,10 +4,13 @@
  * Shape: N worker threads pull batches from the source under one mutex
  * (backends need not be thread-safe), narrow each batch to a selection
  * vector (window, then the filter hook), and fold the selected rows into
- * thread-private state: totals, a hash table (stats, aggregate,
- * topseries), bucket arrays (series) or a list of flows. After the scan
- * the private states are merged and ordered. Nothing on the per-row path
- * allocates or takes a lock.
+ * thread-private state (totals, small-key arrays, bucket arrays for
+ * series, a list of flows) or, for stats, aggregate and topseries, into
+ * the one partitioned hash table of the query (agg.c): a window of rows
+ * at a time, sorted by partition, a partition's rows under its lock.
+ * After the scan the private states are merged and the rows ordered.
+ * Nothing on the per-row path allocates; locks are taken per partition
+ * and window, not per row.
  */
 #include "query_int.h"
 
