@@ -4,10 +4,13 @@
  * Shape: N worker threads pull batches from the source under one mutex
  * (backends need not be thread-safe), narrow each batch to a selection
  * vector (window, then the filter hook), and fold the selected rows into
- * thread-private state: totals, a hash table (stats, aggregate,
- * topseries), bucket arrays (series) or a list of flows. After the scan
- * the private states are merged and ordered. Nothing on the per-row path
- * allocates or takes a lock.
+ * thread-private state (totals, small-key arrays, bucket arrays for
+ * series, a list of flows) or, for stats, aggregate and topseries, into
+ * the one partitioned hash table of the query (agg.c): a window of rows
+ * at a time, sorted by partition, a partition's rows under its lock.
+ * After the scan the private states are merged and the rows ordered.
+ * Nothing on the per-row path allocates; locks are taken per partition
+ * and window, not per row.
  */
 #include "query_int.h"
 
@@ -20,6 +23,7 @@
 #define MAX_THREADS 64
 #define MAX_BUCKETS (1u << 20)
 #define WINDOW_ROWS 4096u /* rows folded at a time (per-row scratch size) */
+_Static_assert(WINDOW_ROWS <= 65536, "fold order indexes are 16-bit");
 
 void fl_query_spec_init(fl_query_spec *s)
 {
@@ -140,8 +144,8 @@ typedef struct worker {
     fl_qcounters total;
     uint64_t scanned;
     uint64_t proto_flows[4], proto_packets[4], proto_bytes[4];
-    agg_table table;
-    int has_table;
+    unsigned id;           /* 0..nthreads-1 */
+    uint16_t *order;       /* fold scratch: window rows sorted by partition */
     fl_qcounters *buckets; /* series */
     double *bucket_bytes, *bucket_packets, *bucket_flows; /* series, linear */
     fl_batch *list;        /* list */
@@ -176,6 +180,9 @@ typedef struct run {
      * key -> series index + 1 (in the flows counter), read-only here */
     const agg_table *ts_map;
     size_t ts_nseries;
+    /* stats, aggregate, one-pass topseries: the table all threads fold
+     * into, NULL for the others */
+    agg_ptable *pt;
 } run;
 
 static int proto_class(uint8_t p)
@@ -318,43 +325,101 @@ static void gather_counters(worker *w)
     }
 }
 
+static size_t budget_of(const fl_query_spec *s)
+{
+    return s->memory_budget ? s->memory_budget : DEFAULT_BUDGET;
+}
+
+/* "1024 MiB", or "256 KiB" for a budget under 1 MiB. */
+static const char *budget_text(size_t b, char *buf, size_t len)
+{
+    if (b >= ((size_t)1 << 20))
+        snprintf(buf, len, "%zu MiB", b >> 20);
+    else
+        snprintf(buf, len, "%zu KiB", b >> 10);
+    return buf;
+}
+
+/* The message names the keys held when the scan stops (query_run). */
 static fl_rc budget_error(worker *w, fl_rc rc)
 {
+    char bt[32];
+
     if (rc == FL_ELIMIT)
-        return fl_err_set(&w->err, FL_ELIMIT,
-                          "query needs more memory than its budget of %zu MiB for %zu distinct "
-                          "keys; narrow the window or filter, or raise the budget",
-                          (w->run->spec->memory_budget ? w->run->spec->memory_budget
-                                                       : DEFAULT_BUDGET) >> 20,
-                          w->table.used);
+        return fl_err_set(&w->err, FL_ELIMIT, "query needs more memory than its budget of %s",
+                          budget_text(budget_of(w->run->spec), bt, sizeof bt));
     return fl_err_set(&w->err, rc, "aggregation: %s", fl_strerror(rc));
 }
 
-/* Fold the scratch keys (nk per row) with the scratch counters. The
+/* Fold rows order[from, to) (all of partition p) under its lock. The
  * table is far larger than the caches for million-key questions, so each
- * probe's slot is prefetched a few rows ahead (hashes are computed first):
- * the misses overlap instead of stalling one by one. */
+ * probe's slot is prefetched a few rows ahead: the misses overlap instead
+ * of stalling one by one. */
 #define FOLD_AHEAD 20
-static fl_rc fold_keys(worker *w, uint32_t n)
+static fl_rc fold_part(worker *w, agg_table *t, uint32_t from, uint32_t to)
 {
-    agg_table *t = &w->table;
+    const uint16_t *ord = w->order;
     unsigned nk = t->nk;
 
-    for (uint32_t i = 0; i < n; i++)
-        w->hash[i] = agg_hash(&w->keys[(size_t)i * nk], nk);
-    for (uint32_t i = 0; i < n && i < FOLD_AHEAD; i++)
-        agg_prefetch(t, w->hash[i]);
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = from; i < to && i < from + FOLD_AHEAD; i++)
+        agg_prefetch(t, w->hash[ord[i]]);
+    for (uint32_t i = from; i < to; i++) {
+        uint32_t r = ord[i];
         agg_entry *en;
         fl_rc rc;
-        if (i + FOLD_AHEAD < n)
-            agg_prefetch(t, w->hash[i + FOLD_AHEAD]);
-        rc = agg_find(t, &w->keys[(size_t)i * nk], w->hash[i], &en);
+        if (i + FOLD_AHEAD < to)
+            agg_prefetch(t, w->hash[ord[i + FOLD_AHEAD]]);
+        rc = agg_find(t, &w->keys[(size_t)r * nk], w->hash[r], &en);
         if (rc != FL_OK)
             return budget_error(w, rc);
-        agg_add_counters(&en->c, &w->cnt[i]);
+        agg_add_counters(&en->c, &w->cnt[r]);
     }
     return FL_OK;
+}
+
+/* Fold the scratch keys (nk per row) with the scratch counters into the
+ * shared table: rows sorted by partition (a counting sort of their
+ * indexes), then each partition's run under its lock — first those free
+ * at once, starting from a partition that depends on the thread, then
+ * waiting for the rest. */
+static fl_rc fold_keys(worker *w, uint32_t n)
+{
+    agg_ptable *pt = w->run->pt;
+    unsigned nk = pt->nk;
+    uint32_t start[AGG_PARTS + 1], pos[AGG_PARTS];
+    uint64_t pending = 0;
+    unsigned first = (w->id * AGG_PARTS / w->run->nthreads) % AGG_PARTS;
+    fl_rc rc = FL_OK;
+
+    memset(start, 0, sizeof start);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = agg_hash(&w->keys[(size_t)i * nk], nk);
+        w->hash[i] = h;
+        start[agg_part_of(h) + 1]++;
+    }
+    for (unsigned p = 0; p < AGG_PARTS; p++) {
+        if (start[p + 1])
+            pending |= (uint64_t)1 << p;
+        start[p + 1] += start[p];
+        pos[p] = start[p];
+    }
+    for (uint32_t i = 0; i < n; i++)
+        w->order[pos[agg_part_of(w->hash[i])]++] = (uint16_t)i;
+    for (int wait = 0; wait < 2 && pending && rc == FL_OK; wait++)
+        for (unsigned k = 0; k < AGG_PARTS && rc == FL_OK; k++) {
+            unsigned p = (first + k) % AGG_PARTS;
+            agg_part *part = &pt->part[p];
+            if (!(pending >> p & 1))
+                continue;
+            if (wait)
+                pthread_mutex_lock(&part->lock);
+            else if (pthread_mutex_trylock(&part->lock) != 0)
+                continue;
+            rc = fold_part(w, &part->t, start[p], start[p + 1]);
+            pthread_mutex_unlock(&part->lock);
+            pending &= ~((uint64_t)1 << p);
+        }
+    return rc;
 }
 
 static size_t bucket_of(const run *ru, fl_time t)
@@ -462,7 +527,7 @@ static size_t ts_series(const run *ru, const fl_addr *k)
 {
     const agg_table *t = ru->ts_map;
     uint64_t h = agg_hash(k, 1);
-    size_t mask = t->slots - 1, i = h & mask;
+    size_t i = agg_slot(t, h);
 
     for (;;) {
         const agg_entry *en = agg_at(t, i);
@@ -470,7 +535,7 @@ static size_t ts_series(const run *ru, const fl_addr *k)
             return ru->ts_nseries - 1;
         if (en->hash == h && en->key[0].lo == k->lo && en->key[0].hi == k->hi)
             return (size_t)en->c.flows - 1;
-        i = (i + 1) & mask;
+        i = agg_next(t, i);
     }
 }
 
@@ -559,7 +624,7 @@ static fl_rc fold_batch(worker *w)
         __attribute__((fallthrough));
     case FL_QOP_STATS: {
         const fl_qfield *f = &s->keys[0];
-        unsigned nk = w->table.nk;
+        unsigned nk = w->run->pt->nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
             gather_keys(b, sel, f->col[k], f, w->keys, nk, 1);
             if (nk == 2 && s->op == FL_QOP_STATS)
@@ -754,14 +819,10 @@ static fl_rc worker_init(worker *w, run *ru)
             return FL_ENOMEM;
         return FL_OK;
     }
-    if (s->op == FL_QOP_STATS || s->op == FL_QOP_AGGREGATE || s->op == FL_QOP_TOPSERIES) {
-        unsigned nk = s->op == FL_QOP_AGGREGATE ? s->nkeys
-                      : (s->op == FL_QOP_TOPSERIES || s->per_proto) ? 2 : 1;
-        if (agg_init(&w->table, nk, ru->budget_per_thread) != FL_OK)
-            return FL_ENOMEM;
-        w->has_table = 1;
-        w->keys = malloc(sizeof *w->keys * nk * WINDOW_ROWS);
-        if (w->keys == NULL)
+    if (ru->pt) {
+        w->keys = malloc(sizeof *w->keys * ru->pt->nk * WINDOW_ROWS);
+        w->order = malloc(sizeof *w->order * WINDOW_ROWS);
+        if (w->keys == NULL || w->order == NULL)
             return FL_ENOMEM;
     }
     if (s->op == FL_QOP_SERIES) {
@@ -781,8 +842,7 @@ static void worker_free(worker *w)
     free(w->ts_bytes);
     fl_batch_free(w->b);
     fl_sel_free(w->sel);
-    if (w->has_table)
-        agg_free(&w->table);
+    free(w->order);
     free(w->bucket_bytes);
     free(w->bucket_packets);
     free(w->bucket_flows);
@@ -799,11 +859,12 @@ static void worker_free(worker *w)
 
 typedef struct sort_item {
     uint64_t v;
-    const fl_qrow *row;
+    const void *p; /* an fl_qrow, or an agg_entry when g_entries */
 } sort_item;
 
 static int g_nk; /* qsort has no context argument; set under a lock */
 static int g_asc;
+static int g_entries;
 static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int cmp_keys(const fl_qrow *a, const fl_qrow *b)
@@ -816,13 +877,25 @@ static int cmp_keys(const fl_qrow *a, const fl_qrow *b)
     return (a->proto > b->proto) - (a->proto < b->proto);
 }
 
+/* Entries of a stats table with ":p" hold the protocol as their second
+ * key, so comparing the nk keys orders them as cmp_keys orders rows. */
+static int cmp_entries(const agg_entry *a, const agg_entry *b)
+{
+    for (int k = 0; k < g_nk; k++) {
+        int c = fl_addr_cmp(a->key[k], b->key[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
 static int cmp_items(const void *pa, const void *pb)
 {
     const sort_item *a = pa, *b = pb;
 
     if (a->v != b->v)
         return (a->v < b->v ? -1 : 1) * (g_asc ? 1 : -1);
-    return cmp_keys(a->row, b->row);
+    return g_entries ? cmp_entries(a->p, b->p) : cmp_keys(a->p, b->p);
 }
 
 /* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted:
@@ -860,6 +933,19 @@ static void top_n_select(sort_item *items, size_t n, size_t k)
     qsort(items, k, sizeof *items, cmp_items);
 }
 
+/* Whether counters c pass the post-aggregation filter. */
+static int having_keeps(const fl_query_spec *s, const fl_qcounters *c)
+{
+    uint64_t v;
+
+    if (s->having_op == 0)
+        return 1;
+    v = fl_qrow_order_value(c, s->having_metric);
+    return s->having_op == '<' ? v < s->having_value
+           : s->having_op == '>' ? v > s->having_value
+                                  : v == s->having_value;
+}
+
 /* Drop rows failing the post-aggregation filter. */
 static void apply_having(const fl_query_spec *s, fl_qresult *res)
 {
@@ -867,14 +953,9 @@ static void apply_having(const fl_query_spec *s, fl_qresult *res)
 
     if (s->having_op == 0)
         return;
-    for (size_t i = 0; i < res->nrows; i++) {
-        uint64_t v = fl_qrow_order_value(&res->rows[i].c, s->having_metric);
-        int keep = s->having_op == '<' ? v < s->having_value
-                   : s->having_op == '>' ? v > s->having_value
-                                          : v == s->having_value;
-        if (keep)
+    for (size_t i = 0; i < res->nrows; i++)
+        if (having_keeps(s, &res->rows[i].c))
             res->rows[k++] = res->rows[i];
-    }
     res->nrows = k;
 }
 
@@ -892,12 +973,13 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
         return FL_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         items[i].v = fl_qrow_order_value(&res->rows[i].c, o);
-        items[i].row = &res->rows[i];
+        items[i].p = &res->rows[i];
     }
     keep = top && top < n ? (size_t)top : n;
     pthread_mutex_lock(&g_sort_lock);
     g_nk = nk;
     g_asc = asc;
+    g_entries = 0;
     if (keep * 4 < n)
         top_n_select(items, n, keep);
     else
@@ -909,7 +991,7 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
         return FL_ENOMEM;
     }
     for (size_t i = 0; i < keep; i++)
-        sorted[i] = *items[i].row;
+        sorted[i] = *(const fl_qrow *)items[i].p;
     free(items);
     free(res->rows);
     res->rows = sorted;
@@ -936,6 +1018,62 @@ static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int
     }
     res->nrows = n;
     res->distinct = n;
+    return FL_OK;
+}
+
+/*
+ * Stats and aggregate rows straight from the shared table: entries that
+ * pass the post-aggregation filter are ranked through pointers (16 bytes
+ * each, not a whole fl_qrow — for millions of keys the full row array was
+ * gigabytes of fresh memory), then only the rows kept are copied out.
+ * Same order as order_rows (ties by key).
+ */
+static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_ptable *pt,
+                           fl_order o, uint64_t top, int proto_slot)
+{
+    size_t used = agg_ptable_used(pt), n = 0, keep;
+    sort_item *items = malloc((used ? used : 1) * sizeof *items);
+    unsigned nk = pt->nk;
+
+    if (items == NULL)
+        return FL_ENOMEM;
+    for (unsigned p = 0; p < AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p].t;
+        for (size_t i = 0; i < t->slots; i++) {
+            const agg_entry *en = agg_at(t, i);
+            if (en->hash == 0 || !having_keeps(s, &en->c))
+                continue;
+            items[n].v = fl_qrow_order_value(&en->c, o);
+            items[n].p = en;
+            n++;
+        }
+    }
+    res->distinct = used;
+    keep = top && top < n ? (size_t)top : n;
+    pthread_mutex_lock(&g_sort_lock);
+    g_nk = (int)nk;
+    g_asc = s->ascending;
+    g_entries = 1;
+    if (keep * 4 < n)
+        top_n_select(items, n, keep);
+    else
+        qsort(items, n, sizeof *items, cmp_items);
+    g_entries = 0;
+    pthread_mutex_unlock(&g_sort_lock);
+    res->rows = calloc(keep ? keep : 1, sizeof *res->rows);
+    if (res->rows == NULL) {
+        free(items);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < keep; i++) {
+        const agg_entry *en = items[i].p;
+        memcpy(res->rows[i].key, en->key, nk * sizeof(fl_addr));
+        if (proto_slot)
+            res->rows[i].proto = (uint8_t)en->key[1].lo;
+        res->rows[i].c = en->c;
+    }
+    res->nrows = keep;
+    free(items);
     return FL_OK;
 }
 
@@ -989,17 +1127,18 @@ static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list
             rows[r].c.first = FL_TIMES(list, FL_COL_TIME_FIRST)[r];
             rows[r].c.last = FL_TIMES(list, FL_COL_TIME_LAST)[r];
             items[r].v = fl_qrow_order_value(&rows[r].c, s->order);
-            items[r].row = &rows[r];
+            items[r].p = &rows[r];
         }
         pthread_mutex_lock(&g_sort_lock);
         g_nk = 1;
+        g_entries = 0;
         /* times ascending by default, counters descending, as nfdump -O */
         g_asc = (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND) ? !s->ascending
                                                                            : s->ascending;
         qsort(items, n, sizeof *items, cmp_items);
         pthread_mutex_unlock(&g_sort_lock);
         for (uint32_t i = 0; i < keep; i++)
-            copy_row(out, i, list, (uint32_t)items[i].row->key[0].lo);
+            copy_row(out, i, list, (uint32_t)((const fl_qrow *)items[i].p)->key[0].lo);
         free(rows);
         free(items);
     } else {
@@ -1039,7 +1178,7 @@ static int cmp_step(const void *pa, const void *pb)
 }
 
 /* Topseries: pick the series keys, then fill the matrix (+ Other). */
-static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg_table *t,
+static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg_ptable *pt,
                               size_t nbuckets)
 {
     double step_s = (double)s->step / 1000.0;
@@ -1053,17 +1192,20 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
     /* totals per key over the whole window (or per step below) */
     if (agg_init(&totals, 1, (size_t)1 << 40) != FL_OK)
         return FL_ENOMEM;
-    for (size_t i = 0; i < t->slots; i++) {
-        const agg_entry *en = agg_at(t, i);
-        agg_entry *dst;
-        if (en->hash == 0)
-            continue;
-        rc = agg_find(&totals, en->key, agg_hash(en->key, 1), &dst);
-        if (rc != FL_OK) {
-            agg_free(&totals);
-            return rc;
+    for (unsigned p = 0; p < AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p].t;
+        for (size_t i = 0; i < t->slots; i++) {
+            const agg_entry *en = agg_at(t, i);
+            agg_entry *dst;
+            if (en->hash == 0)
+                continue;
+            rc = agg_find(&totals, en->key, agg_hash(en->key, 1), &dst);
+            if (rc != FL_OK) {
+                agg_free(&totals);
+                return rc;
+            }
+            agg_add_counters(&dst->c, &en->c);
         }
-        agg_add_counters(&dst->c, &en->c);
     }
     rc = table_to_rows(&tmp, &totals, 1, 0);
     agg_free(&totals);
@@ -1110,18 +1252,21 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
         if (agg_find(&totals, &tmp.rows[k].key[0], agg_hash(&tmp.rows[k].key[0], 1), &en) == FL_OK)
             en->c.flows = k + 1;
     }
-    for (size_t i = 0; i < t->slots; i++) {
-        const agg_entry *en = agg_at(t, i);
-        agg_entry *m;
-        size_t si = nkeys, bk;
-        if (en->hash == 0)
-            continue;
-        if (agg_find(&totals, en->key, agg_hash(en->key, 1), &m) == FL_OK && m->c.flows > 0)
-            si = (size_t)m->c.flows - 1;
-        bk = (size_t)en->key[1].lo;
-        flows[si * nbuckets + bk] += (double)en->c.flows;
-        packets[si * nbuckets + bk] += (double)en->c.packets;
-        bytes[si * nbuckets + bk] += (double)en->c.bytes;
+    for (unsigned p = 0; p < AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p].t;
+        for (size_t i = 0; i < t->slots; i++) {
+            const agg_entry *en = agg_at(t, i);
+            agg_entry *m;
+            size_t si = nkeys, bk;
+            if (en->hash == 0)
+                continue;
+            if (agg_find(&totals, en->key, agg_hash(en->key, 1), &m) == FL_OK && m->c.flows > 0)
+                si = (size_t)m->c.flows - 1;
+            bk = (size_t)en->key[1].lo;
+            flows[si * nbuckets + bk] += (double)en->c.flows;
+            packets[si * nbuckets + bk] += (double)en->c.packets;
+            bytes[si * nbuckets + bk] += (double)en->c.bytes;
+        }
     }
     if (s->per_step_top && nkeys > top) {
         /* FlowGraph's mode: in each step only that step's top N keep their
@@ -1206,7 +1351,8 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
     unsigned nthreads = spec->threads;
     fl_qresult *res = NULL;
     fl_rc rc;
-    size_t budget = spec->memory_budget ? spec->memory_budget : DEFAULT_BUDGET;
+    size_t budget = budget_of(spec);
+    agg_ptable *pt = NULL;
 
     *out = NULL;
     rc = check_spec(spec, e);
@@ -1239,7 +1385,28 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
         goto out;
     }
     res->op = spec->op;
+    if ((spec->op == FL_QOP_STATS || spec->op == FL_QOP_AGGREGATE ||
+         spec->op == FL_QOP_TOPSERIES) &&
+        small_domain(spec) == 0 && ts == NULL) {
+        unsigned nk = spec->op == FL_QOP_AGGREGATE ? spec->nkeys
+                      : (spec->op == FL_QOP_TOPSERIES || spec->per_proto) ? 2 : 1;
+        pt = malloc(sizeof *pt);
+        if (pt == NULL) {
+            rc = fl_err_set(e, FL_ENOMEM, "out of memory starting the query");
+            goto out;
+        }
+        rc = agg_ptable_init(pt, nk, budget);
+        if (rc != FL_OK) {
+            char bt[32];
+            rc = fl_err_set(e, rc, "query needs more memory than its budget of %s%s",
+                            budget_text(budget, bt, sizeof bt),
+                            rc == FL_ELIMIT ? " for its empty tables" : "");
+            goto out;
+        }
+        ru.pt = pt;
+    }
     for (unsigned i = 0; i < nthreads; i++) {
+        ws[i].id = i;
         if (worker_init(&ws[i], &ru) != FL_OK) {
             rc = fl_err_set(e, FL_ENOMEM, "out of memory starting the query");
             nthreads = i + 1;
@@ -1266,7 +1433,13 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
     for (unsigned i = 0; i < nthreads; i++)
         if (ws[i].rc != FL_OK) {
             rc = ws[i].rc;
-            if (e) {
+            if (rc == FL_ELIMIT && pt) {
+                char bt[32];
+                rc = fl_err_set(e, FL_ELIMIT,
+                                "query needs more memory than its budget of %s for more than %zu "
+                                "distinct keys; narrow the window or filter, or raise the budget",
+                                budget_text(budget, bt, sizeof bt), agg_ptable_used(pt));
+            } else if (e) {
                 *e = ws[i].err;
                 e->rc = rc;
             }
@@ -1289,14 +1462,6 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
             for (uint32_t v = 0; v < ws[0].small_n; v++)
                 if (ws[i].small[v].flows)
                     agg_add_counters(&ws[0].small[v], &ws[i].small[v]);
-        if (i > 0 && ws[0].has_table) {
-            rc = agg_merge(&ws[0].table, &ws[i].table);
-            if (rc != FL_OK) {
-                rc = fl_err_set(e, rc, "query needs more memory than its budget of %zu MiB",
-                                budget >> 20);
-                goto out;
-            }
-        }
         if (i > 0 && ru.ts_map)
             for (size_t k = 0; k < ru.ts_nseries * ru.nbuckets; k++) {
                 ws[0].ts_flows[k] += ws[i].ts_flows[k];
@@ -1327,21 +1492,22 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
 
     switch (spec->op) {
     case FL_QOP_STATS:
-        if (ws[0].small)
+        if (ws[0].small) {
             rc = small_to_rows(res, ws[0].small, ws[0].small_n);
-        else
-            rc = table_to_rows(res, &ws[0].table, ws[0].table.nk, spec->per_proto);
-        apply_having(spec, res);
-        if (rc == FL_OK)
-            rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
-                            spec->ascending, spec->top, 2);
+            apply_having(spec, res);
+            if (rc == FL_OK)
+                rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
+                                spec->ascending, spec->top, 2);
+        } else {
+            rc = ptable_finish(spec, res, pt,
+                               spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
+                               spec->top, spec->per_proto);
+        }
         break;
     case FL_QOP_AGGREGATE:
-        rc = table_to_rows(res, &ws[0].table, spec->nkeys, 0);
-        apply_having(spec, res);
-        if (rc == FL_OK)
-            rc = order_rows(res, spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
-                            spec->ascending, spec->limit, (int)spec->nkeys);
+        rc = ptable_finish(spec, res, pt,
+                           spec->order == FL_ORDER_NONE ? FL_ORDER_FLOWS : spec->order,
+                           spec->limit, 0);
         break;
     case FL_QOP_LIST:
         /* rows from several threads arrive interleaved: restore time order
@@ -1385,7 +1551,7 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
                                               (double)ws[0].ts_packets[k],
                                               (double)ws[0].ts_bytes[k], step_s);
         } else {
-            rc = finish_topseries(spec, res, &ws[0].table, ru.nbuckets);
+            rc = finish_topseries(spec, res, pt, ru.nbuckets);
         }
         break;
     case FL_QOP_SUMMARY:
@@ -1405,6 +1571,10 @@ out:
         for (unsigned i = 0; i < nthreads; i++)
             worker_free(&ws[i]);
     free(ws);
+    if (pt) {
+        agg_ptable_free(pt);
+        free(pt);
+    }
     fl_qresult_free(res);
     pthread_mutex_destroy(&ru.lock);
     return rc;

@@ -4,8 +4,9 @@
  * A query is a spec (window, filter, operation and its parameters) run
  * over a source of fl_batches (the store, nfdump files, ClickHouse later).
  * The engine scans batches on a pool of threads, applies the window and
- * the filter through a selection vector, aggregates into per-thread hash
- * tables merged at the end, and returns a result the renderers print as
+ * the filter through a selection vector, aggregates into one hash table
+ * partitioned by hash with a lock per partition (or per-thread arrays for
+ * small integer keys), and returns a result the renderers print as
  * nfdump-style tables, CSV or JSON. The CLI and the HTTP API build the
  * same spec, so they cannot disagree.
  *
@@ -170,7 +171,7 @@ typedef struct fl_query_spec {
     void *exporter_ctx;
     /* execution */
     unsigned threads;    /* 0 = number of CPUs */
-    size_t memory_budget; /* bytes for aggregation tables; 0 = 1 GiB */
+    size_t memory_budget; /* bytes for aggregation tables together; 0 = 1 GiB */
     /* called after each batch with the source's progress (0..1) when the
      * source reports it; from scanning threads, one call at a time */
     void (*on_progress)(void *ctx, double fraction);
