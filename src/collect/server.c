@@ -9,7 +9,9 @@
  * when a batch is full (or has waited flush_ms), swaps it for a free one
  * from a pool (grown on demand up to the queue size) and queues it. No free batch means the queue is full:
  * the batch's flows are dropped and counted per exporter. The writer
- * thread pops batches, calls the sink, and returns them to the pool.
+ * thread pops batches, calls the sink, and returns them to the pool as
+ * they are; the receiver clears the batch it takes (so its decoder writes
+ * into memory already in its own cache).
  * Receivers take datagrams in batches (recvmmsg, and a 1 ms pause after a
  * batch that came back short, so a steady stream costs one wake-up per
  * dozen datagrams, not one each). The
@@ -116,6 +118,11 @@ static fl_rc queue_push(void *ctx, fl_collect_worker *w)
         pthread_cond_signal(&s->qcv);
     }
     pthread_mutex_unlock(&s->qmu);
+    /* the writer returns batches as it used them: clearing here brings
+     * the fresh batch into this core's cache before the decoder's
+     * scattered stores land in it */
+    if (rc == FL_OK)
+        fl_batch_clear(w->b);
     return rc;
 }
 
@@ -155,7 +162,6 @@ static void *writer_main(void *arg)
             }
         }
         st_add(&s->st.batches, 1);
-        fl_batch_clear(b);
         pthread_mutex_lock(&s->qmu);
         s->pool[s->npool++] = b;
     }
