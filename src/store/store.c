@@ -1080,6 +1080,8 @@ fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e)
         uint32_t k = r + 1;
         if (t < 0)
             t = 0;
+        else if (t > FL_TIME_MAX)
+            t = FL_TIME_MAX; /* garbage from the wire: keep slot arithmetic in range */
         slot = t - t % s->o.slot_ms;
         end = slot + s->o.slot_ms;
         /* the run of rows of the same slot */
