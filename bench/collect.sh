@@ -18,13 +18,16 @@
 #      loss-free rate. Both receivers get the same socket buffer (RCVBUF,
 #      default net.core.rmem_max, what nfcapd -B can reach without
 #      privileges).
+#   2b. flow times over gen's default hour (12 store slots, walked again
+#      and again) at 250 k flows/s: flows stored and segment files made
 #   3. peak memory (VmHWM) of each receiver after 1,000 exporters x 10
 #      templates (exporters are observation domains / source ids 1..1000
 #      from 127.0.0.1, one datagram of 10 templates + 10 records each),
 #      and the collector's table alone in process.
 #
 # Environment: DURATION (default 30 s; DURATION=5 for a quick run), START
-# (flows/s, default 50000), STEPS (default 3), MAXRATE (default 3200000).
+# (flows/s, default 50000), STEPS (default 3), MAXRATE (default 3200000),
+# BIN (the flowlens binary, default build/release/flowlens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
@@ -32,7 +35,7 @@ START=${START:-50000}
 STEPS=${STEPS:-3}
 MAXRATE=${MAXRATE:-3200000}
 RCVBUF=${RCVBUF:-$(cat /proc/sys/net/core/rmem_max)}
-BIN=build/release/flowlens
+BIN=${BIN:-build/release/flowlens}
 B=build/release/bench_collect
 make -j2 release >/dev/null
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc bench/bench_collect.c \
@@ -58,10 +61,11 @@ send() {
   # store slot (gen walks its window again and again; a window of an hour
   # would make the store close and reopen slots all the time, which no
   # live exporter does)
-  local start=$(( ($(date +%s) / 300 - 1) * 300 + 60 ))
+  local start=$(( ($(date +%s) / 300 - 1) * 300 + 60 )) win=${WINDOW:-120s}
+  [ "$win" = 120s ] || start=$(( $(date +%s) - 3600 ))
   for i in $(seq "$4"); do
     $BIN gen --to "127.0.0.1:$3" --proto "$1" --rate "$r" --count "$per" --exporters 4 \
-      --seed "$i" --ipv6 20 --start "$start" --window 120s >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
+      --seed "$i" --ipv6 20 --start "$start" --window "$win" >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
   done
   for p in $pids; do wait "$p"; done
   # "... N flows (0 skipped) from 4 exporters in D datagrams, B bytes, T s, ..."
@@ -147,6 +151,15 @@ for proto in v9 ipfix; do
     read -r fl_best fl_cpu fl_note < <(search flowlens $proto $th)
     echo "RESULT $proto receivers=$th: flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
   done
+done
+
+# Flow times straddling slots: gen's default window (an hour, walked again
+# and again, 12 five-minute slots) at a fixed rate; every flow must be
+# stored and the store must not churn segments (it keeps 4 slots open).
+echo "--- flow times over an hour (12 store slots), v9, 1 receiver thread, $DURATION s"
+for r in 250000; do
+  read -r st se secs c h < <(WINDOW=1h run_flowlens v9 "$r" 1)
+  echo "RESULT straddle v9 rate=$r: flowlens stored $st of $se, $(ls "$TMP/st/seg" | wc -l) segment files, cpu $(python3 -c "print('%.2f' % ($c / max($se / 1e6, 1e-9)))") s per M flows"
 done
 
 echo "--- peak memory, 1000 exporters x 10 templates (observation domains 1..1000 from 127.0.0.1)"

@@ -163,7 +163,9 @@ out:
  * calls until fl_collect_server_stop returns. The collector numbers
  * exporters per (protocol, address, domain); the store per (address,
  * domain): map[] translates, filled the first time an id is seen, and a
- * copy of the batch carries the store's ids. When an exporter's sampling,
+ * view of the batch (its columns, shared, with the exporter column
+ * swapped for a remapped copy) carries the store's ids: only that one
+ * column is copied per batch. When an exporter's sampling,
  * name or interface/VRF names change (dirty), every exporter is mapped
  * and its description copied into the store's exporter table.
  *
@@ -183,7 +185,8 @@ typedef struct store_sink {
     fl_store *st;
     fl_collect *c;
     print_sink *print;
-    fl_batch *copy;
+    uint16_t *exp;            /* remapped exporter column */
+    uint32_t exp_cap;
     char dir[4096];
     uint16_t map[65536];      /* collector id -> store id (atomic access) */
     uint32_t rate[65536];
@@ -316,29 +319,32 @@ static void store_idle(void *ctx)
 static fl_rc store_batch(void *ctx, const fl_batch *b)
 {
     store_sink *ss = ctx;
-    fl_batch *c = ss->copy;
+    fl_batch v = *b; /* a view: b's columns but the exporter column */
+    const uint16_t *src = FL_U16(b, FL_COL_EXPORTER);
     fl_err e;
     fl_rc rc;
 
     if (ss->print)
         print_batch(ss->print, b);
-    fl_batch_clear(c);
-    for (int col = 0; col < FL_COL_COUNT; col++) {
-        if (!fl_batch_has(b, (fl_col)col))
-            continue;
-        memcpy(c->col[col], b->col[col], (size_t)fl_col_get((fl_col)col)->width * b->n);
-        fl_batch_mark(c, (fl_col)col);
+    fl_err_clear(&e);
+    if (b->n > ss->exp_cap) {
+        uint16_t *p = realloc(ss->exp, (size_t)b->n * sizeof *p);
+        if (p == NULL) {
+            fl_log_error("collect: store: out of memory");
+            return FL_ENOMEM;
+        }
+        ss->exp = p;
+        ss->exp_cap = b->n;
     }
-    c->n = b->n;
-    for (uint32_t r = 0; r < c->n; r++) {
-        uint16_t *ex = &FL_U16(c, FL_COL_EXPORTER)[r];
-        uint16_t m = ss->map[*ex];
-        *ex = m ? m : store_id(ss, *ex, 1);
+    for (uint32_t r = 0; r < b->n; r++) {
+        uint16_t m = ss->map[src[r]];
+        ss->exp[r] = m ? m : store_id(ss, src[r], 1);
     }
+    v.col[FL_COL_EXPORTER] = ss->exp;
+    fl_batch_mark(&v, FL_COL_EXPORTER);
     if (ss->dirty)
         sync_all(ss);
-    fl_err_clear(&e);
-    rc = fl_store_append(ss->st, c, &e);
+    rc = fl_store_append(ss->st, &v, &e);
     if (rc == FL_OK)
         rc = fl_store_tick(ss->st, fl_time_now(), &e);
     if (rc != FL_OK) {
@@ -434,10 +440,7 @@ static store_sink *store_sink_new(fl_store *st, const char *dir)
     if (ss == NULL)
         return NULL;
     ss->ids = calloc(65536, sizeof *ss->ids);
-    ss->copy = fl_batch_new(0);
-    if (ss->ids == NULL || ss->copy == NULL) {
-        free(ss->ids);
-        fl_batch_free(ss->copy);
+    if (ss->ids == NULL) {
         free(ss);
         return NULL;
     }
@@ -452,7 +455,7 @@ static void store_sink_free(store_sink *ss)
         return;
     if (ss->cf != NULL)
         fclose(ss->cf);
-    fl_batch_free(ss->copy);
+    free(ss->exp);
     free(ss->ids);
     free(ss);
 }

@@ -47,6 +47,8 @@ typedef struct cl_field {
     uint8_t op;
     uint8_t col;
     uint8_t arg;   /* CL_OP_TIME: CL_T_*; CL_OP_UINT: column width */
+    uint8_t sole;  /* set by cl_tpl_build: the only field of its template
+                      writing its column, so it stores without reading it */
 } cl_field;
 
 typedef struct cl_template {

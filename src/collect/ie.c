@@ -214,5 +214,22 @@ cl_template *cl_tpl_build(uint16_t id, int options, uint16_t nscope, const cl_fi
         }
     }
     t->min_len = min;
+    /* A column fed by one field only needs no "first non-zero wins" check:
+     * the decoder stores into it without reading the row first (those
+     * reads of fresh batch memory were most of the decoder's time). */
+    for (uint16_t i = 0; i < n; i++) {
+        int users = 0;
+        if (t->f[i].op != CL_OP_UINT && t->f[i].op != CL_OP_ADDR && t->f[i].op != CL_OP_MAC)
+            continue;
+        for (uint16_t j = 0; j < n; j++) {
+            const cl_field *g = &t->f[j];
+            if (((g->op == CL_OP_UINT || g->op == CL_OP_ADDR || g->op == CL_OP_MAC) &&
+                 g->col == t->f[i].col) ||
+                (g->op == CL_OP_ICMP &&
+                 (t->f[i].col == FL_COL_ICMP_TYPE || t->f[i].col == FL_COL_ICMP_CODE)))
+                users++;
+        }
+        t->f[i].sole = users == 1;
+    }
     return t;
 }

@@ -2,7 +2,9 @@
  * collect/record.c — one NetFlow v9 / IPFIX record through its template.
  *
  * Data records are written straight into the worker's batch: each field's
- * bound operation stores into its column at the new row. Times, durations
+ * bound operation stores into its column at the new row (without reading
+ * it first when the field is the only one of its template feeding that
+ * column; several fields on one column keep the first non-zero value). Times, durations
  * and sampling need the whole record (a flow may carry an end time and a
  * duration, or a sampler id that names a rate learnt from options data),
  * so those go through a small scratch struct and are resolved once the
@@ -13,19 +15,22 @@
  */
 #include "collect_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define NTP_UNIX_OFFSET 2208988800ULL
 
+/* The flags come first: a record clears only them (two stores), not the
+ * whole struct; a value is read only when its flag is set. */
 typedef struct rec_scratch {
+    uint8_t has_t[2], has_up[2];
+    uint8_t has_dur, has_sampler, has_interval, has_space, has_size, has_pop, has_sysinit,
+        has_ifindex, has_vrfid;
+    uint8_t flags_end_; /* clear up to here */
     int64_t t[2];          /* first, last, epoch ms */
     uint64_t up[2];        /* sysUptime-relative values */
-    uint8_t has_t[2], has_up[2];
     uint64_t dur_us;
-    int has_dur;
     uint64_t sampler, interval, space, size, pop, sysinit, ifindex, vrfid;
-    int has_sampler, has_interval, has_space, has_size, has_pop, has_sysinit, has_ifindex,
-        has_vrfid;
     const uint8_t *ifname, *vrfname;
     size_t ifname_len, vrfname_len;
 } rec_scratch;
@@ -179,7 +184,9 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
     int64_t row = -1;
     size_t off = 0;
 
-    memset(&s, 0, sizeof s);
+    memset(&s, 0, offsetof(rec_scratch, flags_end_));
+    s.sampler = 0;
+    s.ifname = s.vrfname = NULL;
     if (!t->options) {
         row = cl_worker_row(k);
         if (row < 0)
@@ -216,7 +223,18 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
          * TCP/UDP ports, a tunnel's outer and inner header): columns start
          * zeroed and the first non-zero value wins, as tshark shows it */
         case CL_OP_UINT:
-            if (row < 0 || n > 8 || u == 0)
+            if (row < 0 || n > 8)
+                break;
+            if (f->sole) {
+                switch (f->arg) {
+                case 1: ((uint8_t *)b->col[f->col])[row] = (uint8_t)u; break;
+                case 2: ((uint16_t *)b->col[f->col])[row] = (uint16_t)u; break;
+                case 4: ((uint32_t *)b->col[f->col])[row] = (uint32_t)u; break;
+                default: ((uint64_t *)b->col[f->col])[row] = u; break;
+                }
+                break;
+            }
+            if (u == 0)
                 break;
             switch (f->arg) {
             case 1: {
@@ -246,8 +264,8 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
             }
             break;
         case CL_OP_ADDR:
-            if (row < 0 || is_zero(v, n) || FL_ADDRS(b, f->col)[row].lo != 0 ||
-                FL_ADDRS(b, f->col)[row].hi != 0)
+            if (row < 0 || is_zero(v, n) ||
+                (!f->sole && (FL_ADDRS(b, f->col)[row].lo != 0 || FL_ADDRS(b, f->col)[row].hi != 0)))
                 break;
             if (n == 4)
                 FL_ADDRS(b, f->col)[row] = fl_addr_from_v4(cl_be32(v));
@@ -255,7 +273,7 @@ fl_rc cl_record(cl_ctx *k, const cl_template *t, const uint8_t *p, size_t len, s
                 FL_ADDRS(b, f->col)[row] = fl_addr_from_v6(v);
             break;
         case CL_OP_MAC:
-            if (row >= 0 && n == 6 && u != 0 && FL_MACS(b, f->col)[row] == 0)
+            if (row >= 0 && n == 6 && u != 0 && (f->sole || FL_MACS(b, f->col)[row] == 0))
                 FL_MACS(b, f->col)[row] = u;
             break;
         case CL_OP_ICMP:

@@ -8,9 +8,11 @@
  * without opening files; DIR/lock is held by the one writer and
  * DIR/catalog.lock serialises catalog rewrites (writer and expire).
  *
- * The writer keeps the current row group raw in memory (one array per
- * column that any row set), appends a final block to the open file when
- * the group fills up and a delta block at every flush, then fdatasyncs.
+ * The writer keeps up to STORE_OPEN_SLOTS slots open (flows straddle
+ * slots; see "The writer's open slots" below), each with the current row
+ * group raw in memory (one array per column that any row set); it appends
+ * a final block to the slot's open file when the group fills up and a
+ * delta block at every flush, then fdatasyncs.
  * Publishing a slot — at close, on slot change, and in recovery for open
  * files left by a crash — copies the open file's live blocks into
  * SLOT-SEQ.fls.tmp with a footer, fsyncs, renames, fsyncs the directory,
@@ -630,6 +632,43 @@ static fl_rc recover(fl_store *s, fl_err *e)
 }
 
 /* ------------------------------------------------------------------ */
+/* The writer's open slots                                             */
+
+/*
+ * Up to STORE_OPEN_SLOTS slots are open at once, each with its own
+ * SLOT-SEQ.open journal and in-memory row group, so an exporter whose flow
+ * times straddle slots (long flows, buffered exports, a skewed clock) does
+ * not make the writer close and reopen slots back and forth. A row whose
+ * slot is not open opens it while there is room; when all are taken, a row
+ * newer than the oldest open slot closes (publishes) that one and takes its
+ * place, and a row older than every open slot joins the oldest one (a late
+ * flow: a segment's real time range is the one of its data). A slot is
+ * also closed by fl_store_tick once the clock is a whole slot past its end
+ * and no row came for STORE_IDLE_FLUSHES flush intervals. So a slot is
+ * reopened (a new SEQ) only after such a quiet period, never within one
+ * batch. Row-group arrays grow with the rows a slot gets, so a slot that
+ * only sees a few late flows costs a few KiB.
+ */
+#define STORE_OPEN_SLOTS 4
+#define STORE_IDLE_FLUSHES 10
+#define STORE_IDLE_MAX_MS 60000
+#define WS_MIN_CAP 1024u
+
+typedef struct store_wslot {
+    int open;
+    fl_time slot_start;
+    uint32_t seq;
+    int fd;
+    int unsynced;             /* bytes written since the last fdatasync */
+    char name[64];            /* SLOT-SEQ.open */
+    void *cols[FL_COL_COUNT]; /* row group, raw; NULL until a row sets it */
+    uint32_t cap;             /* rows the column arrays hold */
+    uint64_t present[FL_PRESENT_WORDS];
+    uint32_t n, flushed, group;
+    fl_time last_row;         /* wall clock of the last row appended */
+} store_wslot;
+
+/* ------------------------------------------------------------------ */
 /* Open / close                                                        */
 
 static fl_rc check_format(fl_store *s, fl_err *e)
@@ -682,7 +721,6 @@ fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode, fl_sto
     if (s == NULL)
         return FL_ENOMEM;
     s->lockfd = -1;
-    s->fd = -1;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     snprintf(s->segdir, sizeof s->segdir, "%s/seg", dir);
     if (opts)
@@ -724,7 +762,10 @@ fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode, fl_sto
         int codec = s->o.codec == FL_STORE_LZ4 ? CODEC_LZ4
                     : s->o.codec == FL_STORE_NONE ? CODEC_NONE : CODEC_ZSTD;
         s->enc = chunk_enc_new(codec, s->o.level);
-        if (s->enc == NULL) {
+        s->ws = calloc(STORE_OPEN_SLOTS, sizeof *s->ws);
+        for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++)
+            s->ws[i].fd = -1;
+        if (s->enc == NULL || s->ws == NULL) {
             rc = FL_ENOMEM;
             goto fail;
         }
@@ -742,53 +783,50 @@ fail:
     return rc;
 }
 
-static void grp_reset(fl_store *s)
+
+static void grp_reset(store_wslot *w)
 {
     for (int c = 0; c < FL_COL_COUNT; c++)
-        if (s->cols[c] && (s->grp_present[c / 64] >> (c % 64) & 1))
-            memset(s->cols[c], 0, (size_t)fl_col_get((fl_col)c)->width * s->grp_n);
-    memset(s->grp_present, 0, sizeof s->grp_present);
-    s->grp_n = 0;
-    s->grp_flushed = 0;
+        if (w->cols[c] && (w->present[c / 64] >> (c % 64) & 1))
+            memset(w->cols[c], 0, (size_t)fl_col_get((fl_col)c)->width * w->n);
+    memset(w->present, 0, sizeof w->present);
+    w->n = 0;
+    w->flushed = 0;
 }
 
-static fl_rc write_out(fl_store *s, fl_err *e)
+static fl_rc write_out(fl_store *s, store_wslot *w, fl_err *e)
 {
     const uint8_t *p = s->out.p;
     size_t n = s->out.n;
 
     while (n) {
-        ssize_t r = write(s->fd, p, n);
+        ssize_t r = write(w->fd, p, n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return fl_err_at(e, FL_EIO, s->open_name, 0, -1, "write: %s", strerror(errno));
+            return fl_err_at(e, FL_EIO, w->name, 0, -1, "write: %s", strerror(errno));
         p += r;
         n -= (size_t)r;
     }
     s->out.n = 0;
+    w->unsynced = 1;
     return FL_OK;
 }
 
-static void *const *grp_cols(fl_store *s, void **tmp)
-{
-    for (int c = 0; c < FL_COL_COUNT; c++)
-        tmp[c] = (s->grp_present[c / 64] >> (c % 64) & 1) ? s->cols[c] : NULL;
-    return tmp;
-}
-
-static fl_rc emit(fl_store *s, int kind, fl_err *e)
+static fl_rc emit(fl_store *s, store_wslot *w, int kind, fl_err *e)
 {
     void *tmp[FL_COL_COUNT];
-    uint32_t from = kind == BLK_DELTA ? s->grp_flushed : 0;
+    uint32_t from = kind == BLK_DELTA ? w->flushed : 0;
     fl_rc rc;
 
+    for (int c = 0; c < FL_COL_COUNT; c++)
+        tmp[c] = (w->present[c / 64] >> (c % 64) & 1) ? w->cols[c] : NULL;
     s->out.n = 0;
-    rc = block_build(s->enc, grp_cols(s, tmp), from, s->grp_n - from, s->group, kind, &s->out,
-                     &s->mtmp, &s->dtmp);
+    rc = block_build(s->enc, tmp, from, w->n - from, w->group, kind, &s->out, &s->mtmp,
+                     &s->dtmp);
     if (rc != FL_OK)
-        return fl_err_set(e, rc, "%s: building a block: %s", s->open_name, fl_strerror(rc));
-    return write_out(s, e);
+        return fl_err_set(e, rc, "%s: building a block: %s", w->name, fl_strerror(rc));
+    return write_out(s, w, e);
 }
 
 static uint32_t next_seq(fl_store *s, fl_time slot)
@@ -805,58 +843,74 @@ static uint32_t next_seq(fl_store *s, fl_time slot)
     return seq;
 }
 
-static fl_rc slot_open(fl_store *s, fl_time slot, fl_err *e)
+static fl_rc slot_open(fl_store *s, store_wslot *w, fl_time slot, fl_err *e)
 {
     char path[STORE_PATH_MAX + 80];
     sbuf hb = {0};
     fl_rc rc;
 
-    s->seq = next_seq(s, slot);
-    s->slot_start = slot;
-    seg_name(s->open_name, sizeof s->open_name, slot, s->seq, ".open");
-    path_join(path, sizeof path, s->segdir, s->open_name);
-    s->fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
-    if (s->fd < 0)
-        return fl_err_at(e, FL_EIO, s->open_name, 0, -1, "create: %s", strerror(errno));
-    if ((rc = seg_header_build(&hb, slot, s->o.slot_ms, s->seq)) != FL_OK)
+    w->seq = next_seq(s, slot);
+    w->slot_start = slot;
+    seg_name(w->name, sizeof w->name, slot, w->seq, ".open");
+    path_join(path, sizeof path, s->segdir, w->name);
+    w->fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+    if (w->fd < 0)
+        return fl_err_at(e, FL_EIO, w->name, 0, -1, "create: %s", strerror(errno));
+    if ((rc = seg_header_build(&hb, slot, s->o.slot_ms, w->seq)) != FL_OK)
         goto out;
+    s->out.n = 0;
     if (sbuf_put(&s->out, hb.p, hb.n) != 0) {
         rc = FL_ENOMEM;
         goto out;
     }
-    if ((rc = write_out(s, e)) != FL_OK)
+    if ((rc = write_out(s, w, e)) != FL_OK)
         goto out;
     if (s->o.fsync)
         fsync_dir(s->segdir);
-    s->slot_open = 1;
-    s->group = 0;
-    grp_reset(s);
+    w->open = 1;
+    w->group = 0;
+    w->last_row = fl_time_now();
+    grp_reset(w);
 out:
     sbuf_free(&hb);
     if (rc != FL_OK) {
-        close(s->fd);
-        s->fd = -1;
+        close(w->fd);
+        w->fd = -1;
         unlink(path);
     }
     return rc;
+}
+
+/* Publish one open slot: its last rows as a final block, fsync, then the
+ * closed segment (publish). On error the open file stays for recovery. */
+static fl_rc ws_close(fl_store *s, store_wslot *w, fl_err *e)
+{
+    fl_rc rc;
+
+    if (!w->open)
+        return FL_OK;
+    if (w->n > 0 && (rc = emit(s, w, BLK_FINAL, e)) != FL_OK)
+        return rc;
+    if (s->o.fsync && fdatasync(w->fd) != 0)
+        return fl_err_at(e, FL_EIO, w->name, 0, -1, "fsync: %s", strerror(errno));
+    close(w->fd);
+    w->fd = -1;
+    w->open = 0;
+    w->unsynced = 0;
+    grp_reset(w);
+    return publish(s, w->slot_start, w->seq, e);
 }
 
 fl_rc fl_store_close_slot(fl_store *s, fl_err *e)
 {
     fl_rc rc = FL_OK;
 
-    if (s->mode != FL_STORE_WRITE || !s->slot_open)
+    if (s->mode != FL_STORE_WRITE || s->ws == NULL)
         return FL_OK;
-    if (s->grp_n > 0 && (rc = emit(s, BLK_FINAL, e)) != FL_OK)
-        return rc;
-    if (s->o.fsync && fdatasync(s->fd) != 0)
-        return fl_err_at(e, FL_EIO, s->open_name, 0, -1, "fsync: %s", strerror(errno));
-    close(s->fd);
-    s->fd = -1;
-    s->slot_open = 0;
-    grp_reset(s);
-    rc = publish(s, s->slot_start, s->seq, e);
-    s->rows_durable = s->rows_total;
+    for (int i = 0; i < STORE_OPEN_SLOTS && rc == FL_OK; i++)
+        rc = ws_close(s, &s->ws[i], e);
+    if (rc == FL_OK)
+        s->rows_durable = s->rows_total;
     return rc;
 }
 
@@ -866,14 +920,18 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e)
 
     if (s->mode != FL_STORE_WRITE)
         return fl_err_set(e, FL_EINVAL, "store opened read-only");
-    if (s->slot_open) {
-        if (s->grp_n > s->grp_flushed) {
-            if ((rc = emit(s, BLK_DELTA, e)) != FL_OK)
+    for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++) {
+        store_wslot *w = &s->ws[i];
+        if (!w->open)
+            continue;
+        if (w->n > w->flushed) {
+            if ((rc = emit(s, w, BLK_DELTA, e)) != FL_OK)
                 return rc;
-            s->grp_flushed = s->grp_n;
+            w->flushed = w->n;
         }
-        if (s->o.fsync && fdatasync(s->fd) != 0)
-            return fl_err_at(e, FL_EIO, s->open_name, 0, -1, "fsync: %s", strerror(errno));
+        if (w->unsynced && s->o.fsync && fdatasync(w->fd) != 0)
+            return fl_err_at(e, FL_EIO, w->name, 0, -1, "fsync: %s", strerror(errno));
+        w->unsynced = 0;
     }
     s->rows_durable = s->rows_total;
     s->last_flush = fl_time_now();
@@ -882,79 +940,164 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e)
     return rc;
 }
 
+static fl_time idle_ms(const fl_store *s)
+{
+    fl_time t = (fl_time)s->o.flush_ms * STORE_IDLE_FLUSHES;
+    return t < STORE_IDLE_MAX_MS ? t : STORE_IDLE_MAX_MS;
+}
+
 fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e)
 {
-    fl_rc rc = FL_OK;
+    fl_time wall = fl_time_now();
 
-    if (s->mode != FL_STORE_WRITE)
+    if (s->mode != FL_STORE_WRITE || s->ws == NULL)
         return FL_OK;
-    if (s->slot_open && now >= s->slot_start + 2 * s->o.slot_ms)
-        rc = fl_store_close_slot(s, e);
-    else if (fl_time_now() - s->last_flush >= (fl_time)s->o.flush_ms)
-        rc = fl_store_flush(s, NULL, e);
-    return rc;
+    for (int i = 0; i < STORE_OPEN_SLOTS; i++) {
+        store_wslot *w = &s->ws[i];
+        fl_rc rc;
+        if (w->open && now >= w->slot_start + 2 * s->o.slot_ms &&
+            wall - w->last_row >= idle_ms(s) && (rc = ws_close(s, w, e)) != FL_OK)
+            return rc;
+    }
+    if (wall - s->last_flush >= (fl_time)s->o.flush_ms)
+        return fl_store_flush(s, NULL, e);
+    return FL_OK;
+}
+
+/* The open slot that takes rows of `slot` (opening or closing slots as the
+ * comment above says). */
+static fl_rc ws_target(fl_store *s, fl_time slot, store_wslot **out, fl_err *e)
+{
+    store_wslot *free_w = NULL, *oldest = NULL;
+    fl_rc rc;
+
+    for (int i = 0; i < STORE_OPEN_SLOTS; i++) {
+        store_wslot *w = &s->ws[i];
+        if (!w->open) {
+            if (free_w == NULL)
+                free_w = w;
+            continue;
+        }
+        if (w->slot_start == slot) {
+            *out = w;
+            return FL_OK;
+        }
+        if (oldest == NULL || w->slot_start < oldest->slot_start)
+            oldest = w;
+    }
+    if (free_w == NULL) {
+        if (slot < oldest->slot_start) {
+            *out = oldest; /* late: older than every open slot */
+            return FL_OK;
+        }
+        if ((rc = ws_close(s, oldest, e)) != FL_OK)
+            return rc;
+        free_w = oldest;
+    }
+    if ((rc = slot_open(s, free_w, slot, e)) != FL_OK)
+        return rc;
+    *out = free_w;
+    return FL_OK;
+}
+
+/* Column arrays of w for the columns of b, holding at least `need` rows.
+ * Invariant: every array is zero past w->n, and an array of a column not
+ * present in the group is all zero. */
+static fl_rc ws_reserve(store_wslot *w, const fl_batch *b, uint32_t need, fl_err *e)
+{
+    uint32_t cap = w->cap ? w->cap : WS_MIN_CAP;
+
+    while (cap < need)
+        cap *= 2;
+    if (cap > FL_STORE_GROUP_ROWS)
+        cap = FL_STORE_GROUP_ROWS;
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        size_t wd = fl_col_get((fl_col)c)->width;
+        if (w->cols[c] != NULL && cap > w->cap) {
+            void *p = realloc(w->cols[c], wd * cap);
+            if (p == NULL)
+                return fl_err_set(e, FL_ENOMEM, "row group buffers");
+            memset((uint8_t *)p + wd * w->cap, 0, wd * (cap - w->cap));
+            w->cols[c] = p;
+        } else if (w->cols[c] == NULL && fl_batch_has(b, (fl_col)c)) {
+            w->cols[c] = calloc(cap, wd);
+            if (w->cols[c] == NULL)
+                return fl_err_set(e, FL_ENOMEM, "row group buffers");
+        }
+    }
+    w->cap = cap;
+    return FL_OK;
+}
+
+/* Rows [r, r+k) of b into slot w, emitting final blocks as groups fill. */
+static fl_rc ws_put(fl_store *s, store_wslot *w, const fl_batch *b, uint32_t r, uint32_t k,
+                    fl_err *e)
+{
+    fl_rc rc;
+
+    while (k > 0) {
+        uint32_t m = FL_STORE_GROUP_ROWS - w->n;
+        if (m > k)
+            m = k;
+        if ((rc = ws_reserve(w, b, w->n + m, e)) != FL_OK)
+            return rc;
+        for (int c = 0; c < FL_COL_COUNT; c++) {
+            size_t wd;
+            if (!fl_batch_has(b, (fl_col)c))
+                continue;
+            wd = fl_col_get((fl_col)c)->width;
+            memcpy((uint8_t *)w->cols[c] + (size_t)w->n * wd,
+                   (const uint8_t *)b->col[c] + (size_t)r * wd, (size_t)m * wd);
+            w->present[c / 64] |= (uint64_t)1 << (c % 64);
+        }
+        w->n += m;
+        s->rows_total += m;
+        r += m;
+        k -= m;
+        if (w->n == FL_STORE_GROUP_ROWS) {
+            if ((rc = emit(s, w, BLK_FINAL, e)) != FL_OK)
+                return rc;
+            w->group++;
+            grp_reset(w);
+        }
+    }
+    return FL_OK;
 }
 
 fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e)
 {
     const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST);
     int has_tf = fl_batch_has(b, FL_COL_TIME_FIRST);
+    fl_time now = fl_time_now();
     uint32_t r = 0;
     fl_rc rc;
 
     if (s->mode != FL_STORE_WRITE)
         return fl_err_set(e, FL_EINVAL, "store opened read-only");
-    /* columns the batch carries get their group arrays on first use */
-    for (int c = 0; c < FL_COL_COUNT; c++)
-        if (fl_batch_has(b, (fl_col)c) && s->cols[c] == NULL) {
-            s->cols[c] = calloc(FL_STORE_GROUP_ROWS, fl_col_get((fl_col)c)->width);
-            if (s->cols[c] == NULL)
-                return fl_err_set(e, FL_ENOMEM, "row group buffers");
-        }
     while (r < b->n) {
-        fl_time t = has_tf ? tf[r] : 0, slot;
-        uint32_t k, lim;
+        fl_time t = has_tf ? tf[r] : 0, slot, end;
+        store_wslot *w;
+        uint32_t k = r + 1;
         if (t < 0)
             t = 0;
+        else if (t > FL_TIME_MAX)
+            t = FL_TIME_MAX; /* garbage from the wire: keep slot arithmetic in range */
         slot = t - t % s->o.slot_ms;
-        if (!s->slot_open) {
-            if ((rc = slot_open(s, slot, e)) != FL_OK)
-                return rc;
-        } else if (t >= s->slot_start + s->o.slot_ms) {
-            if ((rc = fl_store_close_slot(s, e)) != FL_OK || (rc = slot_open(s, slot, e)) != FL_OK)
-                return rc;
-        }
-        lim = b->n - r;
-        if (lim > FL_STORE_GROUP_ROWS - s->grp_n)
-            lim = FL_STORE_GROUP_ROWS - s->grp_n;
-        k = r + 1;
-        if (has_tf) {
-            fl_time end = s->slot_start + s->o.slot_ms;
-            while (k < r + lim && tf[k] < end)
+        end = slot + s->o.slot_ms;
+        /* the run of rows of the same slot */
+        if (has_tf)
+            while (k < b->n && tf[k] >= slot && tf[k] < end)
                 k++;
-        } else {
-            k = r + lim;
-        }
-        for (int c = 0; c < FL_COL_COUNT; c++) {
-            unsigned w;
-            if (!fl_batch_has(b, (fl_col)c))
-                continue;
-            w = fl_col_get((fl_col)c)->width;
-            memcpy((uint8_t *)s->cols[c] + (size_t)s->grp_n * w,
-                   (const uint8_t *)b->col[c] + (size_t)r * w, (size_t)(k - r) * w);
-            s->grp_present[c / 64] |= (uint64_t)1 << (c % 64);
-        }
-        s->grp_n += k - r;
-        s->rows_total += k - r;
+        else
+            k = b->n;
+        if ((rc = ws_target(s, slot, &w, e)) != FL_OK)
+            return rc;
+        if ((rc = ws_put(s, w, b, r, k - r, e)) != FL_OK)
+            return rc;
+        w->last_row = now;
         r = k;
-        if (s->grp_n == FL_STORE_GROUP_ROWS) {
-            if ((rc = emit(s, BLK_FINAL, e)) != FL_OK)
-                return rc;
-            s->group++;
-            grp_reset(s);
-        }
     }
-    if (fl_time_now() - s->last_flush >= (fl_time)s->o.flush_ms)
+    if (now - s->last_flush >= (fl_time)s->o.flush_ms)
         return fl_store_flush(s, NULL, e);
     return FL_OK;
 }
@@ -965,14 +1108,17 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
 
     if (s == NULL)
         return FL_OK;
-    if (s->mode == FL_STORE_WRITE && s->slot_open)
+    if (s->mode == FL_STORE_WRITE)
         rc = fl_store_close_slot(s, e);
-    if (s->fd >= 0)
-        close(s->fd);
+    for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++) {
+        if (s->ws[i].fd >= 0)
+            close(s->ws[i].fd);
+        for (int c = 0; c < FL_COL_COUNT; c++)
+            free(s->ws[i].cols[c]);
+    }
+    free(s->ws);
     if (s->lockfd >= 0)
         close(s->lockfd);
-    for (int c = 0; c < FL_COL_COUNT; c++)
-        free(s->cols[c]);
     chunk_enc_free(s->enc);
     sbuf_free(&s->out);
     sbuf_free(&s->mtmp);

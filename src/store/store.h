@@ -91,10 +91,12 @@ fl_rc fl_store_close(fl_store *s, fl_err *e);
 
 /*
  * Append the b->n rows of b (its present columns; absent ones are zero).
- * Each row goes to the slot of its time_first: a row at or past the end of
- * the open slot closes it and opens the next; a late row (before the open
- * slot) joins the open slot, so a segment's real time range is taken from
- * its data. Flushes when flush_ms has passed since the last flush.
+ * Each row goes to the slot of its time_first. Up to 4 slots are open at
+ * once (docs/store-format.md): a row of a slot not open opens it, closing
+ * the oldest open slot when 4 are open and the row is newer than it; a row
+ * older than every open slot joins the oldest one, so a segment's real
+ * time range is taken from its data. Flushes when flush_ms has passed
+ * since the last flush.
  */
 fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e);
 
@@ -107,12 +109,13 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e);
 
 /*
  * Call from the writer's loop (about every flush interval): flushes when
- * due and closes the open slot once the wall clock `now` is a whole slot
- * past its end (late flows of a slot have that long to arrive).
+ * due and closes an open slot once the clock `now` is a whole slot past
+ * its end (late flows of a slot have that long to arrive) and no row came
+ * to it for 10 flush intervals (at most 60 s of wall clock).
  */
 fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e);
 
-/* Writer: publish the open slot now (no-op when none). */
+/* Writer: publish every open slot now (no-op when none). */
 fl_rc fl_store_close_slot(fl_store *s, fl_err *e);
 
 /* ------------------------------------------------------------------ */

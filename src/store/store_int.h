@@ -216,15 +216,8 @@ struct fl_store {
     int mode;
     int lockfd;
     xtab *x;
-    /* writer: the open slot */
-    int slot_open;
-    fl_time slot_start;
-    uint32_t seq;
-    int fd;
-    char open_name[64];
-    void *cols[FL_COL_COUNT];
-    uint64_t grp_present[FL_PRESENT_WORDS];
-    uint32_t grp_n, grp_flushed, group;
+    /* writer: the open slots (store.c), at most STORE_OPEN_SLOTS */
+    struct store_wslot *ws;
     uint64_t rows_total, rows_durable;
     fl_time last_flush;
     chunk_enc *enc;

@@ -254,31 +254,43 @@ TEST(slot_boundaries)
     tu_rmrf(dir);
 }
 
-/* Late rows join the open slot; a segment's range comes from its data. */
+/* Late rows: one of a recent slot gets that slot (several slots are open
+ * at once); one older than every open slot (four are open) joins the
+ * oldest open slot, so a segment's range comes from its data. */
 TEST(late_rows_join_open_slot)
 {
     char dir[512];
     fl_store_opts o = test_opts(FL_STORE_ZSTD);
     fl_store *s;
-    fl_flow f[3];
+    fl_flow f[7];
     fl_store_seginfo *segs;
     size_t n;
     fl_err e;
 
     tu_flow(&f[0], 1, T0 + SLOT + 5, 0);
-    tu_flow(&f[1], 2, T0 + 10, 0); /* late */
+    tu_flow(&f[1], 2, T0 + 10, 0); /* late, its slot opens */
     tu_flow(&f[2], 3, T0 + SLOT + 9, 0);
+    tu_flow(&f[3], 4, T0 + 2 * SLOT + 1, 0);
+    tu_flow(&f[4], 5, T0 + 3 * SLOT + 1, 0); /* four slots open now */
+    tu_flow(&f[5], 6, T0 - 5 * SLOT + 3, 0); /* older than all: joins T0 */
+    tu_flow(&f[6], 7, T0 + 20, 0);
     tu_tmpdir(dir, sizeof dir, "late");
     CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
-    put_rows(s, f, 3, 3);
+    put_rows(s, f, 7, 7);
     CHECK(fl_store_close(s, &e) == FL_OK);
     CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
     CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
-    CHECK_EQ_INT(n, 1);
-    CHECK_EQ_INT(segs[0].tmin, T0 + 10);
-    CHECK_EQ_INT(segs[0].tmax, T0 + SLOT + 9);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(segs[0].slot_start, T0);
+    CHECK_EQ_INT(segs[0].rows, 3);
+    CHECK_EQ_INT(segs[0].tmin, T0 - 5 * SLOT + 3);
+    CHECK_EQ_INT(segs[0].tmax, T0 + 20);
+    CHECK_EQ_INT(segs[1].slot_start, T0 + SLOT);
+    CHECK_EQ_INT(segs[1].rows, 2);
+    CHECK_EQ_INT(segs[2].rows, 1);
+    CHECK_EQ_INT(segs[3].rows, 1);
     free(segs);
-    /* a time query for the early row's slot still finds it */
+    /* a time query for the early rows' slot finds both segments' rows */
     {
         fl_store_pred p;
         rows r = {0};
@@ -286,8 +298,9 @@ TEST(late_rows_join_open_slot)
         p.t_start = T0;
         p.t_end = T0 + SLOT;
         read_rows(s, &p, FL_STORE_SCAN_EXACT, &r);
-        CHECK_EQ_INT(r.n, 1);
+        CHECK_EQ_INT(r.n, 2);
         CHECK_EQ_INT(r.v[0].TIME_FIRST, T0 + 10);
+        CHECK_EQ_INT(r.v[1].TIME_FIRST, T0 + 20);
         free(r.v);
     }
     fl_store_close(s, NULL);
@@ -519,7 +532,9 @@ TEST(tick_closes_old_slot)
     read_rows(r, NULL, 0, &got);
     same_rows(f, 100, &got);
     free(got.v);
-    /* a whole slot past the end: published */
+    /* a whole slot past the end and quiet for 10 flush intervals:
+     * published */
+    usleep(30000);
     CHECK(fl_store_tick(s, T0 + 2 * SLOT, &e) == FL_OK);
     CHECK(fl_store_list(r, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
     CHECK_EQ_INT(n, 1);
@@ -891,7 +906,10 @@ TEST(expire_by_age_and_size)
         f[i].TIME_FIRST = T0 + (fl_time)(i / 1000) * SLOT + (fl_time)(i % 1000);
     tu_tmpdir(dir, sizeof dir, "expire");
     CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
-    put_rows(s, f, 10000, 1000);
+    put_rows(s, f, 9000, 1000);
+    /* the writer keeps the last four slots open: publish them */
+    CHECK(fl_store_close_slot(s, &e) == FL_OK);
+    put_rows(s, f + 9000, 1000, 1000);
     CHECK(fl_store_flush(s, NULL, &e) == FL_OK);
     CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &n, &e) == FL_OK);
     CHECK_EQ_INT(n, 10);
