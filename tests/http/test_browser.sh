@@ -28,7 +28,10 @@ wait_port() {
   echo "$p"
 }
 
-start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 300000 --log-level warn >"$T_TMP/serve.out" 2>&1
+# --demo-end fixes the history (no live traffic): counts compared between
+# two requests cannot drift while the test runs
+start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 300000 \
+  --demo-end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --log-level warn >"$T_TMP/serve.out" 2>&1
 port=$(wait_port "$T_TMP/serve.out")
 if [ -z "$port" ]; then
   fail "serve started" "$(head -c 400 "$T_TMP/serve.out")"
