@@ -158,6 +158,14 @@ typedef struct worker {
     /* topseries, second pass of the two-pass plan: counters per (series,
      * step), series nseries-1 is Other; keys -> series index in ts_map */
     uint64_t *ts_flows, *ts_packets, *ts_bytes;
+    /* stats over a column the source hands as dictionary codes: counters
+     * per code of the current batch (acc[k] for the element's column k,
+     * acc_cap entries each, charged to the table's budget), folded into
+     * the table once per batch */
+    fl_qcodes cd[FL_QCODES_MAX];
+    unsigned ncd;
+    fl_qcounters *acc[FL_QCODES_MAX];
+    uint32_t acc_cap[FL_QCODES_MAX];
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -183,6 +191,10 @@ typedef struct run {
     /* stats, aggregate, one-pass topseries: the table all threads fold
      * into, NULL for the others */
     agg_ptable *pt;
+    /* the workers' per-code counters (worker.acc), within the share of
+     * the budget no partition of pt may take (agg_ptable_init caps each
+     * at budget / (AGG_PARTS + 2)), so they never starve the table */
+    agg_budget codes_budget;
 } run;
 
 static int proto_class(uint8_t p)
@@ -249,6 +261,24 @@ static fl_addr mask_like_nfdump(fl_addr k, const fl_qfield *f)
     }
 }
 
+/* Address values out[i * stride] (i < n) as the keys of field f. */
+static void addr_keys(fl_addr *out, uint32_t n, unsigned stride, const fl_qfield *f,
+                      int stat_keys)
+{
+    if (stat_keys)
+        for (uint32_t i = 0; i < n; i++) {
+            fl_addr *a = &out[i * stride];
+            /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
+             * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
+             * and a.b.c.d) are one key; -s prints such keys as IPv4 */
+            if (a->hi == 0 && (a->lo >> 32) == 0)
+                *a = fl_addr_from_v4((uint32_t)a->lo);
+        }
+    if (f->has_prefix)
+        for (uint32_t i = 0; i < n; i++)
+            out[i * stride] = mask_like_nfdump(out[i * stride], f);
+}
+
 /*
  * Keys of field f (column c) for the selected rows into out[i * stride]:
  * one loop per column kind, so the per-row work is a load and a store.
@@ -264,18 +294,7 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
         const fl_addr *v = FL_ADDRS(b, c);
         for (uint32_t i = 0; i < n; i++)
             out[i * stride] = v[idx[i]];
-        if (stat_keys)
-            for (uint32_t i = 0; i < n; i++) {
-                fl_addr *a = &out[i * stride];
-                /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
-                 * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
-                 * and a.b.c.d) are one key; -s prints such keys as IPv4 */
-                if (a->hi == 0 && (a->lo >> 32) == 0)
-                    *a = fl_addr_from_v4((uint32_t)a->lo);
-            }
-        if (f->has_prefix)
-            for (uint32_t i = 0; i < n; i++)
-                out[i * stride] = mask_like_nfdump(out[i * stride], f);
+        addr_keys(out, n, stride, f, stat_keys);
         return;
     }
 #define GATHER(T)                                            \
@@ -626,6 +645,17 @@ static fl_rc fold_batch(worker *w)
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->run->pt->nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
+            if (k < w->ncd && w->cd[k].ndict) {
+                /* counted per dictionary code; folded after the batch */
+                const uint16_t *code = w->cd[k].codes;
+                fl_qcounters *acc = w->acc[k];
+                for (uint32_t i = 0; i < n; i++) {
+                    if (i + FOLD_AHEAD < n)
+                        __builtin_prefetch(&acc[code[sel->idx[i + FOLD_AHEAD]]], 1);
+                    agg_add_counters(&acc[code[sel->idx[i]]], &w->cnt[i]);
+                }
+                continue;
+            }
             gather_keys(b, sel, f->col[k], f, w->keys, nk, 1);
             if (nk == 2 && s->op == FL_QOP_STATS)
                 gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk, 0);
@@ -696,6 +726,78 @@ static fl_rc fold_batch(worker *w)
     return rc;
 }
 
+static void acc_reset(fl_qcounters *a, uint32_t n)
+{
+    memset(a, 0, sizeof *a * n);
+    for (uint32_t i = 0; i < n; i++) {
+        a[i].first = INT64_MAX;
+        a[i].last = INT64_MIN;
+    }
+}
+
+/*
+ * After a batch's source call: make room for its dictionaries' counters.
+ * A column whose counters cannot be had (the budget, memory) is read by
+ * value this time (ndict set to 0), so this never fails a query.
+ */
+static void codes_ready(worker *w)
+{
+    agg_budget *bu = &w->run->codes_budget;
+
+    for (unsigned k = 0; k < w->ncd; k++) {
+        uint32_t need = w->cd[k].ndict;
+        fl_qcounters *a;
+        if (need <= w->acc_cap[k])
+            continue;
+        /* whole dictionaries are at most a row group: grow to it at once
+         * past a quarter of it, so growth happens about twice */
+        if (need < w->b->cap && need * 4 > w->b->cap)
+            need = w->b->cap;
+        if (!agg_budget_take(bu, sizeof *a * (need - w->acc_cap[k]))) {
+            w->cd[k].ndict = 0;
+            continue;
+        }
+        a = realloc(w->acc[k], sizeof *a * need);
+        if (a == NULL) {
+            agg_budget_give(bu, sizeof *a * (need - w->acc_cap[k]));
+            w->cd[k].ndict = 0;
+            continue;
+        }
+        acc_reset(a + w->acc_cap[k], need - w->acc_cap[k]);
+        w->acc[k] = a;
+        w->acc_cap[k] = need;
+    }
+}
+
+/* Fold the batch's per-code counters into the table: each code that
+ * counted a row once, as a key of its dictionary value; the counters are
+ * left zeroed for the next batch. */
+static fl_rc fold_codes(worker *w)
+{
+    const fl_qfield *f = &w->run->spec->keys[0];
+    fl_rc rc = FL_OK;
+
+    for (unsigned k = 0; k < w->ncd && rc == FL_OK; k++) {
+        fl_qcounters *acc = w->acc[k];
+        const fl_addr *dict = w->cd[k].dict;
+        uint32_t nd = w->cd[k].ndict, m = 0;
+        for (uint32_t c = 0; c < nd && rc == FL_OK; c++) {
+            if (acc[c].flows) {
+                w->keys[m] = dict[c];
+                w->cnt[m++] = acc[c];
+                acc_reset(&acc[c], 1);
+            }
+            if (m == WINDOW_ROWS || (c + 1 == nd && m > 0)) {
+                if (fl_col_get(f->col[k])->kind == FL_KIND_ADDR)
+                    addr_keys(w->keys, m, 1, f, 1);
+                rc = fold_keys(w, m);
+                m = 0;
+            }
+        }
+    }
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -712,10 +814,12 @@ static void *worker_main(void *arg)
         }
         if (ru->src.parallel) {
             pthread_mutex_unlock(&ru->lock);
-            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            rc = w->ncd ? ru->src.next_codes(ru->src.ctx, w->b, w->cd, w->ncd, &w->err)
+                        : ru->src.next(ru->src.ctx, w->b, &w->err);
             pthread_mutex_lock(&ru->lock);
         } else {
-            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            rc = w->ncd ? ru->src.next_codes(ru->src.ctx, w->b, w->cd, w->ncd, &w->err)
+                        : ru->src.next(ru->src.ctx, w->b, &w->err);
         }
         if (rc != FL_OK || w->b->n == 0) {
             ru->done = 1;
@@ -737,6 +841,7 @@ static void *worker_main(void *arg)
             break;
         }
         w->scanned += w->b->n;
+        codes_ready(w);
         /* a window of rows at a time, so the per-row scratch (counters,
          * keys, hashes) stays in the core's cache however large the
          * source's batches are */
@@ -747,6 +852,8 @@ static void *worker_main(void *arg)
             if (rc == FL_OK && w->sel->n > 0)
                 rc = fold_batch(w);
         }
+        if (rc == FL_OK && w->ncd)
+            rc = fold_codes(w);
         if (rc != FL_OK) {
             w->rc = rc;
             if (w->err.rc == FL_OK)
@@ -825,6 +932,18 @@ static fl_rc worker_init(worker *w, run *ru)
         if (w->keys == NULL || w->order == NULL)
             return FL_ENOMEM;
     }
+    if (ru->pt && s->op == FL_QOP_STATS && ru->pt->nk == 1 && ru->src.next_codes) {
+        /* the element's columns as dictionary codes where stored so */
+        size_t rows = w->b->cap;
+        for (unsigned k = 0; k < s->keys[0].ncols && k < FL_QCODES_MAX; k++) {
+            w->cd[k].col = s->keys[0].col[k];
+            w->cd[k].codes = malloc(sizeof(uint16_t) * rows);
+            w->cd[k].dict = malloc(sizeof(fl_addr) * rows);
+            if (w->cd[k].codes == NULL || w->cd[k].dict == NULL)
+                return FL_ENOMEM;
+            w->ncd = k + 1;
+        }
+    }
     if (s->op == FL_QOP_SERIES) {
         w->bucket_bytes = calloc(ru->nbuckets, sizeof(double));
         w->bucket_packets = calloc(ru->nbuckets, sizeof(double));
@@ -837,6 +956,13 @@ static fl_rc worker_init(worker *w, run *ru)
 
 static void worker_free(worker *w)
 {
+    for (unsigned k = 0; k < FL_QCODES_MAX; k++) {
+        free(w->cd[k].codes);
+        free(w->cd[k].dict);
+        free(w->acc[k]);
+        if (w->acc_cap[k])
+            agg_budget_give(&w->run->codes_budget, sizeof *w->acc[k] * w->acc_cap[k]);
+    }
     free(w->ts_flows);
     free(w->ts_packets);
     free(w->ts_bytes);
@@ -1404,6 +1530,7 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
             goto out;
         }
         ru.pt = pt;
+        ru.codes_budget.limit = budget / (AGG_PARTS + 2) * 2;
     }
     for (unsigned i = 0; i < nthreads; i++) {
         ws[i].id = i;
