@@ -315,19 +315,44 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
     }
 }
 
+/* The columns a row's counters come from. */
+typedef struct counter_cols {
+    const uint64_t *pk, *by, *opk, *oby;
+    const uint32_t *rate;
+    const fl_time *tf, *tl;
+    const uint8_t *fl;
+    int scale; /* multiply by the sampling rate */
+} counter_cols;
+
+static counter_cols counter_cols_of(const worker *w)
+{
+    const fl_batch *b = w->b;
+    counter_cols cc;
+
+    cc.pk = FL_U64(b, FL_COL_PACKETS);
+    cc.by = FL_U64(b, FL_COL_BYTES);
+    cc.opk = FL_U64(b, FL_COL_OUT_PACKETS);
+    cc.oby = FL_U64(b, FL_COL_OUT_BYTES);
+    cc.rate = FL_U32(b, FL_COL_SAMPLING_RATE);
+    cc.tf = FL_TIMES(b, FL_COL_TIME_FIRST);
+    cc.tl = FL_TIMES(b, FL_COL_TIME_LAST);
+    cc.fl = FL_U8(b, FL_COL_TCP_FLAGS);
+    cc.scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
+    return cc;
+}
+
 /* Counters of the selected rows, scaled by their sampling rate unless
  * asked not to, into the worker's scratch arrays. */
 static void gather_counters(worker *w)
 {
-    const fl_batch *b = w->b;
     const uint32_t *idx = w->sel->idx;
     uint32_t n = w->sel->n;
-    const uint64_t *pk = FL_U64(b, FL_COL_PACKETS), *by = FL_U64(b, FL_COL_BYTES),
-                   *opk = FL_U64(b, FL_COL_OUT_PACKETS), *oby = FL_U64(b, FL_COL_OUT_BYTES);
-    const uint32_t *rate = FL_U32(b, FL_COL_SAMPLING_RATE);
-    const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
-    const uint8_t *fl = FL_U8(b, FL_COL_TCP_FLAGS);
-    int scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
+    const counter_cols cc = counter_cols_of(w);
+    const uint64_t *pk = cc.pk, *by = cc.by, *opk = cc.opk, *oby = cc.oby;
+    const uint32_t *rate = cc.rate;
+    const fl_time *tf = cc.tf, *tl = cc.tl;
+    const uint8_t *fl = cc.fl;
+    int scale = cc.scale;
 
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = idx[i];
@@ -578,6 +603,81 @@ static void ts_fold(worker *w, uint32_t n)
     }
 }
 
+/*
+ * The selected rows straight from the batch's columns into into[key of
+ * the row] — key: an 8-bit column (k8), or a 16-bit column or dictionary
+ * codes (k16) — and into the totals when with_total: the counters
+ * gather_counters makes, without its per-row scratch. Inlined with
+ * constant arguments, so each use is its own loop.
+ */
+static inline __attribute__((always_inline)) void
+fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *into, int with_total)
+{
+    const uint32_t *idx = w->sel->idx;
+    uint32_t n = w->sel->n;
+    const counter_cols cc = counter_cols_of(w);
+    fl_qcounters t = w->total;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = idx[i];
+        uint64_t m = cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
+        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m, op = cc.opk[r] * m, oy = cc.oby[r] * m;
+        fl_time tf = cc.tf[r], tl = cc.tl[r];
+        fl_qcounters *e = &into[k16 ? k16[r] : k8[r]];
+        /* 65536 entries do not fit the core's cache: prefetch */
+        if (k16 && i + FOLD_AHEAD < n)
+            __builtin_prefetch(&into[k16[idx[i + FOLD_AHEAD]]], 1);
+        e->flows++;
+        e->packets += p;
+        e->bytes += y;
+        e->out_packets += op;
+        e->out_bytes += oy;
+        e->first = tf < e->first ? tf : e->first;
+        e->last = tl > e->last ? tl : e->last;
+        e->tcp_flags |= cc.fl[r];
+        if (with_total) {
+            t.flows++;
+            t.packets += p;
+            t.bytes += y;
+            t.out_packets += op;
+            t.out_bytes += oy;
+            t.first = tf < t.first ? tf : t.first;
+            t.last = tl > t.last ? tl : t.last;
+        }
+    }
+    w->total = t;
+}
+
+/* Stats over one 8- or 16-bit column, or over columns the source handed
+ * as codes: every column of the element folded by fold_direct. 0 when
+ * the batch needs the general path (some column by value). */
+static int fold_batch_direct(worker *w)
+{
+    const fl_qfield *f = &w->run->spec->keys[0];
+    const fl_batch *b = w->b;
+
+    if (!w->small) {
+        if (w->ncd < f->ncols)
+            return 0;
+        for (unsigned k = 0; k < f->ncols; k++)
+            if (w->cd[k].ndict == 0)
+                return 0;
+    }
+    for (unsigned k = 0; k < f->ncols; k++) {
+        fl_col c = f->col[k];
+        if (!w->small)
+            k ? fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0)
+              : fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 1);
+        else if (fl_col_get(c)->kind == FL_KIND_U8)
+            k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0)
+              : fold_direct(w, FL_U8(b, c), NULL, w->small, 1);
+        else
+            k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0)
+              : fold_direct(w, NULL, FL_U16(b, c), w->small, 1);
+    }
+    return 1;
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -587,6 +687,8 @@ static fl_rc fold_batch(worker *w)
     const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
     fl_rc rc = FL_OK;
 
+    if ((w->small || w->ncd) && fold_batch_direct(w))
+        return FL_OK;
     gather_counters(w);
     {
         /* totals in registers; one store per batch */
@@ -613,25 +715,6 @@ static fl_rc fold_batch(worker *w)
             }
         t.tcp_flags = 0;
         w->total = t;
-    }
-    if (w->small) {
-        const fl_qfield *f = &s->keys[0];
-        for (unsigned k = 0; k < f->ncols; k++) {
-            if (fl_col_get(f->col[k])->kind == FL_KIND_U8) {
-                const uint8_t *v = FL_U8(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++)
-                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
-            } else {
-                /* 65536 counters do not fit the core's cache: prefetch */
-                const uint16_t *v = FL_U16(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++) {
-                    if (i + FOLD_AHEAD < n)
-                        __builtin_prefetch(&w->small[v[sel->idx[i + FOLD_AHEAD]]], 1);
-                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
-                }
-            }
-        }
-        return FL_OK;
     }
     switch (s->op) {
     case FL_QOP_TOPSERIES:

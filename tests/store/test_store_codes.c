@@ -69,6 +69,7 @@ static void build_store(void)
             FL_U64(b, FL_COL_BYTES)[r] = 40 + (h >> 16) % 1000000;
             FL_U64(b, FL_COL_OUT_BYTES)[r] = (h >> 24) % 3 == 0 ? (h >> 30) % 5000 : 0;
             FL_U8(b, FL_COL_PROTO)[r] = (h >> 4) % 3 == 0 ? 17 : 6;
+            FL_U32(b, FL_COL_SAMPLING_RATE)[r] = i < N0 ? 1 + (uint32_t)(h >> 50) % 3 : 0;
             FL_U32(b, FL_COL_SRC_AS)[r] = 64500 + (uint32_t)((h >> 12) % 7) * 1000;
             FL_U16(b, FL_COL_DST_PORT)[r] = (uint16_t)(h >> 33);
             FL_ADDRS(b, FL_COL_SRC_ADDR)[r] = src_of(i, h);
@@ -264,7 +265,7 @@ TEST(stats_with_codes_equal_stats_by_value)
             CHECK(fl_query_parse_stat(&q, stats[si], &e) == FL_OK);
             q.top = variant == 4 ? 0 : 10;
             q.threads = variant == 1 ? 1 : 3;
-            q.no_scale = 1;
+            q.no_scale = variant != 1; /* 1: scaled by the sampling rate */
             if (variant == 2) {
                 q.select = keep_slot0_tcp;
             } else if (variant == 3) {
