@@ -10,12 +10,15 @@
 #include "store/store_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t *stored, *scratch, *vals;
+    static uint8_t *stored, *scratch, *vals, *vals2;
+    static uint16_t *codes;
+    static fl_addr *dict;
     seg_src src = {-1, data, size, "fuzz"};
     seg_header h;
     seg_blocks bl;
@@ -25,7 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         stored = malloc(CHUNK_RAW_MAX + 1024);
         scratch = malloc(CHUNK_SCRATCH);
         vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
-        if (!stored || !scratch || !vals)
+        vals2 = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
+        codes = malloc(sizeof *codes * FL_STORE_GROUP_ROWS);
+        dict = malloc(sizeof *dict * FL_STORE_GROUP_ROWS);
+        if (!stored || !scratch || !vals || !vals2 || !codes || !dict)
             abort();
     }
     if (seg_header_parse(&src, &h, &e) != FL_OK)
@@ -48,7 +54,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ch->stored <= CHUNK_RAW_MAX &&
                 seg_read(&src, b->off + BLK_HDR + b->meta_len + ch->off, stored, ch->stored,
                          &e) == FL_OK)
-                (void)chunk_decode(ch, stored, k, NULL, b->nrows, vals, scratch, &e);
+            {
+                fl_rc r1 = chunk_decode(ch, stored, k, NULL, b->nrows, vals, scratch, &e);
+                /* a dictionary as codes must give what the values decoder
+                 * gives, and refuse what it refuses */
+                if (ch->enc == ENC_DICT) {
+                    fl_rc r2 = chunk_decode_dict(ch, stored, k, b->nrows, vals2, codes, dict,
+                                                 scratch, &e);
+                    if ((r1 == FL_OK) != (r2 == FL_OK) ||
+                        (r1 == FL_OK &&
+                         memcmp(vals, vals2, (size_t)b->nrows * fl_col_get((fl_col)ch->col)->width)))
+                        abort();
+                }
+            }
         }
     }
     seg_blocks_free(&bl);

@@ -475,6 +475,7 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             xp->inner = src;
             src.ctx = xp;
             src.next = qexp_next;
+            src.next_codes = NULL; /* rows pass through the wrapper */
             src.progress = qexp_progress;
         }
     }
@@ -493,6 +494,7 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
         ql->flt = qs.select != NULL ? flt : NULL;
         src.ctx = ql;
         src.next = qlimit_next;
+        src.next_codes = NULL; /* rows pass through the wrapper */
         src.progress = qlimit_progress;
         src.parallel = 0;
     }

@@ -93,6 +93,23 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
+static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
+{
+    fl_store_codes sc[FL_STORE_CODES_MAX];
+    fl_rc rc;
+
+    if (ncd > FL_STORE_CODES_MAX)
+        ncd = FL_STORE_CODES_MAX;
+    for (unsigned i = 0; i < ncd; i++) {
+        sc[i].col = (int)cd[i].col;
+        sc[i].codes = cd[i].codes;
+        sc[i].dict = cd[i].dict;
+    }
+    rc = fl_store_scan_fill_codes(ctx, b, sc, ncd, e);
+    for (unsigned i = 0; i < ncd; i++)
+        cd[i].ndict = sc[i].ndict;
+    return rc;
+}
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
@@ -127,6 +144,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     src->parallel = 1;
     src->batch_rows = FL_STORE_GROUP_ROWS;
     src->rewind = store_rewind;
+    src->next_codes = store_next_codes;
     return CLI_EXIT_OK;
 fail : {
     char msg[900];

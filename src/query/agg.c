@@ -66,7 +66,7 @@ static void table_release(void *p, size_t bytes, int mapped)
 }
 
 /* Take bytes from the shared budget; 0 when that would pass its limit. */
-static int budget_take(agg_budget *b, size_t bytes)
+int agg_budget_take(agg_budget *b, size_t bytes)
 {
     size_t cur = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
 
@@ -78,7 +78,7 @@ static int budget_take(agg_budget *b, size_t bytes)
     return 1;
 }
 
-static void budget_give(agg_budget *b, size_t bytes)
+void agg_budget_give(agg_budget *b, size_t bytes)
 {
     __atomic_fetch_sub(&b->used, bytes, __ATOMIC_RELAXED);
 }
@@ -95,12 +95,12 @@ static fl_rc table_init(agg_table *t, unsigned nk, size_t slots, size_t budget,
     t->shared = shared;
     t->slots = slots;
     bytes = t->slots * t->stride;
-    if (shared && !budget_take(shared, bytes))
+    if (shared && !agg_budget_take(shared, bytes))
         return FL_ELIMIT;
     t->mem = table_alloc(bytes, &t->mapped);
     if (t->mem == NULL) {
         if (shared)
-            budget_give(shared, bytes);
+            agg_budget_give(shared, bytes);
         return FL_ENOMEM;
     }
     return FL_OK;
@@ -114,7 +114,7 @@ fl_rc agg_init(agg_table *t, unsigned nk, size_t budget)
 void agg_free(agg_table *t)
 {
     if (t->mem && t->shared)
-        budget_give(t->shared, t->slots * t->stride);
+        agg_budget_give(t->shared, t->slots * t->stride);
     table_release(t->mem, t->slots * t->stride, t->mapped);
     t->mem = NULL;
 }
@@ -144,12 +144,12 @@ static fl_rc agg_resize(agg_table *t, size_t nslots)
 
     if (nslots <= oslots || nbytes / t->stride != nslots)
         return FL_ELIMIT;
-    if (t->shared ? !budget_take(t->shared, nbytes) : nbytes > t->budget)
+    if (t->shared ? !agg_budget_take(t->shared, nbytes) : nbytes > t->budget)
         return FL_ELIMIT;
     nmem = table_alloc(nbytes, &nmapped);
     if (nmem == NULL) {
         if (t->shared)
-            budget_give(t->shared, nbytes);
+            agg_budget_give(t->shared, nbytes);
         return FL_ENOMEM;
     }
     t->mem = nmem;
@@ -167,7 +167,7 @@ static fl_rc agg_resize(agg_table *t, size_t nslots)
     }
     table_release(old, oslots * t->stride, omapped);
     if (t->shared)
-        budget_give(t->shared, oslots * t->stride);
+        agg_budget_give(t->shared, oslots * t->stride);
     return FL_OK;
 }
 

@@ -158,6 +158,14 @@ typedef struct worker {
     /* topseries, second pass of the two-pass plan: counters per (series,
      * step), series nseries-1 is Other; keys -> series index in ts_map */
     uint64_t *ts_flows, *ts_packets, *ts_bytes;
+    /* stats over a column the source hands as dictionary codes: counters
+     * per code of the current batch (acc[k] for the element's column k,
+     * acc_cap entries each, charged to the table's budget), folded into
+     * the table once per batch */
+    fl_qcodes cd[FL_QCODES_MAX];
+    unsigned ncd;
+    fl_qcounters *acc[FL_QCODES_MAX];
+    uint32_t acc_cap[FL_QCODES_MAX];
     /* per-batch scratch: counters, keys and hashes of the selected rows */
     fl_qcounters *cnt;
     fl_addr *keys;
@@ -183,6 +191,10 @@ typedef struct run {
     /* stats, aggregate, one-pass topseries: the table all threads fold
      * into, NULL for the others */
     agg_ptable *pt;
+    /* the workers' per-code counters (worker.acc), within the share of
+     * the budget no partition of pt may take (agg_ptable_init caps each
+     * at budget / (AGG_PARTS + 2)), so they never starve the table */
+    agg_budget codes_budget;
 } run;
 
 static int proto_class(uint8_t p)
@@ -249,6 +261,24 @@ static fl_addr mask_like_nfdump(fl_addr k, const fl_qfield *f)
     }
 }
 
+/* Address values out[i * stride] (i < n) as the keys of field f. */
+static void addr_keys(fl_addr *out, uint32_t n, unsigned stride, const fl_qfield *f,
+                      int stat_keys)
+{
+    if (stat_keys)
+        for (uint32_t i = 0; i < n; i++) {
+            fl_addr *a = &out[i * stride];
+            /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
+             * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
+             * and a.b.c.d) are one key; -s prints such keys as IPv4 */
+            if (a->hi == 0 && (a->lo >> 32) == 0)
+                *a = fl_addr_from_v4((uint32_t)a->lo);
+        }
+    if (f->has_prefix)
+        for (uint32_t i = 0; i < n; i++)
+            out[i * stride] = mask_like_nfdump(out[i * stride], f);
+}
+
 /*
  * Keys of field f (column c) for the selected rows into out[i * stride]:
  * one loop per column kind, so the per-row work is a load and a store.
@@ -264,18 +294,7 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
         const fl_addr *v = FL_ADDRS(b, c);
         for (uint32_t i = 0; i < n; i++)
             out[i * stride] = v[idx[i]];
-        if (stat_keys)
-            for (uint32_t i = 0; i < n; i++) {
-                fl_addr *a = &out[i * stride];
-                /* nfdump holds IPv4 as the 128-bit value (0, a), so for its
-                 * -s and -A the IPv6 "::" and "0.0.0.0" (and any ::a.b.c.d
-                 * and a.b.c.d) are one key; -s prints such keys as IPv4 */
-                if (a->hi == 0 && (a->lo >> 32) == 0)
-                    *a = fl_addr_from_v4((uint32_t)a->lo);
-            }
-        if (f->has_prefix)
-            for (uint32_t i = 0; i < n; i++)
-                out[i * stride] = mask_like_nfdump(out[i * stride], f);
+        addr_keys(out, n, stride, f, stat_keys);
         return;
     }
 #define GATHER(T)                                            \
@@ -296,19 +315,44 @@ static void gather_keys(const fl_batch *b, const fl_sel *sel, fl_col c, const fl
     }
 }
 
+/* The columns a row's counters come from. */
+typedef struct counter_cols {
+    const uint64_t *pk, *by, *opk, *oby;
+    const uint32_t *rate;
+    const fl_time *tf, *tl;
+    const uint8_t *fl;
+    int scale; /* multiply by the sampling rate */
+} counter_cols;
+
+static counter_cols counter_cols_of(const worker *w)
+{
+    const fl_batch *b = w->b;
+    counter_cols cc;
+
+    cc.pk = FL_U64(b, FL_COL_PACKETS);
+    cc.by = FL_U64(b, FL_COL_BYTES);
+    cc.opk = FL_U64(b, FL_COL_OUT_PACKETS);
+    cc.oby = FL_U64(b, FL_COL_OUT_BYTES);
+    cc.rate = FL_U32(b, FL_COL_SAMPLING_RATE);
+    cc.tf = FL_TIMES(b, FL_COL_TIME_FIRST);
+    cc.tl = FL_TIMES(b, FL_COL_TIME_LAST);
+    cc.fl = FL_U8(b, FL_COL_TCP_FLAGS);
+    cc.scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
+    return cc;
+}
+
 /* Counters of the selected rows, scaled by their sampling rate unless
  * asked not to, into the worker's scratch arrays. */
 static void gather_counters(worker *w)
 {
-    const fl_batch *b = w->b;
     const uint32_t *idx = w->sel->idx;
     uint32_t n = w->sel->n;
-    const uint64_t *pk = FL_U64(b, FL_COL_PACKETS), *by = FL_U64(b, FL_COL_BYTES),
-                   *opk = FL_U64(b, FL_COL_OUT_PACKETS), *oby = FL_U64(b, FL_COL_OUT_BYTES);
-    const uint32_t *rate = FL_U32(b, FL_COL_SAMPLING_RATE);
-    const fl_time *tf = FL_TIMES(b, FL_COL_TIME_FIRST), *tl = FL_TIMES(b, FL_COL_TIME_LAST);
-    const uint8_t *fl = FL_U8(b, FL_COL_TCP_FLAGS);
-    int scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
+    const counter_cols cc = counter_cols_of(w);
+    const uint64_t *pk = cc.pk, *by = cc.by, *opk = cc.opk, *oby = cc.oby;
+    const uint32_t *rate = cc.rate;
+    const fl_time *tf = cc.tf, *tl = cc.tl;
+    const uint8_t *fl = cc.fl;
+    int scale = cc.scale;
 
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = idx[i];
@@ -559,6 +603,81 @@ static void ts_fold(worker *w, uint32_t n)
     }
 }
 
+/*
+ * The selected rows straight from the batch's columns into into[key of
+ * the row] — key: an 8-bit column (k8), or a 16-bit column or dictionary
+ * codes (k16) — and into the totals when with_total: the counters
+ * gather_counters makes, without its per-row scratch. Inlined with
+ * constant arguments, so each use is its own loop.
+ */
+static inline __attribute__((always_inline)) void
+fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *into, int with_total)
+{
+    const uint32_t *idx = w->sel->idx;
+    uint32_t n = w->sel->n;
+    const counter_cols cc = counter_cols_of(w);
+    fl_qcounters t = w->total;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = idx[i];
+        uint64_t m = cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
+        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m, op = cc.opk[r] * m, oy = cc.oby[r] * m;
+        fl_time tf = cc.tf[r], tl = cc.tl[r];
+        fl_qcounters *e = &into[k16 ? k16[r] : k8[r]];
+        /* 65536 entries do not fit the core's cache: prefetch */
+        if (k16 && i + FOLD_AHEAD < n)
+            __builtin_prefetch(&into[k16[idx[i + FOLD_AHEAD]]], 1);
+        e->flows++;
+        e->packets += p;
+        e->bytes += y;
+        e->out_packets += op;
+        e->out_bytes += oy;
+        e->first = tf < e->first ? tf : e->first;
+        e->last = tl > e->last ? tl : e->last;
+        e->tcp_flags |= cc.fl[r];
+        if (with_total) {
+            t.flows++;
+            t.packets += p;
+            t.bytes += y;
+            t.out_packets += op;
+            t.out_bytes += oy;
+            t.first = tf < t.first ? tf : t.first;
+            t.last = tl > t.last ? tl : t.last;
+        }
+    }
+    w->total = t;
+}
+
+/* Stats over one 8- or 16-bit column, or over columns the source handed
+ * as codes: every column of the element folded by fold_direct. 0 when
+ * the batch needs the general path (some column by value). */
+static int fold_batch_direct(worker *w)
+{
+    const fl_qfield *f = &w->run->spec->keys[0];
+    const fl_batch *b = w->b;
+
+    if (!w->small) {
+        if (w->ncd < f->ncols)
+            return 0;
+        for (unsigned k = 0; k < f->ncols; k++)
+            if (w->cd[k].ndict == 0)
+                return 0;
+    }
+    for (unsigned k = 0; k < f->ncols; k++) {
+        fl_col c = f->col[k];
+        if (!w->small)
+            k ? fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0)
+              : fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 1);
+        else if (fl_col_get(c)->kind == FL_KIND_U8)
+            k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0)
+              : fold_direct(w, FL_U8(b, c), NULL, w->small, 1);
+        else
+            k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0)
+              : fold_direct(w, NULL, FL_U16(b, c), w->small, 1);
+    }
+    return 1;
+}
+
 static fl_rc fold_batch(worker *w)
 {
     const fl_query_spec *s = w->run->spec;
@@ -568,6 +687,8 @@ static fl_rc fold_batch(worker *w)
     const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
     fl_rc rc = FL_OK;
 
+    if ((w->small || w->ncd) && fold_batch_direct(w))
+        return FL_OK;
     gather_counters(w);
     {
         /* totals in registers; one store per batch */
@@ -595,25 +716,6 @@ static fl_rc fold_batch(worker *w)
         t.tcp_flags = 0;
         w->total = t;
     }
-    if (w->small) {
-        const fl_qfield *f = &s->keys[0];
-        for (unsigned k = 0; k < f->ncols; k++) {
-            if (fl_col_get(f->col[k])->kind == FL_KIND_U8) {
-                const uint8_t *v = FL_U8(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++)
-                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
-            } else {
-                /* 65536 counters do not fit the core's cache: prefetch */
-                const uint16_t *v = FL_U16(b, f->col[k]);
-                for (uint32_t i = 0; i < n; i++) {
-                    if (i + FOLD_AHEAD < n)
-                        __builtin_prefetch(&w->small[v[sel->idx[i + FOLD_AHEAD]]], 1);
-                    agg_add_counters(&w->small[v[sel->idx[i]]], &w->cnt[i]);
-                }
-            }
-        }
-        return FL_OK;
-    }
     switch (s->op) {
     case FL_QOP_TOPSERIES:
         if (w->run->ts_map) {
@@ -626,6 +728,17 @@ static fl_rc fold_batch(worker *w)
         const fl_qfield *f = &s->keys[0];
         unsigned nk = w->run->pt->nk;
         for (unsigned k = 0; k < f->ncols && rc == FL_OK; k++) {
+            if (k < w->ncd && w->cd[k].ndict) {
+                /* counted per dictionary code; folded after the batch */
+                const uint16_t *code = w->cd[k].codes;
+                fl_qcounters *acc = w->acc[k];
+                for (uint32_t i = 0; i < n; i++) {
+                    if (i + FOLD_AHEAD < n)
+                        __builtin_prefetch(&acc[code[sel->idx[i + FOLD_AHEAD]]], 1);
+                    agg_add_counters(&acc[code[sel->idx[i]]], &w->cnt[i]);
+                }
+                continue;
+            }
             gather_keys(b, sel, f->col[k], f, w->keys, nk, 1);
             if (nk == 2 && s->op == FL_QOP_STATS)
                 gather_keys(b, sel, FL_COL_PROTO, f, w->keys + 1, nk, 0);
@@ -696,6 +809,78 @@ static fl_rc fold_batch(worker *w)
     return rc;
 }
 
+static void acc_reset(fl_qcounters *a, uint32_t n)
+{
+    memset(a, 0, sizeof *a * n);
+    for (uint32_t i = 0; i < n; i++) {
+        a[i].first = INT64_MAX;
+        a[i].last = INT64_MIN;
+    }
+}
+
+/*
+ * After a batch's source call: make room for its dictionaries' counters.
+ * A column whose counters cannot be had (the budget, memory) is read by
+ * value this time (ndict set to 0), so this never fails a query.
+ */
+static void codes_ready(worker *w)
+{
+    agg_budget *bu = &w->run->codes_budget;
+
+    for (unsigned k = 0; k < w->ncd; k++) {
+        uint32_t need = w->cd[k].ndict;
+        fl_qcounters *a;
+        if (need <= w->acc_cap[k])
+            continue;
+        /* whole dictionaries are at most a row group: grow to it at once
+         * past a quarter of it, so growth happens about twice */
+        if (need < w->b->cap && need * 4 > w->b->cap)
+            need = w->b->cap;
+        if (!agg_budget_take(bu, sizeof *a * (need - w->acc_cap[k]))) {
+            w->cd[k].ndict = 0;
+            continue;
+        }
+        a = realloc(w->acc[k], sizeof *a * need);
+        if (a == NULL) {
+            agg_budget_give(bu, sizeof *a * (need - w->acc_cap[k]));
+            w->cd[k].ndict = 0;
+            continue;
+        }
+        acc_reset(a + w->acc_cap[k], need - w->acc_cap[k]);
+        w->acc[k] = a;
+        w->acc_cap[k] = need;
+    }
+}
+
+/* Fold the batch's per-code counters into the table: each code that
+ * counted a row once, as a key of its dictionary value; the counters are
+ * left zeroed for the next batch. */
+static fl_rc fold_codes(worker *w)
+{
+    const fl_qfield *f = &w->run->spec->keys[0];
+    fl_rc rc = FL_OK;
+
+    for (unsigned k = 0; k < w->ncd && rc == FL_OK; k++) {
+        fl_qcounters *acc = w->acc[k];
+        const fl_addr *dict = w->cd[k].dict;
+        uint32_t nd = w->cd[k].ndict, m = 0;
+        for (uint32_t c = 0; c < nd && rc == FL_OK; c++) {
+            if (acc[c].flows) {
+                w->keys[m] = dict[c];
+                w->cnt[m++] = acc[c];
+                acc_reset(&acc[c], 1);
+            }
+            if (m == WINDOW_ROWS || (c + 1 == nd && m > 0)) {
+                if (fl_col_get(f->col[k])->kind == FL_KIND_ADDR)
+                    addr_keys(w->keys, m, 1, f, 1);
+                rc = fold_keys(w, m);
+                m = 0;
+            }
+        }
+    }
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -712,10 +897,12 @@ static void *worker_main(void *arg)
         }
         if (ru->src.parallel) {
             pthread_mutex_unlock(&ru->lock);
-            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            rc = w->ncd ? ru->src.next_codes(ru->src.ctx, w->b, w->cd, w->ncd, &w->err)
+                        : ru->src.next(ru->src.ctx, w->b, &w->err);
             pthread_mutex_lock(&ru->lock);
         } else {
-            rc = ru->src.next(ru->src.ctx, w->b, &w->err);
+            rc = w->ncd ? ru->src.next_codes(ru->src.ctx, w->b, w->cd, w->ncd, &w->err)
+                        : ru->src.next(ru->src.ctx, w->b, &w->err);
         }
         if (rc != FL_OK || w->b->n == 0) {
             ru->done = 1;
@@ -737,6 +924,7 @@ static void *worker_main(void *arg)
             break;
         }
         w->scanned += w->b->n;
+        codes_ready(w);
         /* a window of rows at a time, so the per-row scratch (counters,
          * keys, hashes) stays in the core's cache however large the
          * source's batches are */
@@ -747,6 +935,8 @@ static void *worker_main(void *arg)
             if (rc == FL_OK && w->sel->n > 0)
                 rc = fold_batch(w);
         }
+        if (rc == FL_OK && w->ncd)
+            rc = fold_codes(w);
         if (rc != FL_OK) {
             w->rc = rc;
             if (w->err.rc == FL_OK)
@@ -825,6 +1015,18 @@ static fl_rc worker_init(worker *w, run *ru)
         if (w->keys == NULL || w->order == NULL)
             return FL_ENOMEM;
     }
+    if (ru->pt && s->op == FL_QOP_STATS && ru->pt->nk == 1 && ru->src.next_codes) {
+        /* the element's columns as dictionary codes where stored so */
+        size_t rows = w->b->cap;
+        for (unsigned k = 0; k < s->keys[0].ncols && k < FL_QCODES_MAX; k++) {
+            w->cd[k].col = s->keys[0].col[k];
+            w->cd[k].codes = malloc(sizeof(uint16_t) * rows);
+            w->cd[k].dict = malloc(sizeof(fl_addr) * rows);
+            if (w->cd[k].codes == NULL || w->cd[k].dict == NULL)
+                return FL_ENOMEM;
+            w->ncd = k + 1;
+        }
+    }
     if (s->op == FL_QOP_SERIES) {
         w->bucket_bytes = calloc(ru->nbuckets, sizeof(double));
         w->bucket_packets = calloc(ru->nbuckets, sizeof(double));
@@ -837,6 +1039,13 @@ static fl_rc worker_init(worker *w, run *ru)
 
 static void worker_free(worker *w)
 {
+    for (unsigned k = 0; k < FL_QCODES_MAX; k++) {
+        free(w->cd[k].codes);
+        free(w->cd[k].dict);
+        free(w->acc[k]);
+        if (w->acc_cap[k])
+            agg_budget_give(&w->run->codes_budget, sizeof *w->acc[k] * w->acc_cap[k]);
+    }
     free(w->ts_flows);
     free(w->ts_packets);
     free(w->ts_bytes);
@@ -1404,6 +1613,7 @@ static fl_rc query_run(const fl_query_spec *spec, fl_source src, const ts_plan *
             goto out;
         }
         ru.pt = pt;
+        ru.codes_budget.limit = budget / (AGG_PARTS + 2) * 2;
     }
     for (unsigned i = 0; i < nthreads; i++) {
         ws[i].id = i;

@@ -41,6 +41,21 @@
  * A non-fatal problem (a corrupt chunk, a missing file) should be logged by
  * the backend and skipped, not returned.
  */
+/*
+ * A column a source may hand as dictionary codes with a batch (see
+ * fl_source.next_codes): ndict > 0 when it did — dict[0..ndict) holds the
+ * distinct values of the column in the batch (integers in .lo, .hi 0) and
+ * codes[r] the entry of row r; the batch holds the values too. codes and
+ * dict are the engine's arrays of batch_rows entries.
+ */
+typedef struct fl_qcodes {
+    fl_col col;
+    uint32_t ndict;
+    uint16_t *codes;
+    fl_addr *dict;
+} fl_qcodes;
+#define FL_QCODES_MAX 2
+
 typedef struct fl_source {
     void *ctx;
     fl_rc (*next)(void *ctx, fl_batch *b, fl_err *e);
@@ -58,6 +73,13 @@ typedef struct fl_source {
      * cheaper (topseries with N over the window: top keys first, then
      * only their series) */
     fl_rc (*rewind)(void *ctx, fl_err *e);
+    /* optional: next() that also hands up to FL_QCODES_MAX columns as
+     * dictionary codes where the backend stores them so (the store's
+     * dictionary-coded row groups), setting each cd[i].ndict (0 = not
+     * this time). Same threading as next(). Lets `-s` count rows per
+     * code in a small array and fold each distinct value once per batch
+     * instead of probing the hash table once per row */
+    fl_rc (*next_codes)(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e);
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches

@@ -112,6 +112,10 @@ static inline void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
     into->tcp_flags |= c->tcp_flags;
 }
 fl_rc agg_merge(agg_table *into, const agg_table *from);
+/* Take bytes from a shared budget (atomic); 0 when that would pass its
+ * limit. Give them back with agg_budget_give. */
+int agg_budget_take(agg_budget *b, size_t bytes);
+void agg_budget_give(agg_budget *b, size_t bytes);
 
 /* One table split by hash into AGG_PARTS locked partitions over one
  * budget, shared by every scanning thread (see agg.c). A key of hash h

@@ -788,8 +788,35 @@ static void store_all(void *out, fl_kind k, const uint64_t *v, uint32_t n)
             narrow_store(out, k, i, v[i]);
 }
 
-fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
-                   uint32_t n, void *out, uint8_t *scratch, fl_err *e)
+/* One zstd decompression context per thread, kept for the thread's life:
+ * ZSTD_decompress would allocate and initialise one for every chunk. */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static int dctx_key_ok;
+
+static void dctx_free(void *p) { ZSTD_freeDCtx(p); }
+static void dctx_init(void) { dctx_key_ok = pthread_key_create(&dctx_key, dctx_free) == 0; }
+
+static ZSTD_DCtx *thread_dctx(void)
+{
+    ZSTD_DCtx *dc;
+
+    pthread_once(&dctx_once, dctx_init);
+    if (!dctx_key_ok)
+        return NULL;
+    dc = pthread_getspecific(dctx_key);
+    if (dc == NULL && (dc = ZSTD_createDCtx()) != NULL && pthread_setspecific(dctx_key, dc) != 0) {
+        ZSTD_freeDCtx(dc);
+        dc = NULL;
+    }
+    return dc;
+}
+
+/* The chunk's raw bytes (decompressed into scratch, or stored as is)
+ * into *rawp, after checking that the encoding fits the kind and its
+ * exact raw length. */
+static fl_rc chunk_raw(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n,
+                       uint8_t *scratch, const uint8_t **rawp, fl_err *e)
 {
     const uint8_t *raw;
     size_t need;
@@ -802,7 +829,9 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
             return fl_err_set(e, FL_ECORRUPT, "stored and raw lengths differ");
         raw = stored;
     } else if (ch->codec == CODEC_ZSTD) {
-        size_t r = ZSTD_decompress(scratch, ch->raw, stored, ch->stored);
+        ZSTD_DCtx *dc = thread_dctx();
+        size_t r = dc ? ZSTD_decompressDCtx(dc, scratch, ch->raw, stored, ch->stored)
+                      : ZSTD_decompress(scratch, ch->raw, stored, ch->stored);
         if (ZSTD_isError(r) || r != ch->raw)
             return fl_err_set(e, FL_ECORRUPT, "zstd: %s",
                               ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
@@ -840,6 +869,64 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
                                 (ch->enc == ENC_DICT && k == FL_KIND_ADDR)) ||
         (ch->enc == ENC_REF && k != FL_KIND_TIME))
         return fl_err_set(e, FL_ECORRUPT, "encoding %u does not fit the column kind", ch->enc);
+    *rawp = raw;
+    return FL_OK;
+}
+
+/* n addresses out of 16 big-endian byte planes of n bytes each. */
+static void addr_planes(const uint8_t *raw, uint32_t n, fl_addr *o)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t hi = 0, lo = 0;
+        for (unsigned j = 0; j < 8; j++) {
+            hi = hi << 8 | raw[(size_t)j * n + i];
+            lo = lo << 8 | raw[(size_t)(j + 8) * n + i];
+        }
+        o[i].hi = hi;
+        o[i].lo = lo;
+    }
+}
+
+/* The d entries of a dictionary chunk's raw bytes into dict (addresses
+ * from their byte planes, integers in .lo); returns where its codes
+ * start. */
+static const uint8_t *dict_entries(const uint8_t *raw, uint32_t d, fl_kind k, fl_addr *dict)
+{
+    if (k != FL_KIND_ADDR) {
+        for (uint32_t c = 0; c < d; c++) {
+            dict[c].hi = 0;
+            dict[c].lo = get64(raw + 8 * (size_t)c);
+        }
+        return raw + (size_t)d * 8;
+    }
+    addr_planes(raw, d, dict);
+    return raw + (size_t)d * 16;
+}
+
+/* Whether a code of the n (w-byte planes at cp) is past the d entries:
+ * checked all at once, so the decoding loops need no test per row. */
+static int dict_codes_bad(const uint8_t *cp, uint32_t n, unsigned w, uint32_t d)
+{
+    uint32_t bad = 0;
+
+    if (w == 1)
+        for (uint32_t i = 0; i < n; i++)
+            bad |= (uint32_t)(cp[i] >= d);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            bad |= (uint32_t)((uint32_t)(cp[i] | cp[n + i] << 8) >= d);
+    return bad != 0;
+}
+
+fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
+                   uint32_t n, void *out, uint8_t *scratch, fl_err *e)
+{
+    const uint8_t *raw;
+    unsigned w = ch->width;
+    fl_rc rc = chunk_raw(ch, stored, k, n, scratch, &raw, e);
+
+    if (rc != FL_OK)
+        return rc;
     switch (ch->enc) {
     case ENC_FOR:
         for_fast(out, k, raw, n, w, ch->base);
@@ -875,28 +962,17 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
     }
     case ENC_DICT: {
         uint32_t d = ch->dict_n;
+        const uint8_t *codes = raw + (size_t)d * (k == FL_KIND_ADDR ? 16 : 8);
+        if (dict_codes_bad(codes, n, w, d))
+            return fl_err_set(e, FL_ECORRUPT, "dictionary code out of its %u entries", d);
         if (k == FL_KIND_ADDR) {
             fl_addr *o = out, *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
-            const uint8_t *codes = raw + (size_t)d * 16;
-            for (uint32_t c = 0; c < d; c++) {
-                uint64_t hi = 0, lo = 0;
-                for (unsigned j = 0; j < 8; j++) {
-                    hi = hi << 8 | raw[(size_t)j * d + c];
-                    lo = lo << 8 | raw[(size_t)(j + 8) * d + c];
-                }
-                dict[c].hi = hi;
-                dict[c].lo = lo;
-            }
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
-                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
-                o[i] = dict[c];
-            }
+            dict_entries(raw, d, k, dict);
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = dict[w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8)];
         } else {
-            const uint8_t *codes = raw + (size_t)d * 8;
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t c = w == 1 ? codes[i] : (uint32_t)(codes[i] | codes[n + i] << 8);
-                if (c >= d) return fl_err_set(e, FL_ECORRUPT, "dictionary code %u of %u", c, d);
                 narrow_store(out, k, i, get64(raw + 8 * (size_t)c));
             }
         }
@@ -914,21 +990,44 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
         }
         break;
     }
-    case ENC_RAW16: {
-        fl_addr *o = out;
-        for (uint32_t i = 0; i < n; i++) {
-            uint64_t hi = 0, lo = 0;
-            for (unsigned j = 0; j < 8; j++) {
-                hi = hi << 8 | raw[(size_t)j * n + i];
-                lo = lo << 8 | raw[(size_t)(j + 8) * n + i];
-            }
-            o[i].hi = hi;
-            o[i].lo = lo;
-        }
+    case ENC_RAW16:
+        addr_planes(raw, n, out);
         break;
-    }
     default:
         break;
+    }
+    return FL_OK;
+}
+
+fl_rc chunk_decode_dict(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n,
+                        void *out, uint16_t *codes, fl_addr *dict, uint8_t *scratch, fl_err *e)
+{
+    const uint8_t *raw, *cp;
+    uint32_t d = ch->dict_n;
+    fl_rc rc;
+
+    if (ch->enc != ENC_DICT)
+        return fl_err_set(e, FL_EINVAL, "chunk is not dictionary-coded");
+    if ((rc = chunk_raw(ch, stored, k, n, scratch, &raw, e)) != FL_OK)
+        return rc;
+    cp = dict_entries(raw, d, k, dict);
+    if (dict_codes_bad(cp, n, ch->width, d))
+        return fl_err_set(e, FL_ECORRUPT, "dictionary code out of its %u entries", d);
+    if (ch->width == 1)
+        for (uint32_t i = 0; i < n; i++)
+            codes[i] = cp[i];
+    else
+        for (uint32_t i = 0; i < n; i++)
+            codes[i] = (uint16_t)(cp[i] | cp[n + i] << 8);
+    if (out == NULL)
+        return FL_OK;
+    if (k == FL_KIND_ADDR) {
+        fl_addr *o = out;
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = dict[codes[i]];
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            narrow_store(out, k, i, dict[codes[i]].lo);
     }
     return FL_OK;
 }

@@ -646,17 +646,38 @@ typedef struct dest {
     fl_batch *bt;
     uint32_t at;
     uint64_t *dirty;
+    fl_store_codes *cd; /* columns wanted as codes too (at 0 only), or NULL */
+    unsigned ncd;
 } dest;
+
+/* The codes request for chunk ch, when it can be met. */
+static fl_store_codes *codes_for(const dest *d, const seg_chunk *ch)
+{
+    if (ch->enc != ENC_DICT)
+        return NULL;
+    for (unsigned i = 0; i < d->ncd; i++)
+        if (d->cd[i].col == ch->col)
+            return &d->cd[i];
+    return NULL;
+}
 
 static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
                       size_t bi, const seg_chunk *ch, const fl_time *ref, const dest *d)
 {
     fl_err le;
-    unsigned w = fl_col_get((fl_col)ch->col)->width;
+    fl_kind k = fl_col_get((fl_col)ch->col)->kind;
+    void *out = (uint8_t *)d->bt->col[ch->col] + (size_t)d->at * fl_col_get((fl_col)ch->col)->width;
+    fl_store_codes *cd = codes_for(d, ch);
+    fl_rc rc;
 
-    if (seg_read_chunk(&g->src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
-                       (uint8_t *)d->bt->col[ch->col] + (size_t)d->at * w, l->stored, l->scratch,
-                       &le) != FL_OK) {
+    if (cd != NULL)
+        rc = seg_read_chunk_dict(&g->src, b, ch, k, out, cd->codes, cd->dict, l->stored,
+                                 l->scratch, &le);
+    else
+        rc = seg_read_chunk(&g->src, b, ch, k, ref, out, l->stored, l->scratch, &le);
+    if (cd != NULL)
+        cd->ndict = rc == FL_OK ? ch->dict_n : 0;
+    if (rc != FL_OK) {
         char what[160];
         snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
                  fl_col_get((fl_col)ch->col)->name, bi, b->nrows);
@@ -708,6 +729,8 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     int have[FL_COL_COUNT];
 
     memset(have, 0, sizeof have);
+    for (unsigned i = 0; i < d->ncd; i++)
+        d->cd[i].ndict = 0;
     for (uint16_t i = 0; i < b->ncols; i++) {
         int c = b->chunks[i].col;
         if (c >= 0 && bit(sc->need, c) && load_col(sc, l, g, b, bi, c, have, 0, d) != 0)
@@ -879,6 +902,8 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e)
     d.bt = l->batch;
     d.at = 0;
     d.dirty = l->dirty;
+    d.cd = NULL;
+    d.ncd = 0;
     r = next_group(sc, l, &d);
     l->pos = l->batch->n; /* handed out whole */
     lane_give(sc, l);
@@ -910,8 +935,23 @@ static void lane_copy(scan_lane *l, fl_batch *dst)
 
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
 {
+    return fl_store_scan_fill_codes(sc, dst, NULL, 0, e);
+}
+
+fl_rc fl_store_scan_fill_codes(fl_store_scan *sc, fl_batch *dst, fl_store_codes *cd,
+                               unsigned ncd, fl_err *e)
+{
     scan_lane *l;
     uint32_t n0 = dst->n;
+
+    if (ncd > FL_STORE_CODES_MAX)
+        return fl_err_set(e, FL_EINVAL, "more than %d columns asked for as codes",
+                          FL_STORE_CODES_MAX);
+    for (unsigned i = 0; i < ncd; i++)
+        cd[i].ndict = 0;
+    /* codes index the rows of one group from row 0; exact scans move rows */
+    if (dst->n != 0 || (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT)))
+        ncd = 0;
 
     for (;;) {
         pthread_mutex_lock(&sc->sy->lock);
@@ -949,6 +989,8 @@ fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
                 d.bt = dst;
                 d.at = dst->n;
                 d.dirty = NULL;
+                d.cd = cd;
+                d.ncd = ncd;
                 r = next_group(sc, l, &d);
             } else if (lane_batch(sc, l) != 0) {
                 lane_give(sc, l);
@@ -960,6 +1002,8 @@ fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e)
                 d.bt = l->batch;
                 d.at = 0;
                 d.dirty = l->dirty;
+                d.cd = NULL;
+                d.ncd = 0;
                 r = next_group(sc, l, &d);
                 if (r == 0)
                     lane_copy(l, dst);

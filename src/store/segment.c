@@ -559,26 +559,57 @@ fl_rc seg_load_blocks(const seg_src *s, const seg_header *h, seg_blocks *bl, fl_
     return rc;
 }
 
-fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
-                     const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,
-                     fl_err *e)
+/* Read chunk ch's stored bytes into stored_buf and check its CRC; *off
+ * gets its file offset. */
+static fl_rc read_stored(const seg_src *s, const seg_block *b, const seg_chunk *ch,
+                         uint8_t *stored_buf, uint64_t *off, fl_err *e)
 {
-    uint64_t off = b->off + BLK_HDR + b->meta_len + ch->off;
     fl_rc rc;
 
+    *off = b->off + BLK_HDR + b->meta_len + ch->off;
     if (ch->stored > CHUNK_RAW_MAX + 1024)
-        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off, "chunk of %u bytes",
+        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)*off, "chunk of %u bytes",
                          ch->stored);
-    if ((rc = seg_read(s, off, stored_buf, ch->stored, e)) != FL_OK)
+    if ((rc = seg_read(s, *off, stored_buf, ch->stored, e)) != FL_OK)
         return rc;
     if (store_crc32c(0, stored_buf, ch->stored) != ch->crc)
-        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off, "checksum mismatch");
-    rc = chunk_decode(ch, stored_buf, k, ref, b->nrows, out, scratch, e);
+        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)*off, "checksum mismatch");
+    return FL_OK;
+}
+
+static fl_rc decoded_at(const seg_src *s, uint64_t off, fl_rc rc, fl_err *e)
+{
     if (rc != FL_OK && e != NULL) {
         e->offset = (long long)off;
         snprintf(e->where, sizeof e->where, "%s", s->name);
     }
     return rc;
+}
+
+fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
+                     const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,
+                     fl_err *e)
+{
+    uint64_t off;
+    fl_rc rc = read_stored(s, b, ch, stored_buf, &off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    return decoded_at(s, off, chunk_decode(ch, stored_buf, k, ref, b->nrows, out, scratch, e), e);
+}
+
+fl_rc seg_read_chunk_dict(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
+                          void *out, uint16_t *codes, fl_addr *dict, uint8_t *stored_buf,
+                          uint8_t *scratch, fl_err *e)
+{
+    uint64_t off;
+    fl_rc rc = read_stored(s, b, ch, stored_buf, &off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    return decoded_at(s, off,
+                      chunk_decode_dict(ch, stored_buf, k, b->nrows, out, codes, dict, scratch, e),
+                      e);
 }
 
 /* ------------------------------------------------------------------ */

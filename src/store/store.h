@@ -236,6 +236,31 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  * one scan, not both.
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
+/*
+ * A column asked for as dictionary codes (fl_store_scan_fill_codes): when
+ * the row group's chunk of col is dictionary-coded, ndict gets its entry
+ * count (> 0), dict[0..ndict) its distinct values (sorted; integers in
+ * .lo, .hi 0) and codes[r] the entry of row r; the column's values are
+ * decoded into the batch as well. ndict 0: not coded this time (another
+ * encoding, an absent column, or a group that went through the scan's own
+ * buffers) — read the values. codes and dict are the caller's arrays of
+ * FL_STORE_GROUP_ROWS entries.
+ */
+typedef struct fl_store_codes {
+    int col;
+    uint32_t ndict;
+    uint16_t *codes;
+    fl_addr *dict;
+} fl_store_codes;
+#define FL_STORE_CODES_MAX 2
+/*
+ * fl_store_scan_fill, with up to FL_STORE_CODES_MAX columns asked for as
+ * codes too (cd[0..ncd)). Codes are given only when dst is empty and has
+ * room for a whole row group (it then holds exactly one group), and not in
+ * FL_STORE_SCAN_EXACT scans.
+ */
+fl_rc fl_store_scan_fill_codes(fl_store_scan *sc, fl_batch *dst, fl_store_codes *cd,
+                               unsigned ncd, fl_err *e);
 /* Start the scan again from its first segment (same columns and
  * predicate; the segment list is not re-read). Not while another thread
  * is inside fill/next (FL_EINVAL). The stats keep counting. */

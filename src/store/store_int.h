@@ -131,6 +131,13 @@ fl_rc chunk_encode(chunk_enc *c, uint16_t fcol, fl_kind k, const void *vals,
  * of kind k). scratch must hold FL_STORE_GROUP_ROWS*16 + 4096 bytes. */
 fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const fl_time *ref,
                    uint32_t n, void *out, uint8_t *scratch, fl_err *e);
+/* A dictionary-coded chunk (ENC_DICT) as its n codes (one per row) and
+ * its dict_n entries (integers in .lo, .hi 0), both caller-owned arrays
+ * of FL_STORE_GROUP_ROWS; with out, also the values as chunk_decode
+ * gives them. FL_EINVAL for another encoding, FL_ECORRUPT as
+ * chunk_decode. */
+fl_rc chunk_decode_dict(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n,
+                        void *out, uint16_t *codes, fl_addr *dict, uint8_t *scratch, fl_err *e);
 /* Largest raw (uncompressed) chunk; scratch also holds a decoded
  * dictionary after it. ref: the block's time_first values (NULL = zeros),
  * needed by ENC_REF chunks. */
@@ -174,6 +181,10 @@ void seg_blocks_free(seg_blocks *bl);
 fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
                      const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,
                      fl_err *e);
+/* The same for a dictionary-coded chunk, through chunk_decode_dict. */
+fl_rc seg_read_chunk_dict(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
+                          void *out, uint16_t *codes, fl_addr *dict, uint8_t *stored_buf,
+                          uint8_t *scratch, fl_err *e);
 
 /* Write a closed segment (header, live blocks, footer, trailer) from the
  * open file src into fd; *rows gets the row count. */
