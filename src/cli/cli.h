@@ -100,6 +100,13 @@ void cli_store_pred(const struct fl_query_spec *qs, const struct fl_filter *f,
 int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,
                      const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
                      struct fl_source *src);
+/* fl_source.next_codes over store scan sc: the batch, and up to ncd of the
+ * columns cd names as the row group's dictionary codes where it holds them
+ * so (cd[i].ndict 0 where not). */
+struct fl_qcodes;
+struct fl_batch;
+fl_rc cli_store_fill_codes(struct fl_store_scan *sc, struct fl_batch *b, struct fl_qcodes *cd,
+                           unsigned ncd, fl_err *e);
 
 /* query_cache.c: the fingerprint of the store data a window [start, end)
  * may read (0 on success), and the cache key of a query command line

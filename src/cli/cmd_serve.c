@@ -106,6 +106,11 @@ static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e)
     return fl_store_scan_fill(((store_src *)ctx)->sc, b, e);
 }
 
+static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
+{
+    return cli_store_fill_codes(((store_src *)ctx)->sc, b, cd, ncd, e);
+}
+
 static fl_rc store_rewind(void *ctx, fl_err *e)
 {
     return fl_store_scan_rewind(((store_src *)ctx)->sc, e);
@@ -181,6 +186,7 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->parallel = 1;
     src->batch_rows = FL_STORE_GROUP_ROWS;
     src->rewind = store_rewind;
+    src->next_codes = store_next_codes;
     *estimate = store_estimate(ss->st, &pred);
     return FL_OK;
 }

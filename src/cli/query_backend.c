@@ -93,7 +93,8 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
-static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
+fl_rc cli_store_fill_codes(fl_store_scan *scan, fl_batch *b, fl_qcodes *cd, unsigned ncd,
+                           fl_err *e)
 {
     fl_store_codes sc[FL_STORE_CODES_MAX];
     fl_rc rc;
@@ -105,10 +106,14 @@ static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned nc
         sc[i].codes = cd[i].codes;
         sc[i].dict = cd[i].dict;
     }
-    rc = fl_store_scan_fill_codes(ctx, b, sc, ncd, e);
+    rc = fl_store_scan_fill_codes(scan, b, sc, ncd, e);
     for (unsigned i = 0; i < ncd; i++)
         cd[i].ndict = sc[i].ndict;
     return rc;
+}
+static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
+{
+    return cli_store_fill_codes(ctx, b, cd, ncd, e);
 }
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }

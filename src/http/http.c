@@ -648,6 +648,24 @@ static fl_rc run_next(void *ctx, fl_batch *b, fl_err *e)
     return rc;
 }
 
+/* next_codes through the same checks and count as run_next */
+static fl_rc run_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
+{
+    run *r = ctx;
+    fl_rc rc;
+
+    if (atomic_load(&r->cancel))
+        return fl_err_set(e, FL_ECANCELED, "query canceled");
+    if (fl_time_now() > r->deadline) {
+        atomic_store(&r->timed_out, 1);
+        return fl_err_set(e, FL_ECANCELED, "query time limit reached");
+    }
+    rc = r->inner.next_codes(r->inner.ctx, b, cd, ncd, e);
+    if (rc == FL_OK)
+        atomic_fetch_add(&r->scanned, b->n);
+    return rc;
+}
+
 static double run_progress(void *ctx)
 {
     run *r = ctx;
@@ -982,6 +1000,7 @@ static fl_rc run_query(fl_http *hs, run *r, const fl_query_spec *spec, void *fct
     src.parallel = r->inner.parallel;
     src.batch_rows = r->inner.batch_rows;
     src.rewind = r->inner.rewind ? run_rewind : NULL;
+    src.next_codes = r->inner.next_codes ? run_next_codes : NULL;
     r->estimate = est * engine_passes(spec, &src);
     rc = fl_query_run(spec, src, res, e);
     hs->be.close(hs->be.ctx, r->inner.ctx);
