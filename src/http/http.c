@@ -631,17 +631,25 @@ static fl_rc qsel_fn(void *ctx, const fl_batch *b, fl_sel *sel, fl_err *e)
 /* Running queries: the source wrapper, slots, progress, cancel        */
 /* ------------------------------------------------------------------ */
 
-static fl_rc run_next(void *ctx, fl_batch *b, fl_err *e)
+/* FL_ECANCELED once a cancel came or the deadline passed, else FL_OK */
+static fl_rc run_check(run *r, fl_err *e)
 {
-    run *r = ctx;
-    fl_rc rc;
-
     if (atomic_load(&r->cancel))
         return fl_err_set(e, FL_ECANCELED, "query canceled");
     if (fl_time_now() > r->deadline) {
         atomic_store(&r->timed_out, 1);
         return fl_err_set(e, FL_ECANCELED, "query time limit reached");
     }
+    return FL_OK;
+}
+
+static fl_rc run_next(void *ctx, fl_batch *b, fl_err *e)
+{
+    run *r = ctx;
+    fl_rc rc = run_check(r, e);
+
+    if (rc != FL_OK)
+        return rc;
     rc = r->inner.next(r->inner.ctx, b, e);
     if (rc == FL_OK)
         atomic_fetch_add(&r->scanned, b->n);
@@ -652,14 +660,10 @@ static fl_rc run_next(void *ctx, fl_batch *b, fl_err *e)
 static fl_rc run_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e)
 {
     run *r = ctx;
-    fl_rc rc;
+    fl_rc rc = run_check(r, e);
 
-    if (atomic_load(&r->cancel))
-        return fl_err_set(e, FL_ECANCELED, "query canceled");
-    if (fl_time_now() > r->deadline) {
-        atomic_store(&r->timed_out, 1);
-        return fl_err_set(e, FL_ECANCELED, "query time limit reached");
-    }
+    if (rc != FL_OK)
+        return rc;
     rc = r->inner.next_codes(r->inner.ctx, b, cd, ncd, e);
     if (rc == FL_OK)
         atomic_fetch_add(&r->scanned, b->n);
