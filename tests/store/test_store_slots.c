@@ -275,6 +275,82 @@ TEST(tick_keeps_busy_slots_open)
     tu_rmrf(dir);
 }
 
+/* A far-future time (a broken exporter clock) does not keep a slot open:
+ * once quiet, tick publishes it, while the current slot stays open. */
+TEST(future_slot_closed_when_quiet)
+{
+    char dir[512];
+    fl_store_opts o = slot_opts();
+    stream st = {1, 0, 0};
+    fl_store *s, *r;
+    fl_store_seginfo *segs;
+    fl_batch *b = fl_batch_new(4);
+    fl_flow f;
+    size_t ns;
+    fl_err e;
+
+    CHECK(b != NULL);
+    o.flush_ms = 100; /* quiet = 10 flush intervals = 1 s */
+    tu_tmpdir(dir, sizeof dir, "future");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &r, &e) == FL_OK);
+    put_stream(s, &st, 0, 2000);
+    tu_flow(&f, 2000, T0 + 10000LL * SLOT, 0);
+    CHECK(fl_batch_append(b, &f) == FL_OK);
+    CHECK(fl_store_append(s, b, &e) == FL_OK);
+    usleep(1300000);
+    CHECK(fl_store_tick(s, T0 + SLOT / 2, &e) == FL_OK);
+    CHECK(fl_store_list(r, 0, 0, NULL, 0, &segs, &ns, &e) == FL_OK);
+    CHECK_EQ_INT(ns, 2);
+    for (size_t i = 0; i < ns; i++) {
+        if (segs[i].slot_start == T0) {
+            CHECK_EQ_INT(segs[i].open, 1); /* current, not past: stays open */
+        } else {
+            CHECK_EQ_INT(segs[i].slot_start, T0 + 10000LL * SLOT);
+            CHECK_EQ_INT(segs[i].open, 0);
+            CHECK_EQ_INT(segs[i].rows, 1);
+        }
+    }
+    CHECK(segs[0].slot_start != segs[1].slot_start);
+    free(segs);
+    fl_store_close(s, NULL);
+    fl_store_close(r, NULL);
+    fl_batch_free(b);
+    tu_rmrf(dir);
+}
+
+/* Timed flushes with fsync (their syncs on the syncer thread), growing a
+ * row group past the early-final size between flushes: fl_store_flush
+ * then reports every row durable, and every row reads back once. */
+TEST(timed_flushes_sync_in_background)
+{
+    char dir[512];
+    fl_store_opts o = slot_opts();
+    stream st = {2, 0, 0};
+    fl_store *s, *r;
+    uint64_t durable = 0;
+    fl_err e;
+
+    o.flush_ms = 1;
+    o.fsync = 1;
+    tu_tmpdir(dir, sizeof dir, "bgsync");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    for (uint64_t k = 0; k < 60; k++) {
+        put_stream(s, &st, k * 1000, 1000);
+        CHECK(fl_store_tick(s, T0, &e) == FL_OK);
+        usleep(1500);
+    }
+    CHECK(fl_store_flush(s, &durable, &e) == FL_OK);
+    CHECK_EQ_INT(durable, 60000);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &r, &e) == FL_OK);
+    CHECK_EQ_INT(check_rows(r, &st, 0, 60000), 60000); /* open slots, read live */
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    CHECK_EQ_INT(check_rows(r, &st, 0, 60000), 60000); /* published */
+    check_verify(r, 60000);
+    fl_store_close(r, NULL);
+    tu_rmrf(dir);
+}
+
 /* ---- kill -9 in an interleaved stream ---------------------------------- */
 
 #define RUNS 6
@@ -452,6 +528,8 @@ int main(int argc, char **argv)
     RUN(interleaved_slots_each_row_in_its_slot);
     RUN(walked_window_bounded_segments);
     RUN(tick_keeps_busy_slots_open);
+    RUN(future_slot_closed_when_quiet);
+    RUN(timed_flushes_sync_in_background);
     RUN(kill9_mid_interleaved_stream);
     TEST_EXIT();
 }
