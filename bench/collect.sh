@@ -3,8 +3,10 @@
 # loopback, as issue 4 asks:
 #
 #   1. decode rate per core (in process, generated v9 / IPFIX, captures)
-#   2. loss-free rate: `flowlens gen` sends NetFlow v9 or IPFIX at a set
-#      rate for DURATION seconds (4 simulated exporters = observation
+#   2. loss-free rate: `flowlens gen --prebuild` (a ring of PREBUILD
+#      datagrams encoded once, resent with sendmmsg and new sequence
+#      numbers, so the sender is not the limit) sends NetFlow v9 or IPFIX
+#      at a set rate for DURATION seconds (4 simulated exporters = observation
 #      domains / source ids 1..4, fixed seeds) to `flowlens collect --store`
 #      (1 and 2 receiver threads) and to nfcapd writing files (one thread),
 #      the same stream. With 2 threads, 2 gen processes each send half the
@@ -26,16 +28,21 @@
 #      and the collector's table alone in process.
 #
 # Environment: DURATION (default 30 s; DURATION=5 for a quick run), START
-# (flows/s, default 50000), STEPS (default 3), MAXRATE (default 3200000),
-# BIN (the flowlens binary, default build/release/flowlens).
+# (flows/s, default 400000), STEPS (default 3), MAXRATE (default 12800000),
+# PREBUILD (datagrams in gen's ring, default 4096; 0 = encode while
+# sending, the old sender), BIN (the flowlens binary under test, default
+# build/release/flowlens), GEN (the sender, default BIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
-START=${START:-50000}
+START=${START:-400000}
 STEPS=${STEPS:-3}
-MAXRATE=${MAXRATE:-3200000}
+MAXRATE=${MAXRATE:-12800000}
+PREBUILD=${PREBUILD:-4096}
 RCVBUF=${RCVBUF:-$(cat /proc/sys/net/core/rmem_max)}
 BIN=${BIN:-build/release/flowlens}
+GEN=${GEN:-$BIN}
+PB=""; [ "$PREBUILD" -gt 0 ] && PB="--prebuild $PREBUILD"
 B=build/release/bench_collect
 make -j2 release >/dev/null
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc bench/bench_collect.c \
@@ -49,6 +56,7 @@ hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 TCK=$(getconf CLK_TCK)
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other jobs)"
 echo "nfcapd: $(nfcapd -V 2>&1 | head -1); socket buffer $RCVBUF bytes for both"
+echo "sender: $GEN gen ${PB:-(encoding while sending)}"
 
 echo "--- decode rate, one core (in process)"
 $B decode v9 2000000
@@ -64,8 +72,9 @@ send() {
   local start=$(( ($(date +%s) / 300 - 1) * 300 + 60 )) win=${WINDOW:-120s}
   [ "$win" = 120s ] || start=$(( $(date +%s) - 3600 ))
   for i in $(seq "$4"); do
-    $BIN gen --to "127.0.0.1:$3" --proto "$1" --rate "$r" --count "$per" --exporters 4 \
-      --seed "$i" --ipv6 20 --start "$start" --window "$win" >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
+    # shellcheck disable=SC2086
+    $GEN gen --to "127.0.0.1:$3" --proto "$1" --rate "$r" --count "$per" --exporters 4 \
+      --seed "$i" --ipv6 20 --start "$start" --window "$win" $PB >"$TMP/gen$i.out" 2>&1 & pids="$pids $!"
   done
   for p in $pids; do wait "$p"; done
   # "... N flows (0 skipped) from 4 exporters in D datagrams, B bytes, T s, ..."
@@ -123,7 +132,7 @@ search() {
   while :; do
     read -r st se secs c h < <(run_$who "$proto" "$r" "$th")
     ach=$(python3 -c "print(int($se / max($secs, 1e-9)))")
-    echo "  $who $proto x$th rate=$r: stored $st of $se (sent in ${secs}s: $ach flows/s), cpu ${c}s" >&2
+    echo "  $who $proto x$th rate=$r: stored $st of $se (sent in ${secs}s: $ach flows/s), cpu ${c}s, load $(cut -d" " -f1 /proc/loadavg)" >&2
     if [ "$st" = "$se" ] && [ "$se" -gt 0 ]; then
       good=$r; best=$ach; cpu=$(python3 -c "print('%.2f' % ($c / ($se / 1e6)))")
       if [ "$ach" -lt $(( r * 9 / 10 )) ]; then note="sender-limited"; break; fi
@@ -138,7 +147,7 @@ search() {
     r=$(( (good + bad) / 2 ))
     read -r st se secs c h < <(run_$who "$proto" "$r" "$th")
     ach=$(python3 -c "print(int($se / max($secs, 1e-9)))")
-    echo "  $who $proto x$th rate=$r: stored $st of $se (sent in ${secs}s: $ach flows/s), cpu ${c}s" >&2
+    echo "  $who $proto x$th rate=$r: stored $st of $se (sent in ${secs}s: $ach flows/s), cpu ${c}s, load $(cut -d" " -f1 /proc/loadavg)" >&2
     if [ "$st" = "$se" ]; then good=$r; best=$ach; cpu=$(python3 -c "print('%.2f' % ($c / ($se / 1e6)))"); else bad=$r; fi
   done
   echo "$best $cpu $note"
@@ -149,7 +158,7 @@ for proto in v9 ipfix; do
   for th in 1 2; do
     read -r nf_best nf_cpu nf_note < <(search nfcapd $proto $th)
     read -r fl_best fl_cpu fl_note < <(search flowlens $proto $th)
-    echo "RESULT $proto receivers=$th: flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
+    echo "RESULT $proto receivers=$th (load $(cut -d" " -f1-3 /proc/loadavg)): flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
   done
 done
 
@@ -180,6 +189,6 @@ for proto in v9 ipfix; do
   $B tplsend $proto 1000 10 127.0.0.1 "$p" >/dev/null
   sleep 1
   nf=$(hwm_kb $RPID); kill -TERM $RPID; wait $RPID || true; RPID=""
-  echo "RESULT memory $proto: flowlens collect --store VmHWM $fl KiB (idle $base KiB, $nexp exporters); nfcapd VmHWM $nf KiB (idle $nbase KiB); ratio $(python3 -c "print('%.2f' % ($fl / $nf))")"
+  echo "RESULT memory $proto (load $(cut -d" " -f1 /proc/loadavg)): flowlens collect --store VmHWM $fl KiB (idle $base KiB, $nexp exporters); nfcapd VmHWM $nf KiB (idle $nbase KiB); ratio $(python3 -c "print('%.2f' % ($fl / $nf))")"
 done
 $B exporters 1000 10

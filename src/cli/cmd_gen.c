@@ -9,6 +9,16 @@
  * comes from the same socket. A token bucket holds the flow rate; the loop
  * ends after --count flows. --dump writes the flows as sent, one CSV line
  * each, so tests can compare what a collector decoded with what was sent.
+ *
+ * --prebuild N takes generating and encoding out of the send loop, so the
+ * sender is not what limits a collector benchmark: N datagrams are encoded
+ * once into a ring, then sent round and round with sendmmsg, each time with
+ * only the header patched (fl_gen_dgram_hdr_set): the sequence number
+ * continues where the exporter's previous round ended, and sysUptime and
+ * unix seconds move on by the ring's time span, together, so every
+ * exporter's clock stays monotonic while the flows' times (relative to
+ * sysUptime in v5/v9, absolute in IPFIX) repeat exactly. The flows repeat
+ * once per round; --dump lists the ring's flows once.
  */
 #include "cli.h"
 #include "gen/gen.h"
@@ -21,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +39,8 @@
 #define GEN_MAX_EXPORTERS 1000
 #define GEN_MAX_WINDOW_MS (30LL * 86400 * 1000) /* keeps sysUptime in 32 bits */
 #define GEN_BOOT_BEFORE_MS (3600LL * 1000)      /* devices booted an hour before */
+#define GEN_RING_MAX 1000000                    /* --prebuild: 1.4 GB at most */
+#define GEN_MMSG 64                             /* datagrams per sendmmsg */
 
 typedef struct gen_opts {
     struct sockaddr_storage to;
@@ -36,7 +49,18 @@ typedef struct gen_opts {
     double rate;
     fl_gen_config gc;
     const char *dump;
+    uint32_t prebuild; /* datagrams in the ring; 0: encode as we send */
 } gen_opts;
+
+/* --prebuild: datagrams encoded once, their header as encoded, the
+ * exporter (index) and the flow records each carries. */
+typedef struct gen_ring {
+    uint8_t *buf; /* cap slots of FL_GEN_DGRAM_MAX bytes */
+    uint16_t *len, *xi;
+    uint32_t *flows;
+    fl_gen_dgram_hdr *hdr;
+    uint32_t n, cap;
+} gen_ring;
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -196,6 +220,14 @@ static int parse_opts(const cli_cmd *cmd, const cli_args *args, gen_opts *o)
     }
     o->gc.end = o->gc.start + window;
     o->dump = cli_get(args, "dump");
+    if ((v = cli_get(args, "prebuild")) != NULL) {
+        if (parse_u64(v, GEN_RING_MAX, &u) != 0 || u == 0)
+            return cli_usage_error(cmd, "bad --prebuild '%s': datagrams, 1..%d", v, GEN_RING_MAX);
+        if (o->proto == FL_GEN_SFLOW)
+            return cli_usage_error(cmd, "--prebuild takes v5, v9 or ipfix (sFlow samples carry "
+                                        "sequence numbers of their own)");
+        o->prebuild = (uint32_t)u;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -216,9 +248,10 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-static void dump_rows(FILE *f, const fl_batch *b)
+static void dump_rows(FILE *f, const fl_batch *b, const uint32_t *rows, uint32_t n)
 {
-    for (uint32_t r = 0; r < b->n; r++) {
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = rows ? rows[i] : i;
         char sa[FL_ADDR_STRLEN], da[FL_ADDR_STRLEN], nh[FL_ADDR_STRLEN];
         fl_addr_format(FL_ADDRS(b, FL_COL_SRC_ADDR)[r], sa, sizeof sa);
         fl_addr_format(FL_ADDRS(b, FL_COL_DST_ADDR)[r], da, sizeof da);
@@ -255,6 +288,140 @@ static int send_dgram(int fd, const gen_opts *o, const uint8_t *buf, size_t len)
     return -1;
 }
 
+static void ring_free(gen_ring *rg)
+{
+    free(rg->buf);
+    free(rg->len);
+    free(rg->xi);
+    free(rg->flows);
+    free(rg->hdr);
+}
+
+static int ring_alloc(gen_ring *rg, uint32_t cap)
+{
+    memset(rg, 0, sizeof *rg);
+    rg->cap = cap;
+    rg->buf = malloc((size_t)cap * FL_GEN_DGRAM_MAX);
+    rg->len = calloc(cap, sizeof *rg->len);
+    rg->xi = calloc(cap, sizeof *rg->xi);
+    rg->flows = calloc(cap, sizeof *rg->flows);
+    rg->hdr = calloc(cap, sizeof *rg->hdr);
+    return rg->buf && rg->len && rg->xi && rg->flows && rg->hdr ? 0 : -1;
+}
+
+/* Wait until the bucket holds `need` flows (no wait when rate is 0), then
+ * return how many flows may go now. */
+static double bucket_take(double rate, double need, double burst, double *tokens, double *last)
+{
+    for (int i = 0; rate > 0 && i < 1000000; i++) {
+        double t = now_s();
+        *tokens += (t - *last) * rate;
+        *last = t;
+        if (*tokens > burst)
+            *tokens = burst;
+        if (*tokens >= need)
+            break;
+        sleep_s((need - *tokens) / rate);
+    }
+    return rate > 0 ? *tokens : 1e18;
+}
+
+/* sendmmsg all of msg[0..m), retrying a full socket buffer briefly. */
+static int send_all(int fd, struct mmsghdr *msg, unsigned m)
+{
+    unsigned done = 0;
+
+    for (int tries = 0; done < m && tries < 2000; tries++) {
+        int k = sendmmsg(fd, msg + done, m - done, 0);
+        if (k > 0) {
+            done += (unsigned)k;
+            tries = 0;
+            continue;
+        }
+        if (k < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
+            return -1;
+        sleep_s(0.0005);
+    }
+    if (done < m) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    return 0;
+}
+
+/* --prebuild: send the ring round and round until `count` flows went out
+ * (whole datagrams: never more than count), patching each header as its
+ * exporter's next round. seqspan[i]: how far exporter i's sequence number
+ * moves in one round. Adds what was sent to tot. */
+static int ring_send(int fd, const gen_opts *o, gen_ring *rg, const uint32_t *seqspan,
+                     uint64_t count, fl_gen_export_stats *tot)
+{
+    struct mmsghdr msg[GEN_MMSG];
+    struct iovec iov[GEN_MMSG];
+    uint32_t lo = UINT32_MAX, hi = 0, span, pos = 0, wrap = 0;
+    double tokens, last = now_s(), need, burst;
+    uint64_t sent = 0;
+    struct sockaddr_storage to = o->to;
+    fl_err e;
+
+    /* one round moves the clocks on by the ring's time span + 1 s */
+    for (uint32_t j = 0; j < rg->n; j++) {
+        lo = rg->hdr[j].secs < lo ? rg->hdr[j].secs : lo;
+        hi = rg->hdr[j].secs > hi ? rg->hdr[j].secs : hi;
+    }
+    span = hi - lo + 1;
+    need = o->rate / 500; /* 2 ms of flows a sendmmsg, at most GEN_MMSG datagrams */
+    if (need > 20.0 * GEN_MMSG)
+        need = 20.0 * GEN_MMSG;
+    burst = 2 * need + 60;
+    tokens = need;
+    memset(msg, 0, sizeof msg);
+    while (sent < count) {
+        unsigned m = 0;
+        uint64_t f = 0;
+        double may = bucket_take(o->rate, need > rg->flows[pos] ? need : rg->flows[pos], burst,
+                                 &tokens, &last);
+        /* at most one use of a slot per call: it is patched in place */
+        while (m < GEN_MMSG && m < rg->n && sent + f + rg->flows[pos] <= count &&
+               (double)(f + rg->flows[pos]) <= may) {
+            fl_gen_dgram_hdr h = rg->hdr[pos];
+            uint8_t *p = rg->buf + (size_t)pos * FL_GEN_DGRAM_MAX;
+            h.seq += wrap * seqspan[rg->xi[pos]];
+            h.uptime += wrap * span * 1000u;
+            h.secs += wrap * span;
+            fl_err_clear(&e);
+            if (fl_gen_dgram_hdr_set(o->proto, p, rg->len[pos], &h, &e) != FL_OK) {
+                fprintf(stderr, "flowlens gen: %s\n", e.msg);
+                return -1;
+            }
+            iov[m].iov_base = p;
+            iov[m].iov_len = rg->len[pos];
+            msg[m].msg_hdr.msg_iov = &iov[m];
+            msg[m].msg_hdr.msg_iovlen = 1;
+            msg[m].msg_hdr.msg_name = &to;
+            msg[m].msg_hdr.msg_namelen = o->tolen;
+            f += rg->flows[pos];
+            tot->bytes += rg->len[pos];
+            m++;
+            if (++pos == rg->n) {
+                pos = 0;
+                wrap++;
+            }
+        }
+        if (m == 0)
+            break; /* the next datagram would pass count */
+        if (send_all(fd, msg, m) != 0) {
+            fprintf(stderr, "flowlens gen: send failed: %s\n", strerror(errno));
+            return -1;
+        }
+        tokens -= (double)f;
+        sent += f;
+        tot->datagrams += m;
+    }
+    tot->flows += sent;
+    return 0;
+}
+
 int cmd_gen(const cli_cmd *cmd, const cli_args *args)
 {
     gen_opts o;
@@ -262,24 +429,37 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
     fl_gen *g = NULL;
     fl_batch *b = NULL;
     fl_gen_exporter **xs = NULL;
-    uint32_t *rows = NULL, *nrows = NULL, nx;
+    uint32_t *rows = NULL, *nrows = NULL, *seqspan = NULL, nx;
     FILE *dump = NULL;
     uint8_t buf[FL_GEN_DGRAM_MAX];
     double t0, tokens = 0, last, chunk, burst;
-    uint64_t flows = 0;
-    fl_gen_export_stats tot = {0, 0, 0, 0, 0};
+    uint64_t flows = 0, count;
+    fl_gen_export_stats tot = {0, 0, 0, 0, 0, 0};
+    gen_ring rgs, *ring = NULL;
     fl_err e;
 
     if ((rc = parse_opts(cmd, args, &o)) != CLI_EXIT_OK)
         return rc;
     nx = o.gc.exporters;
+    count = o.gc.flows;
+    memset(&rgs, 0, sizeof rgs);
+    if (o.prebuild > 0) {
+        ring = &rgs;
+        o.gc.flows = (uint64_t)o.prebuild * 30; /* enough: <= 30 records a datagram */
+        if (ring_alloc(ring, o.prebuild) != 0) {
+            fprintf(stderr, "flowlens gen: out of memory for %u prebuilt datagrams\n",
+                    o.prebuild);
+            goto out;
+        }
+    }
     fl_err_clear(&e);
     g = fl_gen_new(&o.gc);
     b = fl_batch_new(GEN_BATCH);
     xs = calloc(nx, sizeof *xs);
     rows = calloc((size_t)nx * GEN_BATCH, sizeof *rows);
     nrows = calloc(nx, sizeof *nrows);
-    if (g == NULL || b == NULL || xs == NULL || rows == NULL || nrows == NULL) {
+    seqspan = calloc(nx, sizeof *seqspan);
+    if (g == NULL || b == NULL || xs == NULL || rows == NULL || nrows == NULL || !seqspan) {
         fprintf(stderr, "flowlens gen: out of memory\n");
         goto out;
     }
@@ -304,8 +484,9 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
     }
 
     /* token bucket: refill at rate, spend a chunk of ~20 ms of flows at a
-     * time so datagrams stay reasonably full at low rates */
-    chunk = o.rate > 0 ? o.rate / 50 : GEN_BATCH;
+     * time so datagrams stay reasonably full at low rates (a ring is built
+     * at full speed) */
+    chunk = o.rate > 0 && ring == NULL ? o.rate / 50 : GEN_BATCH;
     if (chunk < 1)
         chunk = 1;
     if (chunk > GEN_BATCH)
@@ -313,9 +494,9 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
     burst = chunk * 2;
     tokens = chunk; /* the first chunk goes at once */
     t0 = last = now_s();
-    while (flows < o.gc.flows) {
+    while (ring ? ring->n < ring->cap : flows < o.gc.flows) {
         uint32_t want = GEN_BATCH, got;
-        if (o.rate > 0) {
+        if (o.rate > 0 && ring == NULL) {
             double t = now_s();
             tokens += (t - last) * o.rate;
             last = t;
@@ -335,26 +516,42 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
             break;
         tokens -= got;
         flows += got;
-        if (dump)
-            dump_rows(dump, b);
+        if (dump && ring == NULL)
+            dump_rows(dump, b, NULL, b->n);
         memset(nrows, 0, nx * sizeof *nrows);
         for (uint32_t r = 0; r < b->n; r++) {
             uint32_t id = FL_U16(b, FL_COL_EXPORTER)[r];
             uint32_t i = (id >= 1 && id <= nx) ? id - 1 : 0;
             rows[(size_t)i * GEN_BATCH + nrows[i]++] = r;
         }
-        for (uint32_t i = 0; i < nx; i++) {
+        for (uint32_t i = 0; i < nx && (ring == NULL || ring->n < ring->cap); i++) {
             const uint32_t *xr = rows + (size_t)i * GEN_BATCH;
             uint32_t off = 0;
-            while (off < nrows[i]) {
+            while (off < nrows[i] && (ring == NULL || ring->n < ring->cap)) {
                 uint32_t used = 0;
-                size_t len = fl_gen_export_next(xs[i], b, xr + off, nrows[i] - off, buf,
-                                                sizeof buf, &used, &e);
+                uint8_t *p = ring ? ring->buf + (size_t)ring->n * FL_GEN_DGRAM_MAX : buf;
+                fl_gen_export_stats s0, s1;
+                size_t len;
+                fl_gen_exporter_stats(xs[i], &s0);
+                len = fl_gen_export_next(xs[i], b, xr + off, nrows[i] - off, p,
+                                         FL_GEN_DGRAM_MAX, &used, &e);
                 if (used == 0 && len == 0) {
                     fprintf(stderr, "flowlens gen: %s\n", e.msg[0] ? e.msg : "encoder stalled");
                     goto out;
                 }
-                if (len > 0 && send_dgram(fd, &o, buf, len) != 0) {
+                if (ring != NULL && len > 0) {
+                    fl_gen_exporter_stats(xs[i], &s1);
+                    ring->len[ring->n] = (uint16_t)len;
+                    ring->xi[ring->n] = (uint16_t)i;
+                    ring->flows[ring->n] = (uint32_t)(s1.flows - s0.flows);
+                    if (fl_gen_dgram_hdr_get(o.proto, p, len, &ring->hdr[ring->n], &e) != FL_OK) {
+                        fprintf(stderr, "flowlens gen: %s\n", e.msg);
+                        goto out;
+                    }
+                    ring->n++;
+                    if (dump)
+                        dump_rows(dump, b, xr + off, used);
+                } else if (len > 0 && send_dgram(fd, &o, buf, len) != 0) {
                     fprintf(stderr, "flowlens gen: send to %s failed: %s\n", cli_get(args, "to"),
                             strerror(errno));
                     goto out;
@@ -363,9 +560,28 @@ int cmd_gen(const cli_cmd *cmd, const cli_args *args)
             }
         }
     }
+    if (ring != NULL) {
+        uint64_t rflows = 0;
+        for (uint32_t i = 0; i < nx; i++) {
+            fl_gen_export_stats s;
+            fl_gen_exporter_stats(xs[i], &s);
+            seqspan[i] = s.seq;
+        }
+        for (uint32_t j = 0; j < ring->n; j++)
+            rflows += ring->flows[j];
+        if (rflows == 0) {
+            fprintf(stderr, "flowlens gen: the prebuilt datagrams carry no flows\n");
+            goto out;
+        }
+        fprintf(stderr, "flowlens gen: prebuilt %u datagrams, %" PRIu64 " flows, in %.3f s\n",
+                ring->n, rflows, now_s() - t0);
+        t0 = now_s();
+        if (ring_send(fd, &o, ring, seqspan, count, &tot) != 0)
+            goto out;
+    }
     {
         double el = now_s() - t0;
-        for (uint32_t i = 0; i < nx; i++) {
+        for (uint32_t i = 0; i < nx && ring == NULL; i++) {
             fl_gen_export_stats s;
             fl_gen_exporter_stats(xs[i], &s);
             tot.flows += s.flows;
@@ -394,6 +610,8 @@ out:
     free(xs);
     free(rows);
     free(nrows);
+    free(seqspan);
+    ring_free(&rgs);
     fl_batch_free(b);
     fl_gen_free(g);
     return ret;

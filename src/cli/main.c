@@ -116,6 +116,7 @@ static const cli_opt gen_opts[] = {
     {"sampling", 0, "N", "announce 1-in-N packet sampling (default 1)"},
     {"ipv6", 0, "PERCENT", "share of IPv6 flows (default 20)"},
     {"dump", 0, "FILE", "also write the flows sent as CSV (for tests)"},
+    {"prebuild", 0, "N", "encode N datagrams once, then resend them (new sequence numbers) with sendmmsg"},
     OPT_CONFIG, OPT_LOG, {NULL, 0, NULL, NULL}};
 
 

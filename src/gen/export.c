@@ -78,6 +78,70 @@ void fl_gen_exporter_free(fl_gen_exporter *x)
 void fl_gen_exporter_stats(const fl_gen_exporter *x, fl_gen_export_stats *out)
 {
     *out = x->st;
+    out->seq = x->seq;
+}
+
+/* Header offsets of the sequence number, sysUptime and unix seconds (0:
+ * absent); v5 24 bytes, v9 20, IPFIX 16. */
+static fl_rc hdr_layout(fl_gen_proto p, size_t len, size_t off[3], fl_err *e)
+{
+    size_t need = 0;
+
+    switch (p) {
+    case FL_GEN_V5: off[0] = 16; off[1] = 4; off[2] = 8; need = 24; break;
+    case FL_GEN_V9: off[0] = 12; off[1] = 4; off[2] = 8; need = 20; break;
+    case FL_GEN_IPFIX: off[0] = 8; off[1] = 0; off[2] = 4; need = 16; break;
+    case FL_GEN_SFLOW: break;
+    }
+    if (need == 0)
+        return fl_err_set(e, FL_EINVAL, "%s datagrams cannot be resent with new sequence numbers",
+                          fl_gen_proto_name(p));
+    if (len < need)
+        return fl_err_set(e, FL_EINVAL, "%s datagram of %zu bytes is shorter than its %zu-byte "
+                          "header", fl_gen_proto_name(p), len, need);
+    return FL_OK;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+fl_rc fl_gen_dgram_hdr_get(fl_gen_proto p, const uint8_t *buf, size_t len, fl_gen_dgram_hdr *h,
+                           fl_err *e)
+{
+    size_t off[3] = {0, 0, 0};
+    fl_rc rc = hdr_layout(p, len, off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    h->seq = get32(buf + off[0]);
+    h->uptime = off[1] ? get32(buf + off[1]) : 0;
+    h->secs = get32(buf + off[2]);
+    return FL_OK;
+}
+
+fl_rc fl_gen_dgram_hdr_set(fl_gen_proto p, uint8_t *buf, size_t len, const fl_gen_dgram_hdr *h,
+                           fl_err *e)
+{
+    size_t off[3] = {0, 0, 0};
+    fl_rc rc = hdr_layout(p, len, off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    put32(buf + off[0], h->seq);
+    if (off[1])
+        put32(buf + off[1], h->uptime);
+    put32(buf + off[2], h->secs);
+    return FL_OK;
 }
 
 uint32_t exp_sampling(const fl_gen_exporter *x)

@@ -79,6 +79,7 @@ typedef struct fl_gen_export_stats {
     uint64_t datagrams;  /* datagrams produced */
     uint64_t bytes;      /* their total size */
     uint64_t templates;  /* datagrams that carried templates / counters */
+    uint32_t seq;        /* the sequence number the next datagram carries */
 } fl_gen_export_stats;
 
 /* One simulated exporter: sequence numbers, template timer, sFlow data
@@ -106,5 +107,23 @@ size_t fl_gen_export_next(fl_gen_exporter *x, const fl_batch *b, const uint32_t 
                           uint32_t n, uint8_t *buf, size_t cap, uint32_t *consumed,
                           fl_err *e);
 void fl_gen_exporter_stats(const fl_gen_exporter *x, fl_gen_export_stats *out);
+
+/* The header fields a prebuilt datagram changes when it is sent again
+ * (`flowlens gen --prebuild`): the sequence number and the export clock.
+ * v5 and v9 have sysUptime (ms) and unix seconds; IPFIX has only the
+ * export time in seconds (uptime is 0 and ignored). */
+typedef struct fl_gen_dgram_hdr {
+    uint32_t seq, uptime, secs;
+} fl_gen_dgram_hdr;
+
+/* Read (get) or overwrite (set) those fields of the p datagram buf[0..len)
+ * in place; nothing else changes, so the flows' times, which v5/v9 give
+ * relative to sysUptime, stay the same when uptime and secs move together.
+ * FL_EINVAL (message in e) for sFlow (its samples carry sequence numbers
+ * of their own) or a buffer shorter than the header. */
+fl_rc fl_gen_dgram_hdr_get(fl_gen_proto p, const uint8_t *buf, size_t len, fl_gen_dgram_hdr *h,
+                           fl_err *e);
+fl_rc fl_gen_dgram_hdr_set(fl_gen_proto p, uint8_t *buf, size_t len, const fl_gen_dgram_hdr *h,
+                           fl_err *e);
 
 #endif

@@ -12,7 +12,11 @@
  * slots; see "The writer's open slots" below), each with the current row
  * group raw in memory (one array per column that any row set); it appends
  * a final block to the slot's open file when the group fills up and a
- * delta block at every flush, then fdatasyncs.
+ * delta block at every flush (or, past a quarter of a group, ends the
+ * group early with a final block, so its rows are not encoded twice),
+ * then fdatasyncs. The timed flushes (append, tick) hand the fdatasyncs
+ * to a syncer thread, so the writer goes on taking rows while the disk
+ * works; see "Durability off the writer thread" below.
  * Publishing a slot — at close, on slot change, and in recovery for open
  * files left by a crash — copies the open file's live blocks into
  * SLOT-SEQ.fls.tmp with a footer, fsyncs, renames, fsyncs the directory,
@@ -25,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -652,6 +657,9 @@ static fl_rc recover(fl_store *s, fl_err *e)
 #define STORE_OPEN_SLOTS 4
 #define STORE_IDLE_FLUSHES 10
 #define STORE_IDLE_MAX_MS 60000
+/* A flush ends a row group of at least this many rows with a final block
+ * instead of a delta that the final block would encode again. */
+#define STORE_EARLY_FINAL (FL_STORE_GROUP_ROWS / 4)
 #define WS_MIN_CAP 1024u
 
 typedef struct store_wslot {
@@ -670,6 +678,8 @@ typedef struct store_wslot {
 
 /* ------------------------------------------------------------------ */
 /* Open / close                                                        */
+
+static void syncer_start(fl_store *s);
 
 static fl_rc check_format(fl_store *s, fl_err *e)
 {
@@ -774,6 +784,8 @@ fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode, fl_sto
         s->dtmp.max = (size_t)SEG_MAX_DATA;
         if ((rc = recover(s, e)) != FL_OK)
             goto fail;
+        if (s->o.fsync)
+            syncer_start(s);
     }
     s->last_flush = fl_time_now();
     *out = s;
@@ -783,6 +795,130 @@ fail:
     return rc;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Durability off the writer thread                                    */
+/*
+ * A timed flush (fl_store_append, fl_store_tick) writes its blocks on the
+ * writer thread, then gives duplicates of the files written to to the
+ * syncer thread, which fdatasyncs and closes them; the writer goes on
+ * taking rows meanwhile. The next flush waits for that sync before it
+ * posts its own, and only a finished sync moves rows_durable. A row is
+ * durable at the end of the first sync after the flush that wrote it —
+ * the same moment as with the sync inline, where the writer would have
+ * stalled for it — so the crash guarantee (docs/store-format.md) is
+ * unchanged: kill -9 loses what was not yet written, power loss what
+ * was not yet synced. fl_store_flush and closing a slot still sync inline.
+ * A failed background sync is reported by every later flush.
+ */
+typedef struct store_syncer {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd[STORE_OPEN_SLOTS], nfd;
+    char name[STORE_OPEN_SLOTS][64];
+    uint64_t rows;    /* rows_total when the job was posted */
+    uint64_t durable; /* rows of the last job that synced */
+    int pending, stop;
+    int err;          /* errno of a failed sync, sticky */
+    char errname[64];
+} store_syncer;
+
+static void *syncer_main(void *arg)
+{
+    store_syncer *y = arg;
+
+    pthread_mutex_lock(&y->mu);
+    for (;;) {
+        int fd[STORE_OPEN_SLOTS], nfd, err = 0, bad = 0;
+        uint64_t rows;
+        while (!y->pending && !y->stop)
+            pthread_cond_wait(&y->cv, &y->mu);
+        if (!y->pending)
+            break;
+        nfd = y->nfd;
+        memcpy(fd, y->fd, sizeof fd);
+        rows = y->rows;
+        pthread_mutex_unlock(&y->mu);
+        for (int i = 0; i < nfd; i++) {
+            if (fdatasync(fd[i]) != 0 && err == 0) {
+                err = errno;
+                bad = i;
+            }
+            close(fd[i]);
+        }
+        pthread_mutex_lock(&y->mu);
+        if (err != 0 && y->err == 0) {
+            y->err = err;
+            memcpy(y->errname, y->name[bad], sizeof y->errname);
+        } else if (err == 0) {
+            y->durable = rows;
+        }
+        y->pending = 0;
+        pthread_cond_broadcast(&y->cv);
+    }
+    pthread_mutex_unlock(&y->mu);
+    return NULL;
+}
+
+/* Start the syncer; without one (thread creation failed) timed flushes
+ * sync inline. */
+static void syncer_start(fl_store *s)
+{
+    store_syncer *y = calloc(1, sizeof *y);
+
+    if (y == NULL)
+        return;
+    pthread_mutex_init(&y->mu, NULL);
+    pthread_cond_init(&y->cv, NULL);
+    if (pthread_create(&y->th, NULL, syncer_main, y) != 0) {
+        pthread_mutex_destroy(&y->mu);
+        pthread_cond_destroy(&y->cv);
+        free(y);
+        return;
+    }
+    s->sy = y;
+}
+
+/* Wait until no sync is pending; takes what it made durable. FL_EIO if a
+ * background sync ever failed. */
+static fl_rc syncer_wait(fl_store *s, fl_err *e)
+{
+    store_syncer *y = s->sy;
+    char name[64];
+    int err;
+
+    if (y == NULL)
+        return FL_OK;
+    pthread_mutex_lock(&y->mu);
+    while (y->pending)
+        pthread_cond_wait(&y->cv, &y->mu);
+    if (y->durable > s->rows_durable)
+        s->rows_durable = y->durable;
+    err = y->err;
+    memcpy(name, y->errname, sizeof name);
+    pthread_mutex_unlock(&y->mu);
+    if (err != 0)
+        return fl_err_at(e, FL_EIO, name, 0, -1, "fsync: %s", strerror(err));
+    return FL_OK;
+}
+
+static void syncer_stop(fl_store *s)
+{
+    store_syncer *y = s->sy;
+
+    if (y == NULL)
+        return;
+    pthread_mutex_lock(&y->mu);
+    y->stop = 1;
+    pthread_cond_broadcast(&y->cv);
+    pthread_mutex_unlock(&y->mu);
+    pthread_join(y->th, NULL);
+    pthread_mutex_destroy(&y->mu);
+    pthread_cond_destroy(&y->cv);
+    free(y);
+    s->sy = NULL;
+}
 
 static void grp_reset(store_wslot *w)
 {
@@ -914,21 +1050,41 @@ fl_rc fl_store_close_slot(fl_store *s, fl_err *e)
     return rc;
 }
 
+/* Write w's rows not yet in its open file: a delta block, or a final
+ * block that ends the group early once it holds STORE_EARLY_FINAL rows. */
+static fl_rc slot_flush(fl_store *s, store_wslot *w, fl_err *e)
+{
+    fl_rc rc;
+
+    if (w->n <= w->flushed)
+        return FL_OK;
+    if (w->n >= STORE_EARLY_FINAL) {
+        if ((rc = emit(s, w, BLK_FINAL, e)) != FL_OK)
+            return rc;
+        w->group++;
+        grp_reset(w);
+        return FL_OK;
+    }
+    if ((rc = emit(s, w, BLK_DELTA, e)) != FL_OK)
+        return rc;
+    w->flushed = w->n;
+    return FL_OK;
+}
+
 fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e)
 {
     fl_rc rc = FL_OK;
 
     if (s->mode != FL_STORE_WRITE)
         return fl_err_set(e, FL_EINVAL, "store opened read-only");
+    if ((rc = syncer_wait(s, e)) != FL_OK)
+        return rc;
     for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++) {
         store_wslot *w = &s->ws[i];
         if (!w->open)
             continue;
-        if (w->n > w->flushed) {
-            if ((rc = emit(s, w, BLK_DELTA, e)) != FL_OK)
-                return rc;
-            w->flushed = w->n;
-        }
+        if ((rc = slot_flush(s, w, e)) != FL_OK)
+            return rc;
         if (w->unsynced && s->o.fsync && fdatasync(w->fd) != 0)
             return fl_err_at(e, FL_EIO, w->name, 0, -1, "fsync: %s", strerror(errno));
         w->unsynced = 0;
@@ -937,6 +1093,57 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e)
     s->last_flush = fl_time_now();
     if (durable)
         *durable = s->rows_durable;
+    return rc;
+}
+
+/* The timed flush: blocks written here, their fdatasync on the syncer
+ * thread (see "Durability off the writer thread"). */
+static fl_rc flush_timed(fl_store *s, fl_err *e)
+{
+    store_syncer *y = s->sy;
+    int fd[STORE_OPEN_SLOTS], nfd = 0;
+    fl_rc rc;
+
+    if (y == NULL || !s->o.fsync)
+        return fl_store_flush(s, NULL, e);
+    if ((rc = syncer_wait(s, e)) != FL_OK)
+        return rc;
+    for (int i = 0; i < STORE_OPEN_SLOTS; i++) {
+        store_wslot *w = &s->ws[i];
+        if (!w->open)
+            continue;
+        if ((rc = slot_flush(s, w, e)) != FL_OK)
+            goto fail;
+        if (!w->unsynced)
+            continue;
+        fd[nfd] = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+        if (fd[nfd] < 0) { /* no descriptor to spare: sync here */
+            if (fdatasync(w->fd) != 0) {
+                rc = fl_err_at(e, FL_EIO, w->name, 0, -1, "fsync: %s", strerror(errno));
+                goto fail;
+            }
+        } else {
+            memcpy(y->name[nfd], w->name, sizeof y->name[nfd]);
+            nfd++;
+        }
+        w->unsynced = 0;
+    }
+    s->last_flush = fl_time_now();
+    if (nfd == 0) {
+        s->rows_durable = s->rows_total;
+        return FL_OK;
+    }
+    pthread_mutex_lock(&y->mu);
+    memcpy(y->fd, fd, sizeof fd);
+    y->nfd = nfd;
+    y->rows = s->rows_total;
+    y->pending = 1;
+    pthread_cond_broadcast(&y->cv);
+    pthread_mutex_unlock(&y->mu);
+    return FL_OK;
+fail:
+    for (int i = 0; i < nfd; i++)
+        close(fd[i]);
     return rc;
 }
 
@@ -955,12 +1162,15 @@ fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e)
     for (int i = 0; i < STORE_OPEN_SLOTS; i++) {
         store_wslot *w = &s->ws[i];
         fl_rc rc;
-        if (w->open && now >= w->slot_start + 2 * s->o.slot_ms &&
-            wall - w->last_row >= idle_ms(s) && (rc = ws_close(s, w, e)) != FL_OK)
+        /* past, or more than a slot ahead of the clock (a far-future
+         * time from a broken exporter clock must not hold a slot) */
+        int away = now >= w->slot_start + 2 * s->o.slot_ms || w->slot_start > now + s->o.slot_ms;
+        if (w->open && away && wall - w->last_row >= idle_ms(s) &&
+            (rc = ws_close(s, w, e)) != FL_OK)
             return rc;
     }
     if (wall - s->last_flush >= (fl_time)s->o.flush_ms)
-        return fl_store_flush(s, NULL, e);
+        return flush_timed(s, e);
     return FL_OK;
 }
 
@@ -1098,7 +1308,7 @@ fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e)
         r = k;
     }
     if (now - s->last_flush >= (fl_time)s->o.flush_ms)
-        return fl_store_flush(s, NULL, e);
+        return flush_timed(s, e);
     return FL_OK;
 }
 
@@ -1108,8 +1318,13 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
 
     if (s == NULL)
         return FL_OK;
-    if (s->mode == FL_STORE_WRITE)
+    if (s->mode == FL_STORE_WRITE) {
+        fl_rc r2 = syncer_wait(s, e);
         rc = fl_store_close_slot(s, e);
+        if (rc == FL_OK)
+            rc = r2;
+        syncer_stop(s);
+    }
     for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++) {
         if (s->ws[i].fd >= 0)
             close(s->ws[i].fd);

@@ -96,7 +96,8 @@ fl_rc fl_store_close(fl_store *s, fl_err *e);
  * the oldest open slot when 4 are open and the row is newer than it; a row
  * older than every open slot joins the oldest one, so a segment's real
  * time range is taken from its data. Flushes when flush_ms has passed
- * since the last flush.
+ * since the last flush; the fdatasync of such a timed flush runs on the
+ * store's syncer thread (rows count as durable once it finished).
  */
 fl_rc fl_store_append(fl_store *s, const fl_batch *b, fl_err *e);
 
@@ -110,8 +111,11 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e);
 /*
  * Call from the writer's loop (about every flush interval): flushes when
  * due and closes an open slot once the clock `now` is a whole slot past
- * its end (late flows of a slot have that long to arrive) and no row came
- * to it for 10 flush intervals (at most 60 s of wall clock).
+ * its end (late flows of a slot have that long to arrive), or starts more
+ * than a slot after `now` (a far-future time), and no row came to it for
+ * 10 flush intervals (at most 60 s of wall clock). Its timed flush syncs
+ * in the background, as fl_store_append's; a failed background sync is
+ * returned (FL_EIO, the file in e) by the next flush or tick.
  */
 fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e);
 

@@ -231,6 +231,7 @@ struct fl_store {
     struct store_wslot *ws;
     uint64_t rows_total, rows_durable;
     fl_time last_flush;
+    struct store_syncer *sy; /* background fdatasync of timed flushes (store.c) */
     chunk_enc *enc;
     sbuf out, mtmp, dtmp;
     seg_pubbufs pub;

@@ -450,6 +450,60 @@ TEST(errors)
     fl_batch_free(b);
 }
 
+/* --prebuild's header patching: what get reads is what the encoder wrote
+ * (the exporter's stats name the next sequence number), set changes only
+ * those fields, and sFlow or a short buffer are refused. */
+TEST(dgram_hdr_patch)
+{
+    fl_gen_proto ps[] = {FL_GEN_V5, FL_GEN_V9, FL_GEN_IPFIX};
+    fl_batch *b = flows(300, 0.0, 1);
+    uint32_t *rows = b ? all_rows(b) : NULL;
+    fl_err e;
+
+    CHECK(b && rows);
+    for (int i = 0; i < 3; i++) {
+        fl_gen_exporter *x = exporter(ps[i], 1, 0);
+        uint8_t a[FL_GEN_DGRAM_MAX], c[FL_GEN_DGRAM_MAX];
+        fl_gen_dgram_hdr h, h2, want = {0x01020304u, 0x05060708u, 0x090a0b0cu};
+        fl_gen_export_stats st;
+        uint32_t u = 0, seq0;
+        size_t len;
+        CHECK(x != NULL);
+        len = fl_gen_export_next(x, b, rows, b->n, a, sizeof a, &u, NULL);
+        CHECK(len > 0);
+        fl_gen_exporter_stats(x, &st);
+        seq0 = st.seq;
+        len = fl_gen_export_next(x, b, rows + u, b->n - u, a, sizeof a, &u, NULL);
+        CHECK(len > 0);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_get(ps[i], a, len, &h, NULL), FL_OK);
+        CHECK_EQ_INT(h.seq, seq0);
+        CHECK(h.secs > 1600000000u);
+        CHECK(ps[i] == FL_GEN_IPFIX ? h.uptime == 0 : h.uptime > 0);
+        memcpy(c, a, len);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_set(ps[i], c, len, &want, NULL), FL_OK);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_get(ps[i], c, len, &h2, NULL), FL_OK);
+        CHECK_EQ_INT(h2.seq, want.seq);
+        CHECK_EQ_INT(h2.secs, want.secs);
+        CHECK_EQ_INT(h2.uptime, ps[i] == FL_GEN_IPFIX ? 0 : want.uptime);
+        CHECK(memcmp(a, c, len) != 0);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_set(ps[i], c, len, &h, NULL), FL_OK);
+        CHECK(memcmp(a, c, len) == 0); /* nothing else moved */
+        fl_err_clear(&e);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_get(ps[i], a, 12, &h, &e), FL_EINVAL);
+        CHECK(strstr(e.msg, "shorter than") != NULL);
+        fl_gen_exporter_free(x);
+    }
+    {
+        uint8_t z[64] = {0};
+        fl_gen_dgram_hdr h;
+        fl_err_clear(&e);
+        CHECK_EQ_INT(fl_gen_dgram_hdr_get(FL_GEN_SFLOW, z, sizeof z, &h, &e), FL_EINVAL);
+        CHECK(strstr(e.msg, "sflow") != NULL);
+    }
+    free(rows);
+    fl_batch_free(b);
+}
+
 int main(void)
 {
     RUN(v5_decodes_back);
@@ -458,5 +512,6 @@ int main(void)
     RUN(sflow_structure);
     RUN(same_rows_same_bytes);
     RUN(errors);
+    RUN(dgram_hdr_patch);
     TEST_EXIT();
 }
