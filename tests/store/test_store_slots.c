@@ -286,9 +286,9 @@ TEST(tick_keeps_busy_slots_open)
     tu_rmrf(dir);
 }
 
-/* Timed flushes with fsync (their syncs on the syncer thread), growing a
- * row group past the early-final size between flushes: fl_store_flush
- * then reports every row durable, and every row reads back once. */
+/* Timed flushes with fsync (their syncs on the syncer thread), a row
+ * group growing by deltas between flushes: fl_store_flush then reports
+ * every row durable, and every row reads back once. */
 TEST(timed_flushes_sync_in_background)
 {
     char dir[512];
