@@ -362,6 +362,13 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         return cli_usage_error(cmd, "--time-limit needs milliseconds 1..3600000, not '%s'", s);
     else if (s)
         hc.time_limit_ms = (unsigned)v;
+    /* each query's engine already uses every core: more than one at once
+     * only helps a small question not to wait behind a large one (and each
+     * has its own --memory budget) */
+    if ((s = cli_get(args, "max-queries")) && (parse_u64_opt(s, &v) != 0 || v == 0 || v > 64))
+        return cli_usage_error(cmd, "--max-queries needs a number 1..64, not '%s'", s);
+    else if (s)
+        hc.max_queries = (unsigned)v;
     if ((s = cli_get(args, "memory")) && (parse_u64_opt(s, &v) != 0 || v == 0 || v > 1048576))
         return cli_usage_error(cmd, "--memory needs MiB 1..1048576, not '%s'", s);
     else if (s)

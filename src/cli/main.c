@@ -40,6 +40,7 @@ static const cli_opt serve_opts[] = {
     {"demo-end", 0, "TIME", "in-memory demo: end of the history (default now)"},
     {"demo-span", 0, "DURATION", "in-memory demo: length of the history (default 24h; 7d, 90m)"},
     {"time-limit", 0, "MS", "wall-time limit of one API query (default 30000)"},
+    {"max-queries", 0, "N", "API queries run at once; more wait up to 10 s (default 1)"},
     {"memory", 0, "MIB", "memory budget of one API query (default 512)"},
     {"cache", 0, "N", "API result cache entries (default 64, 0 disables)"},
     {"tls-cert", 0, "FILE", "serve HTTPS with this PEM certificate (needs --tls-key)"},

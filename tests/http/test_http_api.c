@@ -1054,6 +1054,30 @@ TEST(limits_time_busy_progress_cancel)
     CHECK_STR(q.code, "canceled");
     fl_http_stop(h);
 
+    /* two slots (serve --max-queries 2): a second query runs beside the
+     * slow one instead of getting 503 busy */
+    c.max_queries = 2;
+    CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);
+    q.port = fl_http_port(h);
+    q.status = 0;
+    pthread_create(&t, NULL, bg_query, &q);
+    for (int i = 0; i < 100; i++) {
+        json_t *pp = http_json(q.port, "GET", "/api/v1/progress?id=slow-1", NULL, &st);
+        json_decref(pp);
+        if (st == 200)
+            break;
+        usleep(20000);
+    }
+    CHECK_EQ_INT(st, 200);
+    json_t *two = http_json(q.port, "POST", "/api/v1/query", "{\"op\":\"summary\",\"window\":\"all\"}", &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(two, "result"), "flows")), DEMO_FLOWS);
+    json_decref(two);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(q.status, 200);
+    fl_http_stop(h);
+    c.max_queries = 1;
+
     /* a 100 ms time limit over the slow source: 504 */
     c.time_limit_ms = 100;
     CHECK(fl_http_start(&c, &be, &h, &e) == FL_OK);

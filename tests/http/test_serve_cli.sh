@@ -9,6 +9,8 @@ expect_out "names the option" "--http"
 expect_rc "port out of range" 2 "$FL_BIN" serve --http 127.0.0.1:70000
 expect_rc "bad --demo-flows" 2 "$FL_BIN" serve --demo-flows abc
 expect_rc "bad --time-limit" 2 "$FL_BIN" serve --time-limit 0
+expect_rc "bad --max-queries" 2 "$FL_BIN" serve --max-queries 0
+expect_out "names --max-queries" "--max-queries"
 expect_rc "bad --demo-span" 2 "$FL_BIN" serve --demo-span 7x
 
 start_bg "$FL_BIN" serve --store "$T_TMP/no-store" --http 127.0.0.1:0 --demo-flows 20000 --log-level warn \
