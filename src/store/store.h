@@ -45,7 +45,9 @@ typedef enum fl_store_codec {
  *   flush_ms     1000   (1 s)    open slot flushed + fsynced this often; kill -9
  *                                or power loss loses at most the rows appended
  *                                since the last flush
- *   codec        FL_STORE_ZSTD   per-chunk compression
+ *   codec        FL_STORE_ZSTD   per-chunk compression; zstd keeps zstd only where
+ *                                it is a third smaller than lz4, else lz4
+ *                                (docs/store-format.md)
  *   level        1               zstd level (1..19; on 64k-row chunks higher
  *                                levels are slower and no smaller); ignored for
  *                                lz4/none
