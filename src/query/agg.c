@@ -211,14 +211,9 @@ fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
             *out = en;
             return FL_OK;
         }
-        if (en->hash == h) {
-            unsigned j = 0;
-            while (j < t->nk && en->key[j].lo == k[j].lo && en->key[j].hi == k[j].hi)
-                j++;
-            if (j == t->nk) {
-                *out = en;
-                return FL_OK;
-            }
+        if (en->hash == h && agg_key_eq(t, en, k)) {
+            *out = en;
+            return FL_OK;
         }
         i = agg_next(t, i);
     }

@@ -68,6 +68,15 @@ static inline size_t agg_next(const agg_table *t, size_t i)
 {
     return i + 1 == t->slots ? 0 : i + 1;
 }
+/* 1 when entry en holds key k (its t->nk parts) */
+static inline int agg_key_eq(const agg_table *t, const agg_entry *en, const fl_addr *k)
+{
+    unsigned j = 0;
+    while (j < t->nk && en->key[j].lo == k[j].lo && en->key[j].hi == k[j].hi)
+        j++;
+    return j == t->nk;
+}
+
 /* agg_find's general path: grows the table when due (agg.c). */
 fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out);
 /* Find or insert key k (hash h). FL_ELIMIT past the budget. The probe of
@@ -82,14 +91,9 @@ static inline fl_rc agg_find(agg_table *t, const fl_addr *k, uint64_t h, agg_ent
         agg_entry *en = agg_at(t, i);
         if (en->hash == 0)
             return agg_find_grow(t, k, h, out);
-        if (en->hash == h) {
-            unsigned j = 0;
-            while (j < t->nk && en->key[j].lo == k[j].lo && en->key[j].hi == k[j].hi)
-                j++;
-            if (j == t->nk) {
-                *out = en;
-                return FL_OK;
-            }
+        if (en->hash == h && agg_key_eq(t, en, k)) {
+            *out = en;
+            return FL_OK;
         }
     }
 }

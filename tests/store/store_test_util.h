@@ -1,16 +1,20 @@
 /*
  * tests/store/store_test_util.h — helpers shared by the store tests:
  * deterministic flows that set every schema column, row comparison, a
- * scratch directory.
+ * scratch directory, and the crash tests' writer child.
  */
 #ifndef STORE_TEST_UTIL_H
 #define STORE_TEST_UTIL_H
 
 #include "store/store.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 static inline uint64_t tu_mix(uint64_t x)
 {
@@ -96,6 +100,54 @@ static inline void tu_rmrf(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
+/* The crash tests' writer: run `self writer DIR FIRST` (the test program
+ * re-executed as a writer that prints READY, then ACK id per durable
+ * batch, then CLOSED id on a clean stop), let it run delay_ms after READY,
+ * send it sig, and read its output: *acked = last acknowledged id + 1 (or
+ * first), *sent = CLOSED id + 1 (or 0). -1 if it never got ready. */
+static inline int tu_run_writer(const char *self, const char *dir, uint64_t first, int delay_ms,
+                                int sig, uint64_t *acked, uint64_t *sent)
+{
+    int pfd[2], status, ready = 0;
+    pid_t pid;
+    char idbuf[32], line[256];
+    FILE *in;
+
+    *acked = first;
+    *sent = 0;
+    if (pipe(pfd) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)first);
+        execl(self, self, "writer", dir, idbuf, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    in = fdopen(pfd[0], "r");
+    /* wait for READY (recovery done), bounded by the pipe closing */
+    while (!ready && fgets(line, sizeof line, in) != NULL)
+        ready = strncmp(line, "READY", 5) == 0;
+    if (ready) {
+        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, sig);
+    while (fgets(line, sizeof line, in) != NULL) {
+        unsigned long long v;
+        if (sscanf(line, "ACK %llu", &v) == 1)
+            *acked = v + 1;
+        else if (sscanf(line, "CLOSED %llu", &v) == 1)
+            *sent = v + 1;
+    }
+    fclose(in);
+    waitpid(pid, &status, 0);
+    return ready ? 0 : -1;
 }
 
 #endif

@@ -94,53 +94,6 @@ typedef struct run_result {
     uint64_t sent;  /* CLOSED id + 1 for the SIGTERM run */
 } run_result;
 
-/* Start a writer, let it run delay_ms after it is ready, then send sig.
- * Fills r from its output. */
-static int run_writer(const char *self, const char *dir, uint64_t first, int delay_ms, int sig,
-                      run_result *r)
-{
-    int pfd[2];
-    pid_t pid;
-    char idbuf[32], line[256];
-    FILE *in;
-    int status, ready = 0;
-
-    r->first = first;
-    r->acked = first;
-    r->sent = 0;
-    if (pipe(pfd) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)first);
-        execl(self, self, "writer", dir, idbuf, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    in = fdopen(pfd[0], "r");
-    /* wait for READY (recovery done), bounded by the pipe closing */
-    while (!ready && fgets(line, sizeof line, in) != NULL)
-        ready = strncmp(line, "READY", 5) == 0;
-    if (ready) {
-        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, sig);
-    while (fgets(line, sizeof line, in) != NULL) {
-        unsigned long long v;
-        if (sscanf(line, "ACK %llu", &v) == 1)
-            r->acked = v + 1;
-        else if (sscanf(line, "CLOSED %llu", &v) == 1)
-            r->sent = v + 1;
-    }
-    fclose(in);
-    waitpid(pid, &status, 0);
-    return ready ? 0 : -1;
-}
-
 static char g_self[1024];
 static char g_dir[512];
 
@@ -159,8 +112,9 @@ TEST(kill9_loses_only_unacknowledged_rows)
     for (int i = 0; i < RUNS; i++) {
         int last = i == RUNS - 1;
         int delay = 40 + (int)(rand_r(&seed) % 260);
-        CHECK(run_writer(g_self, g_dir, (uint64_t)(i + 1) * RUN_IDS, delay,
-                         last ? SIGTERM : SIGKILL, &runs[i]) == 0);
+        runs[i].first = (uint64_t)(i + 1) * RUN_IDS;
+        CHECK(tu_run_writer(g_self, g_dir, runs[i].first, delay, last ? SIGTERM : SIGKILL,
+                            &runs[i].acked, &runs[i].sent) == 0);
         acked_runs += runs[i].acked > runs[i].first;
     }
     CHECK(acked_runs >= RUNS / 2); /* the kills did land mid-stream */

@@ -373,50 +373,6 @@ static int writer(const char *dir, uint64_t first)
 
 static char g_self[1024];
 
-/* Run a writer for delay_ms after READY, then send sig; *acked = last
- * acknowledged id + 1 (or first), *sent = CLOSED id + 1 (or 0). */
-static int run_writer(const char *dir, uint64_t first, int delay_ms, int sig, uint64_t *acked,
-                      uint64_t *sent)
-{
-    int pfd[2], status, ready = 0;
-    pid_t pid;
-    char idbuf[32], line[256];
-    FILE *in;
-
-    *acked = first;
-    *sent = 0;
-    if (pipe(pfd) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)first);
-        execl(g_self, g_self, "writer", dir, idbuf, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    in = fdopen(pfd[0], "r");
-    while (!ready && fgets(line, sizeof line, in) != NULL)
-        ready = strncmp(line, "READY", 5) == 0;
-    if (ready) {
-        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, sig);
-    while (fgets(line, sizeof line, in) != NULL) {
-        unsigned long long v;
-        if (sscanf(line, "ACK %llu", &v) == 1)
-            *acked = v + 1;
-        else if (sscanf(line, "CLOSED %llu", &v) == 1)
-            *sent = v + 1;
-    }
-    fclose(in);
-    waitpid(pid, &status, 0);
-    return ready ? 0 : -1;
-}
-
 TEST(kill9_mid_interleaved_stream)
 {
     char dir[512];
@@ -433,7 +389,7 @@ TEST(kill9_mid_interleaved_stream)
     tu_tmpdir(dir, sizeof dir, "slotcrash");
     for (int i = 0; i < RUNS; i++) {
         int last = i == RUNS - 1;
-        CHECK(run_writer(dir, (uint64_t)(i + 1) * RUN_IDS, 60 + (int)(rand_r(&seed) % 200),
+        CHECK(tu_run_writer(g_self, dir, (uint64_t)(i + 1) * RUN_IDS, 60 + (int)(rand_r(&seed) % 200),
                          last ? SIGTERM : SIGKILL, &acked[i], &sent[i]) == 0);
         acked_runs += acked[i] > (uint64_t)(i + 1) * RUN_IDS;
     }
