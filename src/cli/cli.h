@@ -95,6 +95,8 @@ int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters
 struct fl_store_pred;
 void cli_store_pred(const struct fl_query_spec *qs, const struct fl_filter *f,
                     struct fl_store_pred *p);
+/* FL_STORE_SCAN_EXACT when pred has address terms (query_backend.c). */
+int cli_store_scan_flags(const struct fl_store_pred *p);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
  * may be NULL) with the window and filter ranges pushed down. */
 int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,

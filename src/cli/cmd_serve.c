@@ -174,7 +174,7 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     cli_store_pred(spec, fctx, &pred);
     fl_store_opts_default(&so);
     if ((rc = fl_store_open(dir, &so, FL_STORE_READ, &ss->st, e)) != FL_OK ||
-        (rc = fl_store_scan_open(ss->st, c, &pred, 0, &ss->sc, e)) != FL_OK) {
+        (rc = fl_store_scan_open(ss->st, c, &pred, cli_store_scan_flags(&pred), &ss->sc, e)) != FL_OK) {
         store_close(NULL, ss);
         return rc;
     }

@@ -92,6 +92,16 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
     }
 }
 
+/* The scan flags for pred: exact when it has address terms, so the store
+ * tests them on the encoded chunks and decodes only the rows that may
+ * match (a one-IP search over a day builds no address it drops). Every
+ * term of pred is a necessary condition of the filter and window, which
+ * still decide each row the scan returns. */
+int cli_store_scan_flags(const fl_store_pred *p)
+{
+    return p->nasets + p->naddrs > 0 ? FL_STORE_SCAN_EXACT : 0;
+}
+
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
 fl_rc cli_store_fill_codes(fl_store_scan *scan, fl_batch *b, fl_qcodes *cd, unsigned ncd,
                            fl_err *e)
@@ -138,7 +148,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
             cols[i] |= fc[i];
     }
     cli_store_pred(qs, f, &pred);
-    if (fl_store_scan_open(*st, cols, &pred, 0, sc, &e) != FL_OK)
+    if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(&pred), sc, &e) != FL_OK)
         goto fail;
     memset(src, 0, sizeof *src);
     src->ctx = *sc;

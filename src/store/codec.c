@@ -1061,3 +1061,297 @@ fl_rc chunk_decode_dict(const seg_chunk *ch, const uint8_t *stored, fl_kind k, u
     }
     return FL_OK;
 }
+
+/* ------------------------------------------------------------------ */
+/* Selective reading: a predicate on encoded addresses, rows by index   */
+
+/* Intervals an IPv4 chunk is tested against in one pass (3 per address
+ * term of the filter's list, plus the zero address). */
+#define FL_V4_IVL_MAX 16
+
+/* The stored interval [lo, hi] as an interval of an ENC_V4 chunk's codes
+ * (value v = base + code; v 0 is the zero address, v >= 1 the IPv4-mapped
+ * v - 1); 0 when no code of the chunk's width can fall in it. */
+static int v4_code_range(fl_addr lo, fl_addr hi, uint64_t base, unsigned w, uint64_t *clo,
+                         uint64_t *chi)
+{
+    fl_addr m0 = fl_addr_from_v4(0), m1 = fl_addr_from_v4(UINT32_MAX);
+    uint64_t vlo, vhi, cmax = w >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * w)) - 1;
+
+    if (fl_addr_cmp(hi, m0) < 0 || fl_addr_cmp(lo, m1) > 0)
+        return 0;
+    vlo = fl_addr_cmp(lo, m0) <= 0 ? 1 : (uint64_t)(uint32_t)lo.lo + 1;
+    vhi = fl_addr_cmp(hi, m1) >= 0 ? (uint64_t)UINT32_MAX + 1 : (uint64_t)(uint32_t)hi.lo + 1;
+    if (vhi < base)
+        return 0;
+    *clo = vlo > base ? vlo - base : 0;
+    *chi = vhi - base;
+    if (*clo > cmax)
+        return 0;
+    if (*chi > cmax)
+        *chi = cmax;
+    return 1;
+}
+
+static inline int addr_le(fl_addr a, fl_addr b)
+{
+    return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+static int in_any(fl_addr a, const fl_addr *lo, const fl_addr *hi, unsigned nivl)
+{
+    for (unsigned j = 0; j < nivl; j++)
+        if (addr_le(lo[j], a) && addr_le(a, hi[j]))
+            return 1;
+    return 0;
+}
+
+/* mark[i] |= 1 where the w byte planes (n bytes apart) at row i hold the
+ * bytes of key, low plane first; restrict lets the loops vectorise. */
+static void match_planes(uint8_t *restrict mark, const uint8_t *restrict p, uint32_t n,
+                         unsigned w, uint64_t key)
+{
+    const uint8_t *restrict p1 = p + n, *restrict p2 = p + 2 * (size_t)n,
+                            *restrict p3 = p + 3 * (size_t)n;
+    uint8_t k0 = (uint8_t)key, k1 = (uint8_t)(key >> 8), k2 = (uint8_t)(key >> 16),
+            k3 = (uint8_t)(key >> 24);
+
+    switch (w) {
+    case 1:
+        for (uint32_t i = 0; i < n; i++)
+            mark[i] |= (uint8_t)(p[i] == k0);
+        break;
+    case 2:
+        for (uint32_t i = 0; i < n; i++)
+            mark[i] |= (uint8_t)((p[i] == k0) & (p1[i] == k1));
+        break;
+    case 3:
+        for (uint32_t i = 0; i < n; i++)
+            mark[i] |= (uint8_t)((p[i] == k0) & (p1[i] == k1) & (p2[i] == k2));
+        break;
+    default:
+        for (uint32_t i = 0; i < n; i++)
+            mark[i] |= (uint8_t)((p[i] == k0) & (p1[i] == k1) & (p2[i] == k2) & (p3[i] == k3));
+        break;
+    }
+}
+
+/* The dictionary entries equal to one address a, by their 16 big-endian
+ * byte planes (d bytes each): eq[c] is 1 for a match. */
+static void dict_equal(const uint8_t *restrict raw, uint32_t d, fl_addr a, uint8_t *restrict eq)
+{
+    memset(eq, 1, d);
+    for (unsigned j = 0; j < 16; j++) {
+        const uint8_t *restrict pl = raw + (size_t)j * d;
+        uint8_t k = (uint8_t)(j < 8 ? a.hi >> (8 * (7 - j)) : a.lo >> (8 * (15 - j)));
+        for (uint32_t c = 0; c < d; c++)
+            eq[c] &= (uint8_t)(pl[c] == k);
+    }
+}
+
+fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, const fl_addr *lo,
+                       const fl_addr *hi, unsigned nivl, uint8_t *mark, uint8_t *scratch,
+                       fl_err *e)
+{
+    const uint8_t *raw;
+    fl_rc rc = chunk_raw(ch, stored, FL_KIND_ADDR, n, scratch, &raw, e);
+    fl_addr zero = {0, 0};
+
+    if (rc != FL_OK)
+        return rc;
+    if (ch->enc == ENC_V4) {
+        uint64_t a[FL_V4_IVL_MAX], b[FL_V4_IVL_MAX];
+        unsigned m = 0, w = ch->width;
+        int zero_in = in_any(zero, lo, hi, nivl);
+        for (unsigned j = 0; j < nivl; j++) {
+            if (m == FL_V4_IVL_MAX - 1) { /* too many to unroll: keep all (filter_rows decides) */
+                memset(mark, 1, n);
+                return FL_OK;
+            }
+            if (v4_code_range(lo[j], hi[j], ch->base, w, &a[m], &b[m])) {
+                b[m] -= a[m];
+                m++;
+            }
+        }
+        /* v 0 (the zero address) is code 0 - base, which exists only
+         * with base 0 */
+        if (zero_in && ch->base == 0) {
+            a[m] = 0;
+            b[m] = 0;
+            m++;
+        }
+        if (m == 0)
+            return FL_OK;
+        if (m == 1 && b[0] == 0 && w >= 1 && w <= 4) {
+            /* one address: its code's bytes compared plane by plane */
+            if (a[0] >> (8 * w) == 0)
+                match_planes(mark, raw, n, w, a[0]);
+            return FL_OK;
+        }
+        if (w <= 4) {
+            /* one pass: each code assembled from its planes and tested */
+            const uint8_t *p0 = raw, *p1 = raw + n, *p2 = raw + 2 * (size_t)n,
+                          *p3 = raw + 3 * (size_t)n;
+            uint32_t a32[FL_V4_IVL_MAX], b32[FL_V4_IVL_MAX];
+            for (unsigned j = 0; j < m; j++) {
+                a32[j] = (uint32_t)a[j];
+                b32[j] = (uint32_t)b[j];
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t c = w == 0 ? 0 : p0[i];
+                uint8_t hit = 0;
+                if (w > 1) c |= (uint32_t)p1[i] << 8;
+                if (w > 2) c |= (uint32_t)p2[i] << 16;
+                if (w > 3) c |= (uint32_t)p3[i] << 24;
+                for (unsigned j = 0; j < m; j++)
+                    hit |= (uint8_t)(c - a32[j] <= b32[j]);
+                mark[i] |= hit;
+            }
+            return FL_OK;
+        }
+        {
+            uint64_t *c = (uint64_t *)(void *)(scratch + CHUNK_RAW_MAX);
+            unpack(raw, n, w, c);
+            for (unsigned j = 0; j < m; j++)
+                for (uint32_t i = 0; i < n; i++)
+                    mark[i] |= (uint8_t)(c[i] - a[j] <= b[j]);
+        }
+        return FL_OK;
+    }
+    if (ch->enc == ENC_DICT) {
+        /* the entries are distinct: a host hits at most one, a few
+         * addresses a few, each found by comparing the code planes
+         * (vectorised); more go through a table of every 16-bit code,
+         * zero past the dictionary, so a corrupt code matches nothing */
+        uint32_t d = ch->dict_n, nh = 0;
+        unsigned w = ch->width;
+        fl_addr *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
+        uint8_t *hit = scratch + CHUNK_RAW_MAX + (size_t)FL_STORE_GROUP_ROWS * 16;
+        uint32_t few[4];
+        const uint8_t *cp = raw + (size_t)d * 16;
+        if (nivl == 1 && lo[0].hi == hi[0].hi && lo[0].lo == hi[0].lo) {
+            /* one address: found in the entries' planes, not built */
+            dict_equal(raw, d, lo[0], hit);
+            for (uint32_t c = 0; c < d && nh < 2; c++)
+                if (hit[c])
+                    few[nh++] = c;
+        } else {
+            dict_entries(raw, d, FL_KIND_ADDR, dict);
+            for (uint32_t c = 0; c < d; c++)
+                if (in_any(dict[c], lo, hi, nivl)) {
+                    if (nh < 4)
+                        few[nh] = c;
+                    nh++;
+                }
+        }
+        if (nh == 0)
+            return FL_OK;
+        if (nh <= 4) {
+            for (uint32_t j = 0; j < nh; j++)
+                match_planes(mark, cp, n, w, few[j]);
+            return FL_OK;
+        }
+        memset(hit, 0, 65536);
+        for (uint32_t c = 0; c < d && c < 65536; c++)
+            hit[c] = (uint8_t)in_any(dict[c], lo, hi, nivl);
+        if (w == 1)
+            for (uint32_t i = 0; i < n; i++)
+                mark[i] |= hit[cp[i]];
+        else
+            for (uint32_t i = 0; i < n; i++)
+                mark[i] |= hit[cp[i] | cp[n + i] << 8];
+        return FL_OK;
+    }
+    {
+        /* raw 16-byte planes: decoded, then tested row by row */
+        fl_addr *a = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
+        addr_planes(raw, n, a);
+        for (uint32_t i = 0; i < n; i++)
+            mark[i] |= (uint8_t)in_any(a[i], lo, hi, nivl);
+    }
+    return FL_OK;
+}
+
+/* The plane-coded value of row r (w byte planes of n bytes each). */
+static inline uint64_t plane_get(const uint8_t *raw, uint32_t n, unsigned w, uint32_t r)
+{
+    uint64_t v = 0;
+    for (unsigned j = 0; j < w; j++)
+        v |= (uint64_t)raw[(size_t)j * n + r] << (8 * j);
+    return v;
+}
+
+fl_rc chunk_decode_rows(const seg_chunk *ch, const uint8_t *stored, fl_kind k,
+                        const fl_time *ref, uint32_t n, const uint32_t *idx, uint32_t nsel,
+                        void *out, uint8_t *scratch, void *full, fl_err *e)
+{
+    const uint8_t *raw;
+    unsigned w = ch->width;
+    fl_rc rc;
+
+    if (ch->enc == ENC_DELTA || ch->enc == ENC_DOD) {
+        /* each value needs all before it: the whole chunk, then the rows */
+        unsigned wd = k == FL_KIND_ADDR ? 16 : k == FL_KIND_U8 ? 1 : k == FL_KIND_U16 ? 2
+                    : k == FL_KIND_U32 ? 4 : 8;
+        if ((rc = chunk_decode(ch, stored, k, NULL, n, full, scratch, e)) != FL_OK)
+            return rc;
+        for (uint32_t i = 0; i < nsel; i++)
+            memcpy((uint8_t *)out + (size_t)i * wd, (const uint8_t *)full + (size_t)idx[i] * wd, wd);
+        return FL_OK;
+    }
+    if ((rc = chunk_raw(ch, stored, k, n, scratch, &raw, e)) != FL_OK)
+        return rc;
+    switch (ch->enc) {
+    case ENC_FOR:
+        for (uint32_t i = 0; i < nsel; i++)
+            narrow_store(out, k, i, ch->base + plane_get(raw, n, w, idx[i]));
+        break;
+    case ENC_REF:
+        /* ref holds the reference column at the selected rows */
+        for (uint32_t i = 0; i < nsel; i++)
+            narrow_store(out, k, i,
+                         plane_get(raw, n, w, idx[i]) + (ref ? (uint64_t)ref[i] : 0) + ch->base);
+        break;
+    case ENC_V4: {
+        fl_addr *o = out;
+        for (uint32_t i = 0; i < nsel; i++) {
+            uint64_t v = ch->base + plane_get(raw, n, w, idx[i]);
+            o[i].hi = 0;
+            o[i].lo = v ? 0x0000ffff00000000ULL | (uint32_t)(v - 1) : 0;
+        }
+        break;
+    }
+    case ENC_DICT: {
+        uint32_t d = ch->dict_n;
+        const uint8_t *cp = raw + (size_t)d * (k == FL_KIND_ADDR ? 16 : 8);
+        fl_addr *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
+        dict_entries(raw, d, k, dict);
+        for (uint32_t i = 0; i < nsel; i++) {
+            uint32_t c = (uint32_t)plane_get(cp, n, w, idx[i]);
+            if (c >= d)
+                return fl_err_set(e, FL_ECORRUPT, "dictionary code out of its %u entries", d);
+            if (k == FL_KIND_ADDR)
+                ((fl_addr *)out)[i] = dict[c];
+            else
+                narrow_store(out, k, i, dict[c].lo);
+        }
+        break;
+    }
+    case ENC_RAW16: {
+        fl_addr *o = out;
+        for (uint32_t i = 0; i < nsel; i++) {
+            uint64_t hi = 0, lo = 0;
+            for (unsigned j = 0; j < 8; j++) {
+                hi = hi << 8 | raw[(size_t)j * n + idx[i]];
+                lo = lo << 8 | raw[(size_t)(j + 8) * n + idx[i]];
+            }
+            o[i].hi = hi;
+            o[i].lo = lo;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return FL_OK;
+}

@@ -49,6 +49,11 @@ typedef struct scan_lane {
     void *zero;      /* the shared all-zero array behind batch's other columns */
     uint64_t dirty[FL_PRESENT_WORDS];
     uint8_t *stored, *scratch;
+    /* selective decoding (exact scans with address terms), made on first
+     * use: row marks, the selected rows, room for one whole chunk */
+    uint8_t *mark, *mark2;
+    uint32_t *idx;
+    void *full;
     uint32_t pos;    /* rows of batch already copied out */
     uint64_t values; /* decoded by this lane since the last fold into stats */
 } scan_lane;
@@ -59,6 +64,7 @@ struct fl_store_scan {
     uint64_t need[FL_PRESENT_WORDS]; /* cols + predicate columns (exact) */
     fl_store_pred pred;
     int has_pred, flags;
+    int sel_rows; /* exact, with address terms: select_rows first */
     fl_store_seginfo *segs;
     size_t nseg, iseg;
     struct scan_sync {
@@ -124,6 +130,10 @@ static void lane_free(scan_lane *l)
     free(l->zero);
     free(l->stored);
     free(l->scratch);
+    free(l->mark);
+    free(l->mark2);
+    free(l->idx);
+    free(l->full);
     free(l);
 }
 
@@ -221,6 +231,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
                 need_addr_col(sc->need, sc->pred.addrs[i].col);
             for (uint32_t i = 0; i < sc->pred.nasets; i++)
                 need_addr_col(sc->need, sc->pred.asets[i].col);
+            sc->sel_rows = sc->pred.nasets + sc->pred.naddrs > 0;
         }
     }
     rc = fl_store_list(s, pred ? pred->t_start : 0, pred ? pred->t_end : 0,
@@ -662,7 +673,8 @@ static fl_store_codes *codes_for(const dest *d, const seg_chunk *ch)
 }
 
 static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
-                      size_t bi, const seg_chunk *ch, const fl_time *ref, const dest *d)
+                      size_t bi, const seg_chunk *ch, const fl_time *ref, const dest *d,
+                      const uint32_t *idx, uint32_t nsel)
 {
     fl_err le;
     fl_kind k = fl_col_get((fl_col)ch->col)->kind;
@@ -670,13 +682,16 @@ static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     fl_store_codes *cd = codes_for(d, ch);
     fl_rc rc;
 
-    if (cd != NULL)
+    if (idx != NULL)
+        rc = seg_read_chunk_rows(&g->src, b, ch, k, ref, idx, nsel, out, l->stored, l->scratch,
+                                 l->full, &le);
+    else if (cd != NULL)
         rc = seg_read_chunk_dict(&g->src, b, ch, k, out, cd->codes, cd->dict, l->stored,
                                  l->scratch, &le);
     else
         rc = seg_read_chunk(&g->src, b, ch, k, ref, out, l->stored, l->scratch, &le);
     if (cd != NULL)
-        cd->ndict = rc == FL_OK ? ch->dict_n : 0;
+        cd->ndict = rc == FL_OK && idx == NULL ? ch->dict_n : 0;
     if (rc != FL_OK) {
         char what[160];
         snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
@@ -687,14 +702,15 @@ static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     if (d->dirty)
         setbit(d->dirty, ch->col);
     fl_batch_mark(d->bt, (fl_col)ch->col);
-    l->values += b->nrows;
+    l->values += idx != NULL ? nsel : b->nrows;
     return 0;
 }
 
 /* Decode column c of block b (if stored), after the time column it is
  * stored relative to. 0 ok, -1 skipped (warned). */
 static int load_col(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
-                    size_t bi, int c, int *have, int depth, const dest *d)
+                    size_t bi, int c, int *have, int depth, const dest *d, const uint32_t *idx,
+                    uint32_t nsel)
 {
     const seg_chunk *ch = find_chunk(b, c);
     const fl_time *ref = NULL;
@@ -709,31 +725,130 @@ static int load_col(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const se
             warn(sc, &le, "block");
             return -1;
         }
-        if (load_col(sc, l, g, b, bi, ch->ref_col, have, depth + 1, d) != 0)
+        if (load_col(sc, l, g, b, bi, ch->ref_col, have, depth + 1, d, idx, nsel) != 0)
             return -1;
         if (have[ch->ref_col])
             ref = FL_TIMES(d->bt, ch->ref_col) + d->at;
     }
-    if (decode_one(sc, l, g, b, bi, ch, ref, d) != 0)
+    if (decode_one(sc, l, g, b, bi, ch, ref, d, idx, nsel) != 0)
         return -1;
     have[c] = 1;
     return 0;
 }
 
+/*
+ * The rows of block b that may match the address terms of an exact
+ * scan's predicate, into l->idx (ascending); returns how many, or -1
+ * when a chunk could not be read (warned). The terms are tested on the
+ * encoded chunks (chunk_addr_match): IPv4 and dictionary chunks by their
+ * codes, no address built. Rows kept here still go through filter_rows,
+ * which decides every term.
+ */
+static int select_rows(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
+                       size_t bi)
+{
+    const fl_store_pred *p = &sc->pred;
+    uint32_t n = b->nrows, nsel = 0;
+    fl_addr lo[FL_STORE_ASET_MAX * 3], hi[FL_STORE_ASET_MAX * 3], zero = {0, 0};
+
+    memset(l->mark, 1, n);
+    for (uint32_t t = 0; t < p->nasets + p->naddrs; t++) {
+        unsigned nivl = 0;
+        int col;
+        if (t < p->nasets) {
+            const fl_store_pred_aset *a = &p->asets[t];
+            for (uint32_t j = 0; j < a->n; j++)
+                nivl += (unsigned)nf_preimage(a->lo[j], a->hi[j], lo + nivl, hi + nivl);
+            col = a->col;
+        } else {
+            const fl_store_pred_addr *a = &p->addrs[t - p->nasets];
+            lo[0] = a->prefix.addr;
+            hi[0] = prefix_last(&a->prefix);
+            nivl = 1;
+            col = a->col;
+        }
+        memset(l->mark2, 0, n);
+        for (int k = 0; k < 2; k++) {
+            int c = col == FL_STORE_ANY_ADDR ? (k ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR) : col;
+            const seg_chunk *ch = find_chunk(b, c);
+            if (col != FL_STORE_ANY_ADDR && k)
+                break;
+            if (ch == NULL) { /* absent: every value is :: */
+                for (unsigned j = 0; j < nivl; j++)
+                    if (fl_addr_cmp(lo[j], zero) <= 0 && fl_addr_cmp(zero, hi[j]) <= 0) {
+                        memset(l->mark2, 1, n);
+                        break;
+                    }
+                continue;
+            }
+            fl_err le;
+            if (seg_read_chunk_match(&g->src, b, ch, lo, hi, nivl, l->mark2, l->stored,
+                                     l->scratch, &le) != FL_OK) {
+                char what[160];
+                snprintf(what, sizeof what, "column %s, chunk %zu (%u rows)",
+                         fl_col_get((fl_col)c)->name, bi, n);
+                warn(sc, &le, what);
+                return -1;
+            }
+            l->values += n;
+        }
+        for (uint32_t r = 0; r < n; r++)
+            l->mark[r] &= l->mark2[r];
+    }
+    for (uint32_t r = 0; r < n; r++) {
+        l->idx[nsel] = r;
+        nsel += l->mark[r];
+    }
+    return (int)nsel;
+}
+
 /* Decode block b into d (rows [d->at, d->at + nrows)); 0 ok, -1 skipped
- * (warned; the destination's rows from d->at may hold garbage then). */
+ * (warned; the destination's rows from d->at may hold garbage then).
+ * Exact scans with address terms decode only the rows select_rows keeps
+ * (none at all when it keeps none). */
 static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
                       size_t bi, const dest *d)
 {
     fl_batch *bt = d->bt;
     int have[FL_COL_COUNT];
+    const uint32_t *idx = NULL;
+    uint32_t nrows = b->nrows;
 
+    if (sc->sel_rows) {
+        int k;
+        if (l->mark == NULL) {
+            l->mark = malloc(FL_STORE_GROUP_ROWS);
+            l->mark2 = malloc(FL_STORE_GROUP_ROWS);
+            l->idx = malloc(sizeof(uint32_t) * FL_STORE_GROUP_ROWS);
+            l->full = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
+            if (!l->mark || !l->mark2 || !l->idx || !l->full) {
+                fl_err le;
+                fl_err_set(&le, FL_ENOMEM, "out of memory for selective decoding");
+                warn(sc, &le, "block");
+                return -1;
+            }
+        }
+        if ((k = select_rows(sc, l, g, b, bi)) < 0)
+            return -1;
+        if (k == 0) {
+            bt->n = d->at;
+            return 0;
+        }
+        /* row by row gathers beat the vectorised whole-chunk decoders
+         * only while few rows are kept; past a quarter, decode all and
+         * let filter_rows compact */
+        if ((uint32_t)k * 4 <= b->nrows) {
+            idx = l->idx;
+            nrows = (uint32_t)k;
+        }
+    }
     memset(have, 0, sizeof have);
     for (unsigned i = 0; i < d->ncd; i++)
         d->cd[i].ndict = 0;
     for (uint16_t i = 0; i < b->ncols; i++) {
         int c = b->chunks[i].col;
-        if (c >= 0 && bit(sc->need, c) && load_col(sc, l, g, b, bi, c, have, 0, d) != 0)
+        if (c >= 0 && bit(sc->need, c) &&
+            load_col(sc, l, g, b, bi, c, have, 0, d, idx, nrows) != 0)
             return -1;
     }
     /* columns holding other values where this group's rows go are zeroed:
@@ -744,12 +859,12 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
             continue;
         if (d->dirty ? bit(d->dirty, c) : fl_batch_has(bt, (fl_col)c)) {
             unsigned w = fl_col_get((fl_col)c)->width;
-            memset((uint8_t *)bt->col[c] + (size_t)d->at * w, 0, (size_t)w * b->nrows);
+            memset((uint8_t *)bt->col[c] + (size_t)d->at * w, 0, (size_t)w * nrows);
             if (d->dirty)
                 d->dirty[c / 64] &= ~((uint64_t)1 << (c % 64));
         }
     }
-    bt->n = d->at + b->nrows;
+    bt->n = d->at + nrows;
     return 0;
 }
 

@@ -612,6 +612,35 @@ fl_rc seg_read_chunk_dict(const seg_src *s, const seg_block *b, const seg_chunk 
                       e);
 }
 
+fl_rc seg_read_chunk_match(const seg_src *s, const seg_block *b, const seg_chunk *ch,
+                           const fl_addr *lo, const fl_addr *hi, unsigned nivl, uint8_t *mark,
+                           uint8_t *stored_buf, uint8_t *scratch, fl_err *e)
+{
+    uint64_t off;
+    fl_rc rc = read_stored(s, b, ch, stored_buf, &off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    return decoded_at(s, off,
+                      chunk_addr_match(ch, stored_buf, b->nrows, lo, hi, nivl, mark, scratch, e),
+                      e);
+}
+
+fl_rc seg_read_chunk_rows(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
+                          const fl_time *ref, const uint32_t *idx, uint32_t nsel, void *out,
+                          uint8_t *stored_buf, uint8_t *scratch, void *full, fl_err *e)
+{
+    uint64_t off;
+    fl_rc rc = read_stored(s, b, ch, stored_buf, &off, e);
+
+    if (rc != FL_OK)
+        return rc;
+    return decoded_at(s, off,
+                      chunk_decode_rows(ch, stored_buf, k, ref, b->nrows, idx, nsel, out, scratch,
+                                        full, e),
+                      e);
+}
+
 /* ------------------------------------------------------------------ */
 /* Closing: live blocks + footer                                        */
 

@@ -138,11 +138,28 @@ fl_rc chunk_decode(const seg_chunk *ch, const uint8_t *stored, fl_kind k, const 
  * chunk_decode. */
 fl_rc chunk_decode_dict(const seg_chunk *ch, const uint8_t *stored, fl_kind k, uint32_t n,
                         void *out, uint16_t *codes, fl_addr *dict, uint8_t *scratch, fl_err *e);
+/* Selective reading (exact scans). chunk_addr_match ORs 1 into mark[i]
+ * for each of the n rows of an address chunk whose stored value lies in
+ * one of the nivl inclusive intervals [lo[j], hi[j]] (stored form),
+ * testing IPv4 and dictionary chunks on their codes, without building
+ * the addresses. chunk_decode_rows decodes only the nsel rows idx[] (in
+ * ascending order) into out[0..nsel); ref, for ENC_REF chunks, holds the
+ * reference at those rows; full is room for a whole decoded chunk
+ * (FL_STORE_GROUP_ROWS * 16 bytes), used by the encodings whose values
+ * depend on all before them. */
+fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, const fl_addr *lo,
+                       const fl_addr *hi, unsigned nivl, uint8_t *mark, uint8_t *scratch,
+                       fl_err *e);
+fl_rc chunk_decode_rows(const seg_chunk *ch, const uint8_t *stored, fl_kind k,
+                        const fl_time *ref, uint32_t n, const uint32_t *idx, uint32_t nsel,
+                        void *out, uint8_t *scratch, void *full, fl_err *e);
 /* Largest raw (uncompressed) chunk; scratch also holds a decoded
  * dictionary after it. ref: the block's time_first values (NULL = zeros),
  * needed by ENC_REF chunks. */
 #define CHUNK_RAW_MAX ((size_t)FL_STORE_GROUP_ROWS * 18 + 4096)
-#define CHUNK_SCRATCH (CHUNK_RAW_MAX + (size_t)FL_STORE_GROUP_ROWS * 16)
+/* ... and, past the decoded dictionary, chunk_addr_match's table of one
+ * byte per possible code (codes are at most 16 bits) */
+#define CHUNK_SCRATCH (CHUNK_RAW_MAX + (size_t)FL_STORE_GROUP_ROWS * 16 + 65536)
 
 /* Bloom probe: may addr (or its /24 or /48 network, when net) be in? */
 int bloom_maybe(const uint8_t *bloom, uint32_t len, fl_addr a, int net);
@@ -185,6 +202,14 @@ fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, 
 fl_rc seg_read_chunk_dict(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
                           void *out, uint16_t *codes, fl_addr *dict, uint8_t *stored_buf,
                           uint8_t *scratch, fl_err *e);
+
+/* The same through chunk_addr_match and chunk_decode_rows. */
+fl_rc seg_read_chunk_match(const seg_src *s, const seg_block *b, const seg_chunk *ch,
+                           const fl_addr *lo, const fl_addr *hi, unsigned nivl, uint8_t *mark,
+                           uint8_t *stored_buf, uint8_t *scratch, fl_err *e);
+fl_rc seg_read_chunk_rows(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
+                          const fl_time *ref, const uint32_t *idx, uint32_t nsel, void *out,
+                          uint8_t *stored_buf, uint8_t *scratch, void *full, fl_err *e);
 
 /* Write a closed segment (header, live blocks, footer, trailer) from the
  * open file src into fd; *rows gets the row count. */
