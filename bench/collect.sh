@@ -31,7 +31,11 @@
 # (flows/s, default 400000), STEPS (default 3), MAXRATE (default 12800000),
 # PREBUILD (datagrams in gen's ring, default 4096; 0 = encode while
 # sending, the old sender), BIN (the flowlens binary under test, default
-# build/release/flowlens), GEN (the sender, default BIN).
+# build/release/flowlens), GEN (the sender, default BIN); to measure one
+# thing only: PARTS (default "decode loss straddle memory"), CASES (default
+# "v9:1 v9:2 ipfix:1 ipfix:2", protocol:receiver threads) and SIDES
+# (default "nfcapd flowlens"); e.g. PARTS=loss CASES=ipfix:1 SIDES=flowlens
+# START=2400000 MAXRATE=2400000 STEPS=0 tries one rate once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
@@ -58,9 +62,17 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (sh
 echo "nfcapd: $(nfcapd -V 2>&1 | head -1); socket buffer $RCVBUF bytes for both"
 echo "sender: $GEN gen ${PB:-(encoding while sending)}"
 
+PARTS=${PARTS:-decode loss straddle memory}
+CASES=${CASES:-v9:1 v9:2 ipfix:1 ipfix:2}
+SIDES=${SIDES:-nfcapd flowlens}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+side() { [[ " $SIDES " == *" $1 "* ]]; }
+
+if part decode; then
 echo "--- decode rate, one core (in process)"
 $B decode v9 2000000
 $B decode ipfix 2000000
+fi
 
 # send PROTO RATE PORT SENDERS -> prints "flows_sent seconds"
 send() {
@@ -153,24 +165,29 @@ search() {
   echo "$best $cpu $note"
 }
 
+if part loss; then
 echo "--- loss-free rate on loopback, $DURATION s per trial, start $START flows/s, $STEPS bisection steps"
-for proto in v9 ipfix; do
-  for th in 1 2; do
-    read -r nf_best nf_cpu nf_note < <(search nfcapd $proto $th)
-    read -r fl_best fl_cpu fl_note < <(search flowlens $proto $th)
-    echo "RESULT $proto receivers=$th (load $(cut -d" " -f1-3 /proc/loadavg)): flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else 'inf')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
-  done
+for c in $CASES; do
+  proto=${c%%:*} th=${c##*:}
+  nf_best=0 nf_cpu=- nf_note="" fl_best=0 fl_cpu=- fl_note=""
+  side nfcapd && read -r nf_best nf_cpu nf_note < <(search nfcapd "$proto" "$th")
+  side flowlens && read -r fl_best fl_cpu fl_note < <(search flowlens "$proto" "$th")
+  echo "RESULT $proto receivers=$th (load $(cut -d" " -f1-3 /proc/loadavg)): flowlens collect --store loss-free $fl_best flows/s $fl_note (cpu $fl_cpu s per M flows); nfcapd (1 thread, $th senders) $nf_best flows/s $nf_note (cpu $nf_cpu s per M flows); ratio $(python3 -c "print('%.2f' % ($fl_best / $nf_best) if $nf_best else '-')")x rate; cpu per flow flowlens/nfcapd $(python3 -c "print('%.2f' % (float('$fl_cpu') / float('$nf_cpu')) if '-' not in ('$fl_cpu', '$nf_cpu') and float('$nf_cpu') > 0 else '-')")x"
 done
+fi
 
 # Flow times straddling slots: gen's default window (an hour, walked again
 # and again, 12 five-minute slots) at a fixed rate; every flow must be
 # stored and the store must not churn segments (it keeps 4 slots open).
+part straddle && {
 echo "--- flow times over an hour (12 store slots), v9, 1 receiver thread, $DURATION s"
 for r in 250000; do
   read -r st se secs c h < <(WINDOW=1h run_flowlens v9 "$r" 1)
   echo "RESULT straddle v9 rate=$r: flowlens stored $st of $se, $(ls "$TMP/st/seg" | wc -l) segment files, cpu $(python3 -c "print('%.2f' % ($c / max($se / 1e6, 1e-9)))") s per M flows"
 done
+}
 
+part memory || exit 0
 echo "--- peak memory, 1000 exporters x 10 templates (observation domains 1..1000 from 127.0.0.1)"
 for proto in v9 ipfix; do
   p=$(port); rm -rf "$TMP/st"
