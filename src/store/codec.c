@@ -1122,9 +1122,10 @@ fl_rc chunk_decode_dict(const seg_chunk *ch, const uint8_t *stored, fl_kind k, u
 /* ------------------------------------------------------------------ */
 /* Selective reading: a predicate on encoded addresses, rows by index   */
 
-/* Intervals an IPv4 chunk is tested against in one pass (3 per address
- * term of the filter's list, plus the zero address). */
-#define FL_V4_IVL_MAX 16
+/* Intervals an IPv4 chunk may be tested against: up to 3 stored forms of
+ * each of an address set's FL_STORE_ASET_MAX intervals, and the zero
+ * address. */
+#define FL_V4_IVL_MAX (3 * FL_STORE_ASET_MAX + 1)
 
 /* The stored interval [lo, hi] as an interval of an ENC_V4 chunk's codes
  * (value v = base + code; v 0 is the zero address, v >= 1 the IPv4-mapped
@@ -1216,15 +1217,14 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
 
     if (rc != FL_OK)
         return rc;
+    if (nivl >= FL_V4_IVL_MAX)
+        return fl_err_set(e, FL_EINVAL, "%u address intervals, at most %d", nivl,
+                          FL_V4_IVL_MAX - 1);
     if (ch->enc == ENC_V4) {
         uint64_t a[FL_V4_IVL_MAX], b[FL_V4_IVL_MAX];
         unsigned m = 0, w = ch->width;
         int zero_in = in_any(zero, lo, hi, nivl);
         for (unsigned j = 0; j < nivl; j++) {
-            if (m == FL_V4_IVL_MAX - 1) { /* too many to unroll: keep all (filter_rows decides) */
-                memset(mark, 1, n);
-                return FL_OK;
-            }
             if (v4_code_range(lo[j], hi[j], ch->base, w, &a[m], &b[m])) {
                 b[m] -= a[m];
                 m++;
@@ -1286,12 +1286,29 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
         uint8_t *hit = scratch + CHUNK_RAW_MAX + (size_t)FL_STORE_GROUP_ROWS * 16;
         uint32_t few[4];
         const uint8_t *cp = raw + (size_t)d * 16;
-        if (nivl == 1 && lo[0].hi == hi[0].hi && lo[0].lo == hi[0].lo) {
-            /* one address: found in the entries' planes, not built */
-            dict_equal(raw, d, lo[0], hit);
-            for (uint32_t c = 0; c < d && nh < 2; c++)
-                if (hit[c])
-                    few[nh++] = c;
+        unsigned points = 0;
+        while (points < nivl && points <= 4 && lo[points].hi == hi[points].hi &&
+               lo[points].lo == hi[points].lo)
+            points++;
+        if (points == nivl && nivl <= 4) {
+            /* a few addresses (a host is two: its IPv4-mapped and
+             * IPv4-compatible forms): found in the entries' planes, not
+             * built; the dictionary's room holds each one's matches */
+            uint8_t *eq = (uint8_t *)dict;
+            memset(hit, 0, d);
+            for (unsigned j = 0; j < nivl; j++) {
+                dict_equal(raw, d, lo[j], eq);
+                for (uint32_t c = 0; c < d; c++)
+                    hit[c] |= eq[c];
+            }
+            for (uint32_t c = 0; c < d; c++)
+                if (hit[c]) {
+                    if (nh < 4)
+                        few[nh] = c;
+                    nh++;
+                }
+            if (nh > 4) /* entries repeat (a damaged file): by the table */
+                memset(hit + d, 0, 65536 - (size_t)d);
         } else {
             dict_entries(raw, d, FL_KIND_ADDR, dict);
             for (uint32_t c = 0; c < d; c++)
@@ -1308,9 +1325,11 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
                 match_planes(mark, cp, n, w, few[j]);
             return FL_OK;
         }
-        memset(hit, 0, 65536);
-        for (uint32_t c = 0; c < d && c < 65536; c++)
-            hit[c] = (uint8_t)in_any(dict[c], lo, hi, nivl);
+        if (points != nivl || nivl > 4) {
+            memset(hit, 0, 65536);
+            for (uint32_t c = 0; c < d && c < 65536; c++)
+                hit[c] = (uint8_t)in_any(dict[c], lo, hi, nivl);
+        }
         if (w == 1)
             for (uint32_t i = 0; i < n; i++)
                 mark[i] |= hit[cp[i]];
@@ -1381,16 +1400,21 @@ fl_rc chunk_decode_rows(const seg_chunk *ch, const uint8_t *stored, fl_kind k,
     case ENC_DICT: {
         uint32_t d = ch->dict_n;
         const uint8_t *cp = raw + (size_t)d * (k == FL_KIND_ADDR ? 16 : 8);
-        fl_addr *dict = (fl_addr *)(void *)(scratch + CHUNK_RAW_MAX);
-        dict_entries(raw, d, k, dict);
+        /* only the entries of the rows kept are built */
         for (uint32_t i = 0; i < nsel; i++) {
             uint32_t c = (uint32_t)plane_get(cp, n, w, idx[i]);
             if (c >= d)
                 return fl_err_set(e, FL_ECORRUPT, "dictionary code out of its %u entries", d);
-            if (k == FL_KIND_ADDR)
-                ((fl_addr *)out)[i] = dict[c];
-            else
-                narrow_store(out, k, i, dict[c].lo);
+            if (k == FL_KIND_ADDR) {
+                uint64_t hi = 0, lo = 0;
+                for (unsigned j = 0; j < 8; j++) {
+                    hi = hi << 8 | raw[(size_t)j * d + c];
+                    lo = lo << 8 | raw[(size_t)(j + 8) * d + c];
+                }
+                ((fl_addr *)out)[i] = (fl_addr){hi, lo};
+            } else {
+                narrow_store(out, k, i, get64(raw + 8 * (size_t)c));
+            }
         }
         break;
     }

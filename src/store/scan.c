@@ -54,6 +54,8 @@ typedef struct scan_lane {
     uint8_t *mark, *mark2;
     uint32_t *idx;
     void *full;
+    int addr_done;   /* the group just decoded holds only rows select_rows
+                        found matching every address term */
     uint32_t pos;    /* rows of batch already copied out */
     uint64_t values; /* decoded by this lane since the last fold into stats */
 } scan_lane;
@@ -580,7 +582,8 @@ static int block_may(const fl_store_scan *sc, const seg_block *b)
     return 1;
 }
 
-static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r)
+/* addr_done: the address terms were decided already (select_rows). */
+static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r, int addr_done)
 {
     if (p->t_start > 0 || p->t_end > 0) {
         fl_time t = FL_TIMES(b, FL_COL_TIME_FIRST)[r];
@@ -600,6 +603,8 @@ static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r)
         if (v < p->ranges[i].lo || v > p->ranges[i].hi)
             return 0;
     }
+    if (addr_done)
+        return 1;
     for (uint32_t i = 0; i < p->naddrs; i++) {
         const fl_store_pred_addr *a = &p->addrs[i];
         int ok;
@@ -626,12 +631,12 @@ static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r)
 }
 
 /* Keep the rows of b[from, b->n) matching the predicate (exact scans). */
-static void filter_rows(const fl_store_scan *sc, fl_batch *b, uint32_t from)
+static void filter_rows(const fl_store_scan *sc, fl_batch *b, uint32_t from, int addr_done)
 {
     uint32_t w = from;
 
     for (uint32_t r = from; r < b->n; r++) {
-        if (!row_match(&sc->pred, b, r))
+        if (!row_match(&sc->pred, b, r, addr_done))
             continue;
         if (w != r)
             for (int c = 0; c < FL_COL_COUNT; c++)
@@ -740,9 +745,9 @@ static int load_col(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const se
  * The rows of block b that may match the address terms of an exact
  * scan's predicate, into l->idx (ascending); returns how many, or -1
  * when a chunk could not be read (warned). The terms are tested on the
- * encoded chunks (chunk_addr_match): IPv4 and dictionary chunks by their
- * codes, no address built. Rows kept here still go through filter_rows,
- * which decides every term.
+ * encoded chunks (chunk_addr_match, exact): IPv4 and dictionary chunks by
+ * their codes, no address built. The rows kept go through filter_rows
+ * for the other terms (time, ranges, exporters).
  */
 static int select_rows(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
                        size_t bi)
@@ -814,6 +819,7 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     const uint32_t *idx = NULL;
     uint32_t nrows = b->nrows;
 
+    l->addr_done = 0;
     if (sc->sel_rows) {
         int k;
         if (l->mark == NULL) {
@@ -840,6 +846,7 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
         if ((uint32_t)k * 4 <= b->nrows) {
             idx = l->idx;
             nrows = (uint32_t)k;
+            l->addr_done = 1;
         }
     }
     memset(have, 0, sizeof have);
@@ -933,7 +940,7 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
             continue;
         }
         if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
-            filter_rows(sc, d->bt, d->at);
+            filter_rows(sc, d->bt, d->at, l->addr_done);
         if (d->bt->n > d->at) {
             __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
             return 0;

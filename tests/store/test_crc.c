@@ -44,8 +44,8 @@ TEST(crc_matches_definition)
         }
     /* chained: the CRC of a whole equals the CRC of its second part
      * started from the CRC of its first */
-    CHECK_EQ_INT(store_crc32c(store_crc32c(0, buf, 12290), buf + 12290, 30000),
-                 crc_ref(0, buf, 42290));
+    CHECK_EQ_INT(store_crc32c(store_crc32c(0, buf, 12290), buf + 12290, 20000),
+                 crc_ref(0, buf, 32290));
 }
 
 int main(void)
