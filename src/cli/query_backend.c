@@ -115,6 +115,7 @@ fl_rc cli_store_fill_codes(fl_store_scan *scan, fl_batch *b, fl_qcodes *cd, unsi
         sc[i].col = (int)cd[i].col;
         sc[i].codes = cd[i].codes;
         sc[i].dict = cd[i].dict;
+        sc[i].no_values = cd[i].no_values;
     }
     rc = fl_store_scan_fill_codes(scan, b, sc, ncd, e);
     for (unsigned i = 0; i < ncd; i++)

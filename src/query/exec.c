@@ -829,6 +829,24 @@ static void acc_reset(fl_qcounters *a, uint32_t n)
  * A column whose counters cannot be had (the budget, memory) is read by
  * value this time (ndict set to 0), so this never fails a query.
  */
+/* Read column k by value this batch: its values built from the codes
+ * when the source left them out. */
+static void codes_off(worker *w, unsigned k)
+{
+    const fl_qcodes *cd = &w->cd[k];
+    fl_batch *b = w->b;
+
+    if (cd->no_values && cd->ndict > 0) {
+        if (fl_col_get(cd->col)->kind == FL_KIND_ADDR)
+            for (uint32_t i = 0; i < b->n; i++)
+                FL_ADDRS(b, cd->col)[i] = cd->dict[cd->codes[i]];
+        else
+            for (uint32_t i = 0; i < b->n; i++)
+                fl_batch_set_u64(b, cd->col, i, cd->dict[cd->codes[i]].lo);
+    }
+    w->cd[k].ndict = 0;
+}
+
 static void codes_ready(worker *w)
 {
     agg_budget *bu = &w->run->codes_budget;
@@ -843,13 +861,13 @@ static void codes_ready(worker *w)
         if (need < w->b->cap && need * 4 > w->b->cap)
             need = w->b->cap;
         if (!agg_budget_take(bu, sizeof *a * (need - w->acc_cap[k]))) {
-            w->cd[k].ndict = 0;
+            codes_off(w, k);
             continue;
         }
         a = realloc(w->acc[k], sizeof *a * need);
         if (a == NULL) {
             agg_budget_give(bu, sizeof *a * (need - w->acc_cap[k]));
-            w->cd[k].ndict = 0;
+            codes_off(w, k);
             continue;
         }
         acc_reset(a + w->acc_cap[k], need - w->acc_cap[k]);
@@ -1028,6 +1046,10 @@ static fl_rc worker_init(worker *w, run *ru)
             w->cd[k].col = s->keys[0].col[k];
             w->cd[k].codes = malloc(sizeof(uint16_t) * rows);
             w->cd[k].dict = malloc(sizeof(fl_addr) * rows);
+            /* without a filter nothing reads the element's values where
+             * codes come: the source need not build them (64 K addresses
+             * per group); codes_ready builds them when it must */
+            w->cd[k].no_values = s->select == NULL;
             if (w->cd[k].codes == NULL || w->cd[k].dict == NULL)
                 return FL_ENOMEM;
             w->ncd = k + 1;

@@ -53,6 +53,8 @@ typedef struct fl_qcodes {
     uint32_t ndict;
     uint16_t *codes;
     fl_addr *dict;
+    int no_values; /* the source may leave the column's values out where it
+                      gives codes (the engine builds them if it must) */
 } fl_qcodes;
 #define FL_QCODES_MAX 2
 

@@ -691,8 +691,8 @@ static int decode_one(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
         rc = seg_read_chunk_rows(&g->src, b, ch, k, ref, idx, nsel, out, l->stored, l->scratch,
                                  l->full, &le);
     else if (cd != NULL)
-        rc = seg_read_chunk_dict(&g->src, b, ch, k, out, cd->codes, cd->dict, l->stored,
-                                 l->scratch, &le);
+        rc = seg_read_chunk_dict(&g->src, b, ch, k, cd->no_values ? NULL : out, cd->codes,
+                                 cd->dict, l->stored, l->scratch, &le);
     else
         rc = seg_read_chunk(&g->src, b, ch, k, ref, out, l->stored, l->scratch, &le);
     if (cd != NULL)

@@ -257,6 +257,8 @@ typedef struct fl_store_codes {
     uint32_t ndict;
     uint16_t *codes;
     fl_addr *dict;
+    int no_values; /* codes only: the column's values are not written (the
+                      batch's zeros stay) where codes are given */
 } fl_store_codes;
 #define FL_STORE_CODES_MAX 2
 /*
