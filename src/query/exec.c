@@ -617,17 +617,11 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
     uint32_t n = w->sel->n;
     const counter_cols cc = counter_cols_of(w);
     fl_qcounters t = w->total;
-    /* most exports have no out counters: their (zero) columns unread */
-    const int has_out = fl_batch_has(w->b, FL_COL_OUT_PACKETS) || fl_batch_has(w->b, FL_COL_OUT_BYTES);
 
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = idx[i];
         uint64_t m = cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
-        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m, op = 0, oy = 0;
-        if (has_out) {
-            op = cc.opk[r] * m;
-            oy = cc.oby[r] * m;
-        }
+        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m, op = cc.opk[r] * m, oy = cc.oby[r] * m;
         fl_time tf = cc.tf[r], tl = cc.tl[r];
         fl_qcounters *e = &into[k16 ? k16[r] : k8[r]];
         /* 65536 entries do not fit the core's cache: prefetch */

@@ -961,17 +961,22 @@ static fl_rc chunk_raw(const seg_chunk *ch, const uint8_t *stored, fl_kind k, ui
 }
 
 /* n addresses out of 16 big-endian byte planes of n bytes each. */
+/* Address i of n stored as 16 big-endian byte planes. */
+static inline fl_addr addr_at(const uint8_t *raw, uint32_t n, uint32_t i)
+{
+    uint64_t hi = 0, lo = 0;
+
+    for (unsigned j = 0; j < 8; j++) {
+        hi = hi << 8 | raw[(size_t)j * n + i];
+        lo = lo << 8 | raw[(size_t)(j + 8) * n + i];
+    }
+    return (fl_addr){hi, lo};
+}
+
 static void addr_planes(const uint8_t *raw, uint32_t n, fl_addr *o)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t hi = 0, lo = 0;
-        for (unsigned j = 0; j < 8; j++) {
-            hi = hi << 8 | raw[(size_t)j * n + i];
-            lo = lo << 8 | raw[(size_t)(j + 8) * n + i];
-        }
-        o[i].hi = hi;
-        o[i].lo = lo;
-    }
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = addr_at(raw, n, i);
 }
 
 /* The d entries of a dictionary chunk's raw bytes into dict (addresses
@@ -1287,13 +1292,13 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
         uint32_t few[4];
         const uint8_t *cp = raw + (size_t)d * 16;
         unsigned points = 0;
-        while (points < nivl && points <= 4 && lo[points].hi == hi[points].hi &&
-               lo[points].lo == hi[points].lo)
+        while (points < nivl && lo[points].hi == hi[points].hi && lo[points].lo == hi[points].lo)
             points++;
+        /* hit[c]: entry c matches. A few addresses (a host is two: its
+         * IPv4-mapped and IPv4-compatible forms) are found in the entries'
+         * planes without building them; the dictionary's room holds each
+         * one's matches */
         if (points == nivl && nivl <= 4) {
-            /* a few addresses (a host is two: its IPv4-mapped and
-             * IPv4-compatible forms): found in the entries' planes, not
-             * built; the dictionary's room holds each one's matches */
             uint8_t *eq = (uint8_t *)dict;
             memset(hit, 0, d);
             for (unsigned j = 0; j < nivl; j++) {
@@ -1301,23 +1306,17 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
                 for (uint32_t c = 0; c < d; c++)
                     hit[c] |= eq[c];
             }
-            for (uint32_t c = 0; c < d; c++)
-                if (hit[c]) {
-                    if (nh < 4)
-                        few[nh] = c;
-                    nh++;
-                }
-            if (nh > 4) /* entries repeat (a damaged file): by the table */
-                memset(hit + d, 0, 65536 - (size_t)d);
         } else {
             dict_entries(raw, d, FL_KIND_ADDR, dict);
             for (uint32_t c = 0; c < d; c++)
-                if (in_any(dict[c], lo, hi, nivl)) {
-                    if (nh < 4)
-                        few[nh] = c;
-                    nh++;
-                }
+                hit[c] = (uint8_t)in_any(dict[c], lo, hi, nivl);
         }
+        for (uint32_t c = 0; c < d; c++)
+            if (hit[c]) {
+                if (nh < 4)
+                    few[nh] = c;
+                nh++;
+            }
         if (nh == 0)
             return FL_OK;
         if (nh <= 4) {
@@ -1325,11 +1324,7 @@ fl_rc chunk_addr_match(const seg_chunk *ch, const uint8_t *stored, uint32_t n, c
                 match_planes(mark, cp, n, w, few[j]);
             return FL_OK;
         }
-        if (points != nivl || nivl > 4) {
-            memset(hit, 0, 65536);
-            for (uint32_t c = 0; c < d && c < 65536; c++)
-                hit[c] = (uint8_t)in_any(dict[c], lo, hi, nivl);
-        }
+        memset(hit + d, 0, 65536 - (size_t)d);
         if (w == 1)
             for (uint32_t i = 0; i < n; i++)
                 mark[i] |= hit[cp[i]];
@@ -1406,31 +1401,17 @@ fl_rc chunk_decode_rows(const seg_chunk *ch, const uint8_t *stored, fl_kind k,
             if (c >= d)
                 return fl_err_set(e, FL_ECORRUPT, "dictionary code out of its %u entries", d);
             if (k == FL_KIND_ADDR) {
-                uint64_t hi = 0, lo = 0;
-                for (unsigned j = 0; j < 8; j++) {
-                    hi = hi << 8 | raw[(size_t)j * d + c];
-                    lo = lo << 8 | raw[(size_t)(j + 8) * d + c];
-                }
-                ((fl_addr *)out)[i] = (fl_addr){hi, lo};
+                ((fl_addr *)out)[i] = addr_at(raw, d, c);
             } else {
                 narrow_store(out, k, i, get64(raw + 8 * (size_t)c));
             }
         }
         break;
     }
-    case ENC_RAW16: {
-        fl_addr *o = out;
-        for (uint32_t i = 0; i < nsel; i++) {
-            uint64_t hi = 0, lo = 0;
-            for (unsigned j = 0; j < 8; j++) {
-                hi = hi << 8 | raw[(size_t)j * n + idx[i]];
-                lo = lo << 8 | raw[(size_t)(j + 8) * n + idx[i]];
-            }
-            o[i].hi = hi;
-            o[i].lo = lo;
-        }
+    case ENC_RAW16:
+        for (uint32_t i = 0; i < nsel; i++)
+            ((fl_addr *)out)[i] = addr_at(raw, n, idx[i]);
         break;
-    }
     default:
         break;
     }
