@@ -1090,17 +1090,18 @@ static void worker_free(worker *w)
 
 typedef struct sort_item {
     uint64_t v;
-    const void *p; /* an fl_qrow, or an agg_entry when g_entries */
+    const void *p; /* an fl_qrow, or an agg_entry when ctx.entries */
 } sort_item;
 
-static int g_nk; /* qsort has no context argument; set under a lock */
-static int g_asc;
-static int g_entries;
-static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
+/* How items compare (qsort_r's context): keys nk, ascending or not, and
+ * whether the items point at table entries or at rows. */
+typedef struct sort_ctx {
+    int nk, asc, entries;
+} sort_ctx;
 
-static int cmp_keys(const fl_qrow *a, const fl_qrow *b)
+static int cmp_keys(const fl_qrow *a, const fl_qrow *b, int nk)
 {
-    for (int k = 0; k < g_nk; k++) {
+    for (int k = 0; k < nk; k++) {
         int c = fl_addr_cmp(a->key[k], b->key[k]);
         if (c)
             return c;
@@ -1110,9 +1111,9 @@ static int cmp_keys(const fl_qrow *a, const fl_qrow *b)
 
 /* Entries of a stats table with ":p" hold the protocol as their second
  * key, so comparing the nk keys orders them as cmp_keys orders rows. */
-static int cmp_entries(const agg_entry *a, const agg_entry *b)
+static int cmp_entries(const agg_entry *a, const agg_entry *b, int nk)
 {
-    for (int k = 0; k < g_nk; k++) {
+    for (int k = 0; k < nk; k++) {
         int c = fl_addr_cmp(a->key[k], b->key[k]);
         if (c)
             return c;
@@ -1120,26 +1121,26 @@ static int cmp_entries(const agg_entry *a, const agg_entry *b)
     return 0;
 }
 
-static int cmp_items(const void *pa, const void *pb)
+static int cmp_items(const void *pa, const void *pb, void *pc)
 {
     const sort_item *a = pa, *b = pb;
+    const sort_ctx *c = pc;
 
     if (a->v != b->v)
-        return (a->v < b->v ? -1 : 1) * (g_asc ? 1 : -1);
-    return g_entries ? cmp_entries(a->p, b->p) : cmp_keys(a->p, b->p);
+        return (a->v < b->v ? -1 : 1) * (c->asc ? 1 : -1);
+    return c->entries ? cmp_entries(a->p, b->p, c->nk) : cmp_keys(a->p, b->p, c->nk);
 }
 
-/* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted:
- * a heap of k holding the worst of the best at its root, O(n log k). */
-static void heap_down(sort_item *h, size_t k, size_t i)
+/* A heap of k items holding the worst of the best at its root. */
+static void heap_down(sort_item *h, size_t k, size_t i, sort_ctx *c)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         sort_item t;
         /* max-heap by cmp_items: the root is the item that sorts last */
-        if (l < k && cmp_items(&h[l], &h[m]) > 0)
+        if (l < k && cmp_items(&h[l], &h[m], c) > 0)
             m = l;
-        if (r < k && cmp_items(&h[r], &h[m]) > 0)
+        if (r < k && cmp_items(&h[r], &h[m], c) > 0)
             m = r;
         if (m == i)
             return;
@@ -1150,18 +1151,28 @@ static void heap_down(sort_item *h, size_t k, size_t i)
     }
 }
 
-static void top_n_select(sort_item *items, size_t n, size_t k)
+/* Offer one item to the best k held in h[0..*n): O(log k). */
+static void top_n_offer(sort_item *h, size_t *n, size_t k, sort_item it, sort_ctx *c)
 {
-    if (k == 0)
-        return;
-    for (size_t i = k / 2; i-- > 0;)
-        heap_down(items, k, i);
-    for (size_t i = k; i < n; i++)
-        if (cmp_items(&items[i], &items[0]) < 0) {
-            items[0] = items[i];
-            heap_down(items, k, 0);
-        }
-    qsort(items, k, sizeof *items, cmp_items);
+    if (*n < k) {
+        h[(*n)++] = it;
+        if (*n == k)
+            for (size_t i = k / 2; i-- > 0;)
+                heap_down(h, k, i, c);
+    } else if (k > 0 && cmp_items(&it, &h[0], c) < 0) {
+        h[0] = it;
+        heap_down(h, k, 0, c);
+    }
+}
+
+/* Move the best k of items[0..n) (by cmp_items) to items[0..k), sorted. */
+static void top_n_select(sort_item *items, size_t n, size_t k, sort_ctx *c)
+{
+    size_t held = 0;
+
+    for (size_t i = 0; i < n; i++)
+        top_n_offer(items, &held, k, items[i], c);
+    qsort_r(items, held, sizeof *items, cmp_items, c);
 }
 
 /* Whether counters c pass the post-aggregation filter. */
@@ -1207,15 +1218,13 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
         items[i].p = &res->rows[i];
     }
     keep = top && top < n ? (size_t)top : n;
-    pthread_mutex_lock(&g_sort_lock);
-    g_nk = nk;
-    g_asc = asc;
-    g_entries = 0;
-    if (keep * 4 < n)
-        top_n_select(items, n, keep);
-    else
-        qsort(items, n, sizeof *items, cmp_items);
-    pthread_mutex_unlock(&g_sort_lock);
+    {
+        sort_ctx c = {nk, asc, 0};
+        if (keep * 4 < n)
+            top_n_select(items, n, keep, &c);
+        else
+            qsort_r(items, n, sizeof *items, cmp_items, &c);
+    }
     sorted = malloc(keep * sizeof *sorted);
     if (sorted == NULL) {
         free(items);
@@ -1263,8 +1272,13 @@ static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_pt
                            fl_order o, uint64_t top, int proto_slot)
 {
     size_t used = agg_ptable_used(pt), n = 0, keep;
-    sort_item *items = malloc((used ? used : 1) * sizeof *items);
+    /* a short top-N streams the entries through a heap of N (for millions
+     * of keys an array of them all was 16 bytes each of fresh memory);
+     * otherwise every entry kept is sorted */
+    int stream = top && top * 4 < used;
+    sort_item *items = malloc((stream ? top : used ? used : 1) * sizeof *items);
     unsigned nk = pt->nk;
+    sort_ctx c = {(int)nk, s->ascending, 1};
 
     if (items == NULL)
         return FL_ENOMEM;
@@ -1272,25 +1286,23 @@ static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_pt
         const agg_table *t = &pt->part[p].t;
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
+            sort_item it;
             if (en->hash == 0 || !having_keeps(s, &en->c))
                 continue;
-            items[n].v = fl_qrow_order_value(&en->c, o);
-            items[n].p = en;
-            n++;
+            it.v = fl_qrow_order_value(&en->c, o);
+            it.p = en;
+            if (stream)
+                top_n_offer(items, &n, (size_t)top, it, &c);
+            else
+                items[n++] = it;
         }
     }
     res->distinct = used;
     keep = top && top < n ? (size_t)top : n;
-    pthread_mutex_lock(&g_sort_lock);
-    g_nk = (int)nk;
-    g_asc = s->ascending;
-    g_entries = 1;
-    if (keep * 4 < n)
-        top_n_select(items, n, keep);
+    if (!stream && keep * 4 < n)
+        top_n_select(items, n, keep, &c);
     else
-        qsort(items, n, sizeof *items, cmp_items);
-    g_entries = 0;
-    pthread_mutex_unlock(&g_sort_lock);
+        qsort_r(items, n, sizeof *items, cmp_items, &c);
     res->rows = calloc(keep ? keep : 1, sizeof *res->rows);
     if (res->rows == NULL) {
         free(items);
@@ -1360,14 +1372,14 @@ static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list
             items[r].v = fl_qrow_order_value(&rows[r].c, s->order);
             items[r].p = &rows[r];
         }
-        pthread_mutex_lock(&g_sort_lock);
-        g_nk = 1;
-        g_entries = 0;
-        /* times ascending by default, counters descending, as nfdump -O */
-        g_asc = (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND) ? !s->ascending
-                                                                           : s->ascending;
-        qsort(items, n, sizeof *items, cmp_items);
-        pthread_mutex_unlock(&g_sort_lock);
+        {
+            /* times ascending by default, counters descending, as nfdump -O */
+            sort_ctx c = {1, (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND)
+                                 ? !s->ascending
+                                 : s->ascending,
+                          0};
+            qsort_r(items, n, sizeof *items, cmp_items, &c);
+        }
         for (uint32_t i = 0; i < keep; i++)
             copy_row(out, i, list, (uint32_t)((const fl_qrow *)items[i].p)->key[0].lo);
         free(rows);
@@ -1395,14 +1407,16 @@ static double metric_value(fl_metric m, double flows, double packets, double byt
     return 0;
 }
 
-/* per-step ranking for topseries (qsort has no context argument; callers
- * hold g_sort_lock) */
-static const double *step_vals;
-static size_t step_stride;
-static int cmp_step(const void *pa, const void *pb)
+/* per-step ranking for topseries: one step's column of the matrix */
+typedef struct step_col {
+    const double *vals;
+    size_t stride;
+} step_col;
+static int cmp_step(const void *pa, const void *pb, void *pc)
 {
+    const step_col *col = pc;
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-    double va = step_vals[a * step_stride], vb = step_vals[b * step_stride];
+    double va = col->vals[a * col->stride], vb = col->vals[b * col->stride];
     if (va != vb)
         return va > vb ? -1 : 1;
     return (a > b) - (a < b);
@@ -1514,13 +1528,11 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
             free(bytes);
             return FL_ENOMEM;
         }
-        pthread_mutex_lock(&g_sort_lock);
         for (size_t bk = 0; bk < nbuckets; bk++) {
+            step_col col = {vals + bk, nbuckets};
             for (size_t k = 0; k < nkeys; k++)
                 idx[k] = k;
-            step_vals = vals + bk;
-            step_stride = nbuckets;
-            qsort(idx, nkeys, sizeof *idx, cmp_step);
+            qsort_r(idx, nkeys, sizeof *idx, cmp_step, &col);
             for (size_t r = top; r < nkeys; r++) {
                 size_t o = nkeys * nbuckets + bk, me = idx[r] * nbuckets + bk;
                 flows[o] += flows[me];
@@ -1529,7 +1541,6 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
                 flows[me] = packets[me] = bytes[me] = -1; /* not in this step's top */
             }
         }
-        pthread_mutex_unlock(&g_sort_lock);
         free(idx);
     }
     agg_free(&totals);
