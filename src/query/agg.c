@@ -2,9 +2,10 @@
  * query/agg.c — the hash tables behind stats, aggregate and topseries.
  *
  * agg_table: open addressing with linear probing over fixed-stride
- * entries (a 64-bit hash, the counters, then nk 128-bit key slots). It
- * grows by doubling, by less near its byte budget (any table size works:
- * the hash is scaled to it, agg_slot), and refuses to grow past the
+ * entries (the counters, then the keys: query_int.h has the layout; no
+ * hash is kept, it is computed again from the key when the table grows).
+ * It grows by doubling, by less near its byte budget (any table size
+ * works: the hash is scaled to it, agg_slot), and refuses to grow past the
  * budget, which turns a runaway query into a clear FL_ELIMIT instead of an
  * OOM kill.
  *
@@ -32,9 +33,39 @@
 #define AGG_PART_MIN_SLOTS 64
 #define AGG_MAP_MIN ((size_t)2 << 20) /* map (and ask for huge pages) from 2 MiB */
 
-static size_t entry_stride(unsigned nk)
+static size_t entry_stride(unsigned nk, int wide, int out)
 {
-    return sizeof(agg_entry) + (size_t)nk * sizeof(fl_addr);
+    return sizeof(agg_entry) + (out ? 16 : 0) + (size_t)nk * (wide ? 16 : 8);
+}
+
+void agg_counters(const agg_table *t, const agg_entry *en, fl_qcounters *c)
+{
+    c->flows = en->c.flows;
+    c->packets = en->c.packets;
+    c->bytes = en->c.bytes;
+    c->out_packets = t->out ? en->w[0] : 0;
+    c->out_bytes = t->out ? en->w[1] : 0;
+    c->first = en->c.first;
+    c->last = en->c.last;
+    c->tcp_flags = (uint8_t)en->c.tcp_flags;
+}
+
+/* Entry en's keys into k (t->nk of them). */
+static void entry_keys(const agg_table *t, const agg_entry *en, fl_addr *k)
+{
+    for (unsigned j = 0; j < t->nk; j++)
+        k[j] = agg_key(t, en, j);
+}
+
+/* Entry from of table f into the empty entry to of table t (the same
+ * key width; t holds the reverse counters). */
+static void entry_copy(agg_table *t, agg_entry *to, const agg_table *f, const agg_entry *from)
+{
+    to->c = from->c;
+    to->w[0] = 0;
+    to->w[1] = 0;
+    memcpy((uint64_t *)(uintptr_t)agg_keyw(t, to), agg_keyw(f, from),
+           (size_t)t->nk * (t->wide ? 16 : 8));
 }
 
 /* Zeroed memory for a table of the given size; *mapped says how to free. */
@@ -83,14 +114,16 @@ void agg_budget_give(agg_budget *b, size_t bytes)
     __atomic_fetch_sub(&b->used, bytes, __ATOMIC_RELAXED);
 }
 
-static fl_rc table_init(agg_table *t, unsigned nk, size_t slots, size_t budget,
-                        agg_budget *shared)
+static fl_rc table_init(agg_table *t, unsigned nk, int wide, int out, size_t slots,
+                        size_t budget, agg_budget *shared)
 {
     size_t bytes;
 
     memset(t, 0, sizeof *t);
     t->nk = nk;
-    t->stride = entry_stride(nk);
+    t->wide = wide;
+    t->out = out;
+    t->stride = entry_stride(nk, wide, out);
     t->budget = budget;
     t->shared = shared;
     t->slots = slots;
@@ -108,7 +141,7 @@ static fl_rc table_init(agg_table *t, unsigned nk, size_t slots, size_t budget,
 
 fl_rc agg_init(agg_table *t, unsigned nk, size_t budget)
 {
-    return table_init(t, nk, AGG_MIN_SLOTS, budget, NULL);
+    return table_init(t, nk, 1, 1, AGG_MIN_SLOTS, budget, NULL);
 }
 
 void agg_free(agg_table *t)
@@ -156,12 +189,14 @@ static fl_rc agg_resize(agg_table *t, size_t nslots)
     t->mapped = nmapped;
     t->slots = nslots;
     for (size_t i = 0; i < oslots; i++) {
-        agg_entry *o = (agg_entry *)(old + i * t->stride);
+        agg_entry *o = (agg_entry *)(void *)(old + i * t->stride);
+        fl_addr k[FL_QUERY_MAX_KEYS];
         size_t j;
-        if (o->hash == 0)
+        if (o->c.flows == 0)
             continue;
-        j = agg_slot(t, o->hash);
-        while (agg_at(t, j)->hash != 0)
+        entry_keys(t, o, k);
+        j = agg_slot(t, agg_hash(k, t->nk));
+        while (agg_at(t, j)->c.flows != 0)
             j = agg_next(t, j);
         memcpy(agg_at(t, j), o, t->stride);
     }
@@ -185,7 +220,7 @@ static fl_rc agg_grow(agg_table *t)
     return rc;
 }
 
-fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
+fl_rc agg_find_grow(agg_table *t, const fl_addr *k, agg_entry **out)
 {
     size_t i;
 
@@ -199,40 +234,31 @@ fl_rc agg_find_grow(agg_table *t, const fl_addr *k, uint64_t h, agg_entry **out)
         if (rc != FL_OK)
             return rc;
     }
-    i = agg_slot(t, h);
+    i = agg_slot(t, agg_hash(k, t->nk));
     for (;;) {
         agg_entry *en = agg_at(t, i);
-        if (en->hash == 0) {
-            en->hash = h;
-            memcpy(en->key, k, (size_t)t->nk * sizeof(fl_addr));
+        if (en->c.flows == 0) {
+            uint64_t *kw = (uint64_t *)(uintptr_t)agg_keyw(t, en);
+            for (unsigned j = 0; j < t->nk; j++) {
+                if (t->wide) {
+                    kw[2 * j] = k[j].hi;
+                    kw[2 * j + 1] = k[j].lo;
+                } else {
+                    kw[j] = k[j].lo;
+                }
+            }
             en->c.first = INT64_MAX;
             en->c.last = INT64_MIN;
             t->used++;
             *out = en;
             return FL_OK;
         }
-        if (en->hash == h && agg_key_eq(t, en, k)) {
+        if (agg_key_eq(t, en, k)) {
             *out = en;
             return FL_OK;
         }
         i = agg_next(t, i);
     }
-}
-
-fl_rc agg_merge(agg_table *into, const agg_table *from)
-{
-    for (size_t i = 0; i < from->slots; i++) {
-        const agg_entry *en = agg_at(from, i);
-        agg_entry *dst;
-        fl_rc rc;
-        if (en->hash == 0)
-            continue;
-        rc = agg_find(into, en->key, en->hash, &dst);
-        if (rc != FL_OK)
-            return rc;
-        agg_add_counters(&dst->c, &en->c);
-    }
-    return FL_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -248,13 +274,15 @@ fl_rc agg_ptable_init(agg_ptable *t, unsigned nk, size_t budget)
     t->budget.limit = budget;
     for (unsigned p = 0; p < AGG_PARTS; p++)
         pthread_mutex_init(&t->part[p].lock, NULL);
-    for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK; p++) {
-        rc = table_init(&t->part[p].t, nk, AGG_PART_MIN_SLOTS, 0, &t->budget);
-        /* a fair share each, with room for two growing at once (old and
-         * new table held together), so the first partitions to fill do
-         * not take the budget the others will need */
-        t->part[p].t.cap = budget / (AGG_PARTS + 2);
-    }
+    for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK; p++)
+        for (int w = 0; w < 2 && rc == FL_OK; w++) {
+            agg_table *pt = &t->part[p].t[w];
+            rc = table_init(pt, nk, w, 0, AGG_PART_MIN_SLOTS, 0, &t->budget);
+            /* a fair share each, with room for two growing at once (old
+             * and new table held together), so the first partitions to
+             * fill do not take the budget the others will need */
+            pt->cap = budget / (AGG_PARTS + 2);
+        }
     t->ready = 1;
     return rc;
 }
@@ -264,7 +292,8 @@ void agg_ptable_free(agg_ptable *t)
     if (!t->ready)
         return;
     for (unsigned p = 0; p < AGG_PARTS; p++) {
-        agg_free(&t->part[p].t);
+        agg_free(&t->part[p].t[0]);
+        agg_free(&t->part[p].t[1]);
         pthread_mutex_destroy(&t->part[p].lock);
     }
     t->ready = 0;
@@ -275,6 +304,53 @@ size_t agg_ptable_used(const agg_ptable *t)
     size_t n = 0;
 
     for (unsigned p = 0; p < AGG_PARTS; p++)
-        n += t->part[p].t.used;
+        n += t->part[p].t[0].used + t->part[p].t[1].used;
     return n;
+}
+
+/* Table t with room for the reverse counters: the same number of slots,
+ * every entry at the slot it was in (a slot depends only on the key's
+ * hash and the table's size). */
+static fl_rc table_add_out(agg_table *t)
+{
+    agg_table n = *t;
+    size_t bytes;
+
+    n.out = 1;
+    n.stride = entry_stride(t->nk, t->wide, 1);
+    bytes = n.slots * n.stride;
+    if (!agg_budget_take(t->shared, bytes))
+        return FL_ELIMIT;
+    n.mem = table_alloc(bytes, &n.mapped);
+    if (n.mem == NULL) {
+        agg_budget_give(t->shared, bytes);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < t->slots; i++) {
+        const agg_entry *en = agg_at(t, i);
+        if (en->c.flows != 0)
+            entry_copy(&n, agg_at(&n, i), t, en);
+    }
+    agg_free(t);
+    *t = n;
+    return FL_OK;
+}
+
+fl_rc agg_ptable_add_out(agg_ptable *t)
+{
+    fl_rc rc = FL_OK;
+
+    for (unsigned p = 0; p < AGG_PARTS; p++)
+        pthread_mutex_lock(&t->part[p].lock);
+    /* out of budget half way, the query fails on rc; tables left without
+     * the reverse counters are only freed */
+    for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK && !t->out; p++)
+        for (int w = 0; w < 2 && rc == FL_OK; w++)
+            if (!t->part[p].t[w].out)
+                rc = table_add_out(&t->part[p].t[w]);
+    if (rc == FL_OK)
+        __atomic_store_n(&t->out, 1, __ATOMIC_RELEASE);
+    for (unsigned p = 0; p < AGG_PARTS; p++)
+        pthread_mutex_unlock(&t->part[p].lock);
+    return rc;
 }

@@ -400,23 +400,30 @@ static fl_rc budget_error(worker *w, fl_rc rc)
  * probe's slot is prefetched a few rows ahead: the misses overlap instead
  * of stalling one by one. */
 #define FOLD_AHEAD 20
-static fl_rc fold_part(worker *w, agg_table *t, uint32_t from, uint32_t to)
+static fl_rc fold_part(worker *w, agg_part *part, uint32_t from, uint32_t to)
 {
     const uint16_t *ord = w->order;
-    unsigned nk = t->nk;
+    unsigned nk = w->run->pt->nk;
 
-    for (uint32_t i = from; i < to && i < from + FOLD_AHEAD; i++)
-        agg_prefetch(t, w->hash[ord[i]]);
+    for (uint32_t i = from; i < to && i < from + FOLD_AHEAD; i++) {
+        const fl_addr *k = &w->keys[(size_t)ord[i] * nk];
+        agg_prefetch(&part->t[agg_key_wide(k, nk)], w->hash[ord[i]]);
+    }
     for (uint32_t i = from; i < to; i++) {
         uint32_t r = ord[i];
+        const fl_addr *k = &w->keys[(size_t)r * nk];
+        agg_table *t = &part->t[agg_key_wide(k, nk)];
         agg_entry *en;
         fl_rc rc;
-        if (i + FOLD_AHEAD < to)
-            agg_prefetch(t, w->hash[ord[i + FOLD_AHEAD]]);
-        rc = agg_find(t, &w->keys[(size_t)r * nk], w->hash[r], &en);
+        if (i + FOLD_AHEAD < to) {
+            uint32_t r2 = ord[i + FOLD_AHEAD];
+            const fl_addr *k2 = &w->keys[(size_t)r2 * nk];
+            agg_prefetch(&part->t[agg_key_wide(k2, nk)], w->hash[r2]);
+        }
+        rc = agg_find(t, k, w->hash[r], &en);
         if (rc != FL_OK)
             return budget_error(w, rc);
-        agg_add_counters(&en->c, &w->cnt[r]);
+        agg_add(t, en, &w->cnt[r]);
     }
     return FL_OK;
 }
@@ -433,6 +440,7 @@ static fl_rc fold_keys(worker *w, uint32_t n)
     uint32_t start[AGG_PARTS + 1], pos[AGG_PARTS];
     uint64_t pending = 0;
     unsigned first = (w->id * AGG_PARTS / w->run->nthreads) % AGG_PARTS;
+    uint64_t out = 0;
     fl_rc rc = FL_OK;
 
     memset(start, 0, sizeof start);
@@ -440,7 +448,12 @@ static fl_rc fold_keys(worker *w, uint32_t n)
         uint64_t h = agg_hash(&w->keys[(size_t)i * nk], nk);
         w->hash[i] = h;
         start[agg_part_of(h) + 1]++;
+        out |= w->cnt[i].out_packets | w->cnt[i].out_bytes;
     }
+    /* the tables hold no reverse counters until rows bring some */
+    if (out && !__atomic_load_n(&pt->out, __ATOMIC_ACQUIRE) &&
+        (rc = agg_ptable_add_out(pt)) != FL_OK)
+        return budget_error(w, rc);
     for (unsigned p = 0; p < AGG_PARTS; p++) {
         if (start[p + 1])
             pending |= (uint64_t)1 << p;
@@ -459,7 +472,7 @@ static fl_rc fold_keys(worker *w, uint32_t n)
                 pthread_mutex_lock(&part->lock);
             else if (pthread_mutex_trylock(&part->lock) != 0)
                 continue;
-            rc = fold_part(w, &part->t, start[p], start[p + 1]);
+            rc = fold_part(w, part, start[p], start[p + 1]);
             pthread_mutex_unlock(&part->lock);
             pending &= ~((uint64_t)1 << p);
         }
@@ -569,18 +582,9 @@ static fl_rc list_compact(worker *w)
 /* Look key k up among the top keys: its series index, or Other. */
 static size_t ts_series(const run *ru, const fl_addr *k)
 {
-    const agg_table *t = ru->ts_map;
-    uint64_t h = agg_hash(k, 1);
-    size_t i = agg_slot(t, h);
+    const agg_entry *en = agg_lookup(ru->ts_map, k);
 
-    for (;;) {
-        const agg_entry *en = agg_at(t, i);
-        if (en->hash == 0)
-            return ru->ts_nseries - 1;
-        if (en->hash == h && en->key[0].lo == k->lo && en->key[0].hi == k->hi)
-            return (size_t)en->c.flows - 1;
-        i = agg_next(t, i);
-    }
+    return en ? (size_t)en->c.flows - 1 : ru->ts_nseries - 1;
 }
 
 /* Second pass of the two-pass topseries: each selected row's counters to
@@ -1090,13 +1094,14 @@ static void worker_free(worker *w)
 
 typedef struct sort_item {
     uint64_t v;
-    const void *p; /* an fl_qrow, or an agg_entry when ctx.entries */
+    const void *p;      /* an fl_qrow, or an agg_entry of table t */
+    const agg_table *t; /* (a table's layout says how to read its keys) */
 } sort_item;
 
 /* How items compare (qsort_r's context): keys nk, ascending or not, and
  * whether the items point at table entries or at rows. */
 typedef struct sort_ctx {
-    int nk, asc, entries;
+    int nk, asc;
 } sort_ctx;
 
 static int cmp_keys(const fl_qrow *a, const fl_qrow *b, int nk)
@@ -1111,10 +1116,10 @@ static int cmp_keys(const fl_qrow *a, const fl_qrow *b, int nk)
 
 /* Entries of a stats table with ":p" hold the protocol as their second
  * key, so comparing the nk keys orders them as cmp_keys orders rows. */
-static int cmp_entries(const agg_entry *a, const agg_entry *b, int nk)
+static int cmp_entries(const sort_item *a, const sort_item *b, int nk)
 {
     for (int k = 0; k < nk; k++) {
-        int c = fl_addr_cmp(a->key[k], b->key[k]);
+        int c = fl_addr_cmp(agg_key(a->t, a->p, (unsigned)k), agg_key(b->t, b->p, (unsigned)k));
         if (c)
             return c;
     }
@@ -1128,7 +1133,7 @@ static int cmp_items(const void *pa, const void *pb, void *pc)
 
     if (a->v != b->v)
         return (a->v < b->v ? -1 : 1) * (c->asc ? 1 : -1);
-    return c->entries ? cmp_entries(a->p, b->p, c->nk) : cmp_keys(a->p, b->p, c->nk);
+    return a->t ? cmp_entries(a, b, c->nk) : cmp_keys(a->p, b->p, c->nk);
 }
 
 /* A heap of k items holding the worst of the best at its root. */
@@ -1216,10 +1221,11 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
     for (size_t i = 0; i < n; i++) {
         items[i].v = fl_qrow_order_value(&res->rows[i].c, o);
         items[i].p = &res->rows[i];
+        items[i].t = NULL;
     }
     keep = top && top < n ? (size_t)top : n;
     {
-        sort_ctx c = {nk, asc, 0};
+        sort_ctx c = {nk, asc};
         if (keep * 4 < n)
             top_n_select(items, n, keep, &c);
         else
@@ -1239,6 +1245,17 @@ static fl_rc order_rows(fl_qresult *res, fl_order o, int asc, uint64_t top, int 
     return FL_OK;
 }
 
+/* Entry en of table t as a result row. */
+static void entry_to_row(fl_qrow *row, const agg_table *t, const agg_entry *en, unsigned nk,
+                         int proto_slot)
+{
+    for (unsigned k = 0; k < nk; k++)
+        row->key[k] = agg_key(t, en, k);
+    if (proto_slot)
+        row->proto = (uint8_t)row->key[1].lo;
+    agg_counters(t, en, &row->c);
+}
+
 static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int proto_slot)
 {
     size_t n = 0;
@@ -1248,13 +1265,9 @@ static fl_rc table_to_rows(fl_qresult *res, const agg_table *t, unsigned nk, int
         return FL_ENOMEM;
     for (size_t i = 0; i < t->slots; i++) {
         const agg_entry *en = agg_at(t, i);
-        if (en->hash == 0)
+        if (en->c.flows == 0)
             continue;
-        memcpy(res->rows[n].key, en->key, nk * sizeof(fl_addr));
-        if (proto_slot)
-            res->rows[n].proto = (uint8_t)en->key[1].lo;
-        res->rows[n].c = en->c;
-        n++;
+        entry_to_row(&res->rows[n++], t, en, nk, proto_slot);
     }
     res->nrows = n;
     res->distinct = n;
@@ -1278,19 +1291,24 @@ static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_pt
     int stream = top && top * 4 < used;
     sort_item *items = malloc((stream ? top : used ? used : 1) * sizeof *items);
     unsigned nk = pt->nk;
-    sort_ctx c = {(int)nk, s->ascending, 1};
+    sort_ctx c = {(int)nk, s->ascending};
 
     if (items == NULL)
         return FL_ENOMEM;
-    for (unsigned p = 0; p < AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p].t;
+    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p / 2].t[p % 2];
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
+            fl_qcounters ec;
             sort_item it;
-            if (en->hash == 0 || !having_keeps(s, &en->c))
+            if (en->c.flows == 0)
                 continue;
-            it.v = fl_qrow_order_value(&en->c, o);
+            agg_counters(t, en, &ec);
+            if (!having_keeps(s, &ec))
+                continue;
+            it.v = fl_qrow_order_value(&ec, o);
             it.p = en;
+            it.t = t;
             if (stream)
                 top_n_offer(items, &n, (size_t)top, it, &c);
             else
@@ -1308,13 +1326,8 @@ static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_pt
         free(items);
         return FL_ENOMEM;
     }
-    for (size_t i = 0; i < keep; i++) {
-        const agg_entry *en = items[i].p;
-        memcpy(res->rows[i].key, en->key, nk * sizeof(fl_addr));
-        if (proto_slot)
-            res->rows[i].proto = (uint8_t)en->key[1].lo;
-        res->rows[i].c = en->c;
-    }
+    for (size_t i = 0; i < keep; i++)
+        entry_to_row(&res->rows[i], items[i].t, items[i].p, nk, proto_slot);
     res->nrows = keep;
     free(items);
     return FL_OK;
@@ -1371,13 +1384,13 @@ static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list
             rows[r].c.last = FL_TIMES(list, FL_COL_TIME_LAST)[r];
             items[r].v = fl_qrow_order_value(&rows[r].c, s->order);
             items[r].p = &rows[r];
+            items[r].t = NULL;
         }
         {
             /* times ascending by default, counters descending, as nfdump -O */
             sort_ctx c = {1, (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND)
                                  ? !s->ascending
-                                 : s->ascending,
-                          0};
+                                 : s->ascending};
             qsort_r(items, n, sizeof *items, cmp_items, &c);
         }
         for (uint32_t i = 0; i < keep; i++)
@@ -1437,19 +1450,23 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
     /* totals per key over the whole window (or per step below) */
     if (agg_init(&totals, 1, (size_t)1 << 40) != FL_OK)
         return FL_ENOMEM;
-    for (unsigned p = 0; p < AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p].t;
+    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p / 2].t[p % 2];
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
             agg_entry *dst;
-            if (en->hash == 0)
+            fl_addr k;
+            fl_qcounters ec;
+            if (en->c.flows == 0)
                 continue;
-            rc = agg_find(&totals, en->key, agg_hash(en->key, 1), &dst);
+            k = agg_key(t, en, 0);
+            rc = agg_find(&totals, &k, agg_hash(&k, 1), &dst);
             if (rc != FL_OK) {
                 agg_free(&totals);
                 return rc;
             }
-            agg_add_counters(&dst->c, &en->c);
+            agg_counters(t, en, &ec);
+            agg_add(&totals, dst, &ec);
         }
     }
     rc = table_to_rows(&tmp, &totals, 1, 0);
@@ -1497,17 +1514,19 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
         if (agg_find(&totals, &tmp.rows[k].key[0], agg_hash(&tmp.rows[k].key[0], 1), &en) == FL_OK)
             en->c.flows = k + 1;
     }
-    for (unsigned p = 0; p < AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p].t;
+    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
+        const agg_table *t = &pt->part[p / 2].t[p % 2];
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
-            agg_entry *m;
+            const agg_entry *m;
             size_t si = nkeys, bk;
-            if (en->hash == 0)
+            fl_addr k;
+            if (en->c.flows == 0)
                 continue;
-            if (agg_find(&totals, en->key, agg_hash(en->key, 1), &m) == FL_OK && m->c.flows > 0)
+            k = agg_key(t, en, 0);
+            if ((m = agg_lookup(&totals, &k)) != NULL)
                 si = (size_t)m->c.flows - 1;
-            bk = (size_t)en->key[1].lo;
+            bk = (size_t)agg_key(t, en, 1).lo;
             flows[si * nbuckets + bk] += (double)en->c.flows;
             packets[si * nbuckets + bk] += (double)en->c.packets;
             bytes[si * nbuckets + bk] += (double)en->c.bytes;
