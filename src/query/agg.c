@@ -33,9 +33,12 @@
 #define AGG_PART_MIN_SLOTS 64
 #define AGG_MAP_MIN ((size_t)2 << 20) /* map (and ask for huge pages) from 2 MiB */
 
+/* An entry of up to 64 bytes takes a whole (aligned) cache line: the
+ * probe that prefetched its first byte then finds all of it there. */
 static size_t entry_stride(unsigned nk, int wide, int out)
 {
-    return sizeof(agg_entry) + (out ? 16 : 0) + (size_t)nk * (wide ? 16 : 8);
+    size_t n = sizeof(agg_entry) + (out ? 16 : 0) + (size_t)nk * (wide ? 16 : 8);
+    return n <= 64 ? 64 : n;
 }
 
 void agg_counters(const agg_table *t, const agg_entry *en, fl_qcounters *c)
@@ -74,8 +77,13 @@ static void *table_alloc(size_t bytes, int *mapped)
     void *p;
 
     *mapped = 0;
-    if (bytes < AGG_MAP_MIN)
-        return calloc(1, bytes);
+    if (bytes < AGG_MAP_MIN) {
+        /* cache-line aligned (a mapping is page aligned) */
+        p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        if (p != NULL)
+            memset(p, 0, bytes);
+        return p;
+    }
     p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
