@@ -30,7 +30,7 @@
 #include <sys/mman.h>
 
 #define AGG_MIN_SLOTS 1024
-#define AGG_PART_MIN_SLOTS 64
+#define AGG_PART_MIN_SLOTS 16
 #define AGG_MAP_MIN ((size_t)2 << 20) /* map (and ask for huge pages) from 2 MiB */
 
 /* An entry of up to 64 bytes takes a whole (aligned) cache line: the
@@ -136,6 +136,8 @@ static fl_rc table_init(agg_table *t, unsigned nk, int wide, int out, size_t slo
     t->shared = shared;
     t->slots = slots;
     bytes = t->slots * t->stride;
+    if (slots == 0)
+        return FL_OK; /* memory on first insert (agg_grow) */
     if (shared && !agg_budget_take(shared, bytes))
         return FL_ELIMIT;
     t->mem = table_alloc(bytes, &t->mapped);
@@ -221,6 +223,8 @@ static fl_rc agg_grow(agg_table *t)
     fl_rc rc = FL_ELIMIT;
     size_t most = t->cap ? t->cap / t->stride : SIZE_MAX / 2;
 
+    if (t->slots == 0) /* made on first use */
+        return agg_resize(t, AGG_PART_MIN_SLOTS < most ? AGG_PART_MIN_SLOTS : most);
     for (unsigned shift = 0; shift < 4 && rc == FL_ELIMIT; shift++) {
         size_t n = t->slots + (t->slots >> shift);
         rc = agg_resize(t, n < most ? n : most);
@@ -285,7 +289,8 @@ fl_rc agg_ptable_init(agg_ptable *t, unsigned nk, size_t budget)
     for (unsigned p = 0; p < AGG_PARTS && rc == FL_OK; p++)
         for (int w = 0; w < 2 && rc == FL_OK; w++) {
             agg_table *pt = &t->part[p].t[w];
-            rc = table_init(pt, nk, w, 0, AGG_PART_MIN_SLOTS, 0, &t->budget);
+            /* the wide table only once an IPv6 key comes */
+            rc = table_init(pt, nk, w, 0, w ? 0 : AGG_PART_MIN_SLOTS, 0, &t->budget);
             /* a fair share each, with room for two growing at once (old
              * and new table held together), so the first partitions to
              * fill do not take the budget the others will need */
@@ -327,6 +332,10 @@ static fl_rc table_add_out(agg_table *t)
     n.out = 1;
     n.stride = entry_stride(t->nk, t->wide, 1);
     bytes = n.slots * n.stride;
+    if (t->mem == NULL) { /* not made yet */
+        *t = n;
+        return FL_OK;
+    }
     if (!agg_budget_take(t->shared, bytes))
         return FL_ELIMIT;
     n.mem = table_alloc(bytes, &n.mapped);

@@ -143,6 +143,7 @@ typedef struct worker {
     fl_sel *sel;
     fl_qcounters total;
     uint64_t scanned;
+    int acc_total; /* this batch's totals are left to fold_codes */
     uint64_t proto_flows[4], proto_packets[4], proto_bytes[4];
     unsigned id;           /* 0..nthreads-1 */
     uint16_t *order;       /* fold scratch: window rows sorted by partition */
@@ -339,6 +340,18 @@ static counter_cols counter_cols_of(const worker *w)
     cc.fl = FL_U8(b, FL_COL_TCP_FLAGS);
     cc.scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
     return cc;
+}
+
+/* Counters c into the query's totals (TCP flags are not totalled). */
+static void add_total(fl_qcounters *t, const fl_qcounters *c)
+{
+    t->flows += c->flows;
+    t->packets += c->packets;
+    t->bytes += c->bytes;
+    t->out_packets += c->out_packets;
+    t->out_bytes += c->out_bytes;
+    t->first = c->first < t->first ? c->first : t->first;
+    t->last = c->last > t->last ? c->last : t->last;
 }
 
 /* Counters of the selected rows, scaled by their sampling rate unless
@@ -669,9 +682,10 @@ static int fold_batch_direct(worker *w)
     }
     for (unsigned k = 0; k < f->ncols; k++) {
         fl_col c = f->col[k];
-        if (!w->small)
-            k ? fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0)
-              : fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 1);
+        if (!w->small) { /* the totals come from acc[0] (fold_codes) */
+            fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0);
+            w->acc_total = 1;
+        }
         else if (fl_col_get(c)->kind == FL_KIND_U8)
             k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0)
               : fold_direct(w, FL_U8(b, c), NULL, w->small, 1);
@@ -697,16 +711,8 @@ static fl_rc fold_batch(worker *w)
     {
         /* totals in registers; one store per batch */
         fl_qcounters t = w->total;
-        for (uint32_t i = 0; i < n; i++) {
-            const fl_qcounters *c = &w->cnt[i];
-            t.flows++;
-            t.packets += c->packets;
-            t.bytes += c->bytes;
-            t.out_packets += c->out_packets;
-            t.out_bytes += c->out_bytes;
-            t.first = c->first < t.first ? c->first : t.first;
-            t.last = c->last > t.last ? c->last : t.last;
-        }
+        for (uint32_t i = 0; i < n; i++)
+            add_total(&t, &w->cnt[i]);
         /* the per-protocol breakdown only a summary prints (the protocol
          * column is read for nothing else) */
         if (s->op == FL_QOP_SUMMARY)
@@ -888,6 +894,11 @@ static fl_rc fold_codes(worker *w)
         uint32_t nd = w->cd[k].ndict, m = 0;
         for (uint32_t c = 0; c < nd && rc == FL_OK; c++) {
             if (acc[c].flows) {
+                /* after fold_batch_direct, the first column's codes
+                 * counted every row once and no row was totalled: the
+                 * totals are theirs (a few thousand codes, not every row) */
+                if (k == 0 && w->acc_total)
+                    add_total(&w->total, &acc[c]);
                 w->keys[m] = dict[c];
                 w->cnt[m++] = acc[c];
                 acc_reset(&acc[c], 1);
@@ -959,6 +970,7 @@ static void *worker_main(void *arg)
         }
         if (rc == FL_OK && w->ncd)
             rc = fold_codes(w);
+        w->acc_total = 0;
         if (rc != FL_OK) {
             w->rc = rc;
             if (w->err.rc == FL_OK)

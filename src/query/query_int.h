@@ -158,7 +158,8 @@ static inline const agg_entry *agg_lookup(const agg_table *t, const fl_addr *k)
 /* Start loading the slot hash h probes first. */
 static inline void agg_prefetch(const agg_table *t, uint64_t h)
 {
-    __builtin_prefetch(t->mem + agg_slot(t, h) * t->stride, 1);
+    if (t->mem)
+        __builtin_prefetch(t->mem + agg_slot(t, h) * t->stride, 1);
 }
 static inline void agg_add_counters(fl_qcounters *into, const fl_qcounters *c)
 {
