@@ -94,9 +94,14 @@ static void *table_alloc(size_t bytes, int *mapped)
     return p;
 }
 
+/* The memory of a table not made yet (no slots): a line the hot path may
+ * prefetch without testing for it, never read or written (agg_find grows
+ * a table with no slots first). */
+static _Alignas(64) unsigned char no_slots[64];
+
 static void table_release(void *p, size_t bytes, int mapped)
 {
-    if (p == NULL)
+    if (p == NULL || p == no_slots)
         return;
     if (mapped)
         munmap(p, bytes);
@@ -136,8 +141,10 @@ static fl_rc table_init(agg_table *t, unsigned nk, int wide, int out, size_t slo
     t->shared = shared;
     t->slots = slots;
     bytes = t->slots * t->stride;
-    if (slots == 0)
-        return FL_OK; /* memory on first insert (agg_grow) */
+    if (slots == 0) {
+        t->mem = no_slots; /* memory on first insert (agg_grow) */
+        return FL_OK;
+    }
     if (shared && !agg_budget_take(shared, bytes))
         return FL_ELIMIT;
     t->mem = table_alloc(bytes, &t->mapped);
@@ -332,7 +339,7 @@ static fl_rc table_add_out(agg_table *t)
     n.out = 1;
     n.stride = entry_stride(t->nk, t->wide, 1);
     bytes = n.slots * n.stride;
-    if (t->mem == NULL) { /* not made yet */
+    if (t->slots == 0) { /* not made yet */
         *t = n;
         return FL_OK;
     }
