@@ -53,6 +53,21 @@ void agg_counters(const agg_table *t, const agg_entry *en, fl_qcounters *c)
     c->tcp_flags = (uint8_t)en->c.tcp_flags;
 }
 
+/* Key k (t->nk parts) into entry en, in t's width. */
+static void entry_set_keys(const agg_table *t, agg_entry *en, const fl_addr *k)
+{
+    uint64_t *kw = en->w + (t->out ? 2 : 0);
+
+    for (unsigned j = 0; j < t->nk; j++) {
+        if (t->wide) {
+            kw[2 * j] = k[j].hi;
+            kw[2 * j + 1] = k[j].lo;
+        } else {
+            kw[j] = k[j].lo;
+        }
+    }
+}
+
 /* Entry en's keys into k (t->nk of them). */
 static void entry_keys(const agg_table *t, const agg_entry *en, fl_addr *k)
 {
@@ -257,15 +272,7 @@ fl_rc agg_find_grow(agg_table *t, const fl_addr *k, agg_entry **out)
     for (;;) {
         agg_entry *en = agg_at(t, i);
         if (en->c.flows == 0) {
-            uint64_t *kw = (uint64_t *)(uintptr_t)agg_keyw(t, en);
-            for (unsigned j = 0; j < t->nk; j++) {
-                if (t->wide) {
-                    kw[2 * j] = k[j].hi;
-                    kw[2 * j + 1] = k[j].lo;
-                } else {
-                    kw[j] = k[j].lo;
-                }
-            }
+            entry_set_keys(t, en, k);
             en->c.first = INT64_MAX;
             en->c.last = INT64_MIN;
             t->used++;
@@ -323,8 +330,8 @@ size_t agg_ptable_used(const agg_ptable *t)
 {
     size_t n = 0;
 
-    for (unsigned p = 0; p < AGG_PARTS; p++)
-        n += t->part[p].t[0].used + t->part[p].t[1].used;
+    for (unsigned i = 0; i < AGG_TABLES; i++)
+        n += agg_ptable_at(t, i)->used;
     return n;
 }
 

@@ -1307,8 +1307,8 @@ static fl_rc ptable_finish(const fl_query_spec *s, fl_qresult *res, const agg_pt
 
     if (items == NULL)
         return FL_ENOMEM;
-    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p / 2].t[p % 2];
+    for (unsigned p = 0; p < AGG_TABLES; p++) {
+        const agg_table *t = agg_ptable_at(pt, p);
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
             fl_qcounters ec;
@@ -1462,8 +1462,8 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
     /* totals per key over the whole window (or per step below) */
     if (agg_init(&totals, 1, (size_t)1 << 40) != FL_OK)
         return FL_ENOMEM;
-    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p / 2].t[p % 2];
+    for (unsigned p = 0; p < AGG_TABLES; p++) {
+        const agg_table *t = agg_ptable_at(pt, p);
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
             agg_entry *dst;
@@ -1526,8 +1526,8 @@ static fl_rc finish_topseries(const fl_query_spec *s, fl_qresult *res, const agg
         if (agg_find(&totals, &tmp.rows[k].key[0], agg_hash(&tmp.rows[k].key[0], 1), &en) == FL_OK)
             en->c.flows = k + 1;
     }
-    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
-        const agg_table *t = &pt->part[p / 2].t[p % 2];
+    for (unsigned p = 0; p < AGG_TABLES; p++) {
+        const agg_table *t = agg_ptable_at(pt, p);
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
             const agg_entry *m;

@@ -216,6 +216,13 @@ typedef struct agg_ptable {
     int ready;
 } agg_ptable;
 
+/* The tables of t one after the other: i in [0, AGG_TABLES). */
+#define AGG_TABLES (2 * AGG_PARTS)
+static inline const agg_table *agg_ptable_at(const agg_ptable *t, unsigned i)
+{
+    return &t->part[i / 2].t[i % 2];
+}
+
 /* Whether key k (nk parts) needs a wide table: a part's high half is set. */
 static inline int agg_key_wide(const fl_addr *k, unsigned nk)
 {

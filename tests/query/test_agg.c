@@ -114,8 +114,8 @@ TEST(threads_fold_into_one_table_like_brute_force)
     for (uint32_t d = 0; d < NDOM; d++)
         distinct += want[d] != 0;
     CHECK_EQ_INT(agg_ptable_used(&pt), distinct);
-    for (unsigned p = 0; p < 2 * AGG_PARTS; p++) {
-        const agg_table *t = &pt.part[p / 2].t[p % 2];
+    for (unsigned p = 0; p < AGG_TABLES; p++) {
+        const agg_table *t = agg_ptable_at(&pt, p);
         for (size_t i = 0; i < t->slots; i++) {
             const agg_entry *en = agg_at(t, i);
             fl_addr k[2];
