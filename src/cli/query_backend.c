@@ -130,7 +130,8 @@ static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
-                     const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
+                     const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src,
+                     int *filter_done)
 {
     fl_store_opts so;
     fl_store_pred pred;
@@ -142,13 +143,19 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     if (fl_store_open(dir, &so, FL_STORE_READ, st, &e) != FL_OK)
         goto fail;
     fl_query_columns(qs, cols);
-    if (f != NULL) {
+    cli_store_pred(qs, f, &pred);
+    /* a filter of address terms only, every one pushed down, is applied by
+     * the exact scan on the encoded chunks: the addresses of the rows it
+     * keeps are then never built (unless the question itself shows them),
+     * and the engine does not test each row again */
+    if (filter_done)
+        *filter_done = f != NULL && pred.nasets > 0 && fl_filter_addr_exact(f) == (int)pred.nasets;
+    if (f != NULL && !(filter_done && *filter_done)) {
         uint64_t fc[FL_PRESENT_WORDS];
         fl_filter_columns(f, fc);
         for (int i = 0; i < FL_PRESENT_WORDS; i++)
             cols[i] |= fc[i];
     }
-    cli_store_pred(qs, f, &pred);
     if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(&pred), sc, &e) != FL_OK)
         goto fail;
     memset(src, 0, sizeof *src);

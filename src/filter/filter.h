@@ -156,6 +156,12 @@ typedef struct fl_filter_aterm {
     fl_addr lo[FL_FILTER_ATERM_MAX], hi[FL_FILTER_ATERM_MAX];
 } fl_filter_aterm;
 size_t fl_filter_addr_terms(const fl_filter *f, fl_filter_aterm *out, size_t max, int *never);
+/* The number of address terms fl_filter_addr_terms gives when f matches
+ * exactly the flows that satisfy every one of them (a conjunction of
+ * host/net/ip-list primitives, `host X` and `ip in [...]` included, no
+ * interval list coalesced), else 0: a store that applies all those terms
+ * exactly needs no evaluation of f after it. */
+int fl_filter_addr_exact(const fl_filter *f);
 
 /*
  * Print the compiled plan: one node per line, indented, then the pushdown

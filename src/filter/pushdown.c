@@ -250,3 +250,89 @@ size_t fl_filter_addr_terms(const fl_filter *f, fl_filter_aterm *out, size_t max
     free(l);
     return n;
 }
+
+/* Leaf n (a prefix or address list on an address column) as its term, in
+ * *t; 0 when it is one, exactly (its intervals not coalesced). */
+static int exact_leaf(const fnode *n, fl_filter_aterm *t)
+{
+    if ((n->kind != FN_PREFIX && n->kind != FN_ASET) || fl_col_get(n->col)->kind != FL_KIND_ADDR)
+        return -1;
+    if (n->kind == FN_ASET && n->nivl > FL_FILTER_ATERM_MAX)
+        return -1;
+    return leaf_term(n, t);
+}
+
+static int same_ivls(const fl_filter_aterm *a, const fl_filter_aterm *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (fl_addr_cmp(a->lo[i], b->lo[i]) != 0 || fl_addr_cmp(a->hi[i], b->hi[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Terms node n contributes when its matches are exactly their conjunction
+ * (-1 when not): a leaf gives one; OR of leaves gives one when they are
+ * all on one column (their intervals' union, uncoalesced) or on src and
+ * dst with the same intervals (`host X`, `ip in [...]`); AND adds its
+ * children's. */
+static int exact_terms(const fnode *n)
+{
+    fl_filter_aterm *a, *b;
+    int rc = -1, same_col = 1, same_set = 1;
+    uint32_t total = 0;
+
+    if (n->kind == FN_AND) {
+        int sum = 0;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            int k = exact_terms(n->kids[i]);
+            if (k < 0)
+                return -1;
+            sum += k;
+        }
+        return sum;
+    }
+    if ((a = malloc(2 * sizeof *a)) == NULL)
+        return -1;
+    b = a + 1;
+    if (n->kind != FN_OR) {
+        rc = exact_leaf(n, a) == 0 ? 1 : -1;
+        free(a);
+        return rc;
+    }
+    for (uint32_t i = 0; i < n->nkids; i++) {
+        if (exact_leaf(n->kids[i], i ? b : a) != 0) {
+            free(a);
+            return -1;
+        }
+        if (i) {
+            same_col &= b->col[0] == a->col[0];
+            same_set &= same_ivls(a, b);
+        }
+        total += (i ? b : a)->n;
+    }
+    if (n->nkids >= 1 && same_col && total <= FL_FILTER_ATERM_MAX)
+        rc = 1;
+    else if (n->nkids == 2 && same_set && !same_col)
+        rc = 1; /* src and dst (two address columns of one OR; cols_union
+                   leaves no term for any other pair, checked below) */
+    if (rc == 1 && !same_col) {
+        fl_col c0 = n->kids[0]->col, c1 = n->kids[1]->col;
+        if (!((c0 == FL_COL_SRC_ADDR && c1 == FL_COL_DST_ADDR) ||
+              (c0 == FL_COL_DST_ADDR && c1 == FL_COL_SRC_ADDR)))
+            rc = -1;
+    }
+    free(a);
+    return rc;
+}
+
+int fl_filter_addr_exact(const fl_filter *f)
+{
+    int k;
+
+    if (f == NULL)
+        return 0;
+    k = exact_terms(f->root);
+    return k >= 1 && k <= TERMS_MAX ? k : 0;
+}

@@ -854,6 +854,10 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
         d->cd[i].ndict = 0;
     for (uint16_t i = 0; i < b->ncols; i++) {
         int c = b->chunks[i].col;
+        /* an address column read only for the address terms, which
+         * select_rows has applied to every row kept: not built */
+        if ((c == FL_COL_SRC_ADDR || c == FL_COL_DST_ADDR) && l->addr_done && !bit(sc->cols, c))
+            continue;
         if (c >= 0 && bit(sc->need, c) &&
             load_col(sc, l, g, b, bi, c, have, 0, d, idx, nrows) != 0)
             return -1;
