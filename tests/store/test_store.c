@@ -1045,9 +1045,11 @@ static fl_gen *test_gen(uint64_t n, uint64_t seed)
 }
 
 /* Codecs in the blocks of DIR's closed segments: bit 1 << codec set in
- * *any for every codec seen, and the number of blocks (row groups) that
- * hold zstd, lz4 and uncompressed chunks side by side returned. */
-static int mixed_blocks(const char *dir, unsigned *any)
+ * *any for every codec seen, *hot_zstd counts zstd chunks of the columns
+ * kept lz4 always (time_first, packets), and the number of blocks (row
+ * groups) that hold zstd, lz4 and uncompressed chunks side by side
+ * returned. */
+static int mixed_blocks(const char *dir, unsigned *any, int *hot_zstd)
 {
     char sd[600], path[900];
     DIR *d;
@@ -1055,6 +1057,7 @@ static int mixed_blocks(const char *dir, unsigned *any)
     int mixed = 0;
 
     *any = 0;
+    *hot_zstd = 0;
     snprintf(sd, sizeof sd, "%s/seg", dir);
     CHECK((d = opendir(sd)) != NULL);
     while (d && (de = readdir(d)) != NULL) {
@@ -1073,8 +1076,12 @@ static int mixed_blocks(const char *dir, unsigned *any)
         CHECK(seg_load_blocks(&src, &h, &bl, &e) == FL_OK);
         for (size_t b = 0; b < bl.n; b++) {
             unsigned m = 0;
-            for (unsigned c = 0; c < bl.v[b].ncols; c++)
-                m |= 1u << bl.v[b].chunks[c].codec;
+            for (unsigned c = 0; c < bl.v[b].ncols; c++) {
+                const seg_chunk *ch = &bl.v[b].chunks[c];
+                m |= 1u << ch->codec;
+                *hot_zstd += ch->codec == CODEC_ZSTD &&
+                             (ch->col == FL_COL_TIME_FIRST || ch->col == FL_COL_PACKETS);
+            }
             *any |= m;
             mixed += m == (1u << CODEC_NONE | 1u << CODEC_ZSTD | 1u << CODEC_LZ4);
         }
@@ -1123,7 +1130,8 @@ TEST(roundtrip_generated_flows)
              * it does not, none where neither shrinks: row groups hold all
              * three, and they read back equal (above); lz4 never uses zstd */
             unsigned any;
-            int mixed = mixed_blocks(dir, &any);
+            int hot_zstd, mixed = mixed_blocks(dir, &any, &hot_zstd);
+            CHECK_EQ_INT(hot_zstd, 0);
             if (codecs[k] == FL_STORE_ZSTD)
                 CHECK(mixed > 0);
             else
