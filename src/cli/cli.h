@@ -95,6 +95,9 @@ int cli_filter_compile(const cli_cmd *cmd, const char *text, const char *filters
 struct fl_store_pred;
 void cli_store_pred(const struct fl_query_spec *qs, const struct fl_filter *f,
                     struct fl_store_pred *p);
+/* 1 when the exact scan of pred applies filter f whole: f is exactly the
+ * conjunction of its address terms and every one is in pred. */
+int cli_store_filter_applied(const struct fl_filter *f, const struct fl_store_pred *pred);
 /* FL_STORE_SCAN_EXACT when pred has address terms (query_backend.c). */
 int cli_store_scan_flags(const struct fl_store_pred *p);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,

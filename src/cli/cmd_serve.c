@@ -153,8 +153,9 @@ static uint64_t store_estimate(fl_store *st, const fl_store_pred *pred)
 }
 
 /* A read-only scan per query; the window and the filter's simple ranges
- * prune slots and row groups (the filter decides
- * rows; its columns are decoded too). */
+ * prune slots and row groups (the filter decides rows; its columns are
+ * decoded too), except that a filter of address terms only is applied by
+ * the exact scan alone, as in `flowlens query` (src->filter_applied). */
 static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *cols, void *fctx,
                         fl_source *src, uint64_t *estimate, fl_err *e)
 {
@@ -163,15 +164,17 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     fl_store_opts so;
     fl_store_pred pred;
     uint64_t c[FL_PRESENT_WORDS];
+    int applied;
     fl_rc rc;
 
     if (ss == NULL)
         return fl_err_set(e, FL_ENOMEM, "out of memory");
     memcpy(c, cols, sizeof c);
-    if (fctx)
-        fl_filter_columns(fctx, c);
     /* the same pruning as `flowlens query`: window and filter ranges */
     cli_store_pred(spec, fctx, &pred);
+    applied = cli_store_filter_applied(fctx, &pred);
+    if (fctx && !applied)
+        fl_filter_columns(fctx, c);
     fl_store_opts_default(&so);
     if ((rc = fl_store_open(dir, &so, FL_STORE_READ, &ss->st, e)) != FL_OK ||
         (rc = fl_store_scan_open(ss->st, c, &pred, cli_store_scan_flags(&pred), &ss->sc, e)) != FL_OK) {
@@ -187,6 +190,7 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->batch_rows = FL_STORE_GROUP_ROWS;
     src->rewind = store_rewind;
     src->next_codes = store_next_codes;
+    src->filter_applied = applied;
     *estimate = store_estimate(ss->st, &pred);
     return FL_OK;
 }

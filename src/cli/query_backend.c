@@ -92,6 +92,11 @@ void cli_store_pred(const fl_query_spec *qs, const fl_filter *f, fl_store_pred *
     }
 }
 
+int cli_store_filter_applied(const fl_filter *f, const fl_store_pred *pred)
+{
+    return f != NULL && pred->nasets > 0 && fl_filter_addr_exact(f) == (int)pred->nasets;
+}
+
 /* The scan flags for pred: exact when it has address terms, so the store
  * tests them on the encoded chunks and decodes only the rows that may
  * match (a one-IP search over a day builds no address it drops). Every
@@ -149,7 +154,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
      * keeps are then never built (unless the question itself shows them),
      * and the engine does not test each row again */
     if (filter_done)
-        *filter_done = f != NULL && pred.nasets > 0 && fl_filter_addr_exact(f) == (int)pred.nasets;
+        *filter_done = cli_store_filter_applied(f, &pred);
     if (f != NULL && !(filter_done && *filter_done)) {
         uint64_t fc[FL_PRESENT_WORDS];
         fl_filter_columns(f, fc);

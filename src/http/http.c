@@ -997,6 +997,10 @@ static fl_rc run_query(fl_http *hs, run *r, const fl_query_spec *spec, void *fct
         r->open_failed = 1;
         return rc;
     }
+    /* the backend applied the filter itself (and did not read its
+     * columns): the select hook keeps only the exporter test */
+    if (r->inner.filter_applied && spec->select == qsel_fn)
+        ((qsel *)spec->select_ctx)->fn = NULL;
     memset(&src, 0, sizeof src);
     src.ctx = r;
     src.next = run_next;

@@ -82,6 +82,11 @@ typedef struct fl_source {
      * code in a small array and fold each distinct value once per batch
      * instead of probing the hash table once per row */
     fl_rc (*next_codes)(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned ncd, fl_err *e);
+    /* set by a backend that applies the question's filter exactly itself
+     * (the store, for host/net/ip-list filters): the caller's select hook
+     * need not evaluate that filter again, and the filter's columns are
+     * not read (the engine itself does not look at this) */
+    int filter_applied;
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches
