@@ -1110,8 +1110,8 @@ typedef struct sort_item {
     const agg_table *t; /* (a table's layout says how to read its keys) */
 } sort_item;
 
-/* How items compare (qsort_r's context): keys nk, ascending or not, and
- * whether the items point at table entries or at rows. */
+/* How items compare (qsort_r's context): keys nk, ascending or not (an
+ * item's t says whether it points at a table entry or at a row). */
 typedef struct sort_ctx {
     int nk, asc;
 } sort_ctx;
