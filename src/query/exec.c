@@ -342,18 +342,6 @@ static counter_cols counter_cols_of(const worker *w)
     return cc;
 }
 
-/* Counters c into the query's totals (TCP flags are not totalled). */
-static void add_total(fl_qcounters *t, const fl_qcounters *c)
-{
-    t->flows += c->flows;
-    t->packets += c->packets;
-    t->bytes += c->bytes;
-    t->out_packets += c->out_packets;
-    t->out_bytes += c->out_bytes;
-    t->first = c->first < t->first ? c->first : t->first;
-    t->last = c->last > t->last ? c->last : t->last;
-}
-
 /* Counters of the selected rows, scaled by their sampling rate unless
  * asked not to, into the worker's scratch arrays. */
 static void gather_counters(worker *w)
@@ -712,7 +700,7 @@ static fl_rc fold_batch(worker *w)
         /* totals in registers; one store per batch */
         fl_qcounters t = w->total;
         for (uint32_t i = 0; i < n; i++)
-            add_total(&t, &w->cnt[i]);
+            agg_add_counters(&t, &w->cnt[i]);
         /* the per-protocol breakdown only a summary prints (the protocol
          * column is read for nothing else) */
         if (s->op == FL_QOP_SUMMARY)
@@ -898,7 +886,7 @@ static fl_rc fold_codes(worker *w)
                  * counted every row once and no row was totalled: the
                  * totals are theirs (a few thousand codes, not every row) */
                 if (k == 0 && w->acc_total)
-                    add_total(&w->total, &acc[c]);
+                    agg_add_counters(&w->total, &acc[c]);
                 w->keys[m] = dict[c];
                 w->cnt[m++] = acc[c];
                 acc_reset(&acc[c], 1);
