@@ -101,13 +101,13 @@ int cli_store_filter_applied(const struct fl_filter *f, const struct fl_store_pr
 /* FL_STORE_SCAN_EXACT when pred has address terms (query_backend.c). */
 int cli_store_scan_flags(const struct fl_store_pred *p);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
- * may be NULL) with the window and filter ranges pushed down. With
- * filter_done non-NULL, *filter_done is set when the scan applies f
- * exactly (fl_filter_addr_exact): the caller must then not evaluate f
- * again, as f's own columns are not read. */
+ * may be NULL) with the window and filter ranges pushed down. When the
+ * scan applies f exactly (cli_store_filter_applied), src->filter_applied
+ * is set and f's own columns are not read: the caller must not evaluate f
+ * again. */
 int cli_store_source(const cli_cmd *cmd, const char *dir, const struct fl_query_spec *qs,
                      const struct fl_filter *f, struct fl_store **st, struct fl_store_scan **sc,
-                     struct fl_source *src, int *filter_done);
+                     struct fl_source *src);
 /* fl_source.next_codes over store scan sc: the batch, and up to ncd of the
  * columns cd names as the row group's dictionary codes where it holds them
  * so (cd[i].ndict 0 where not). */

@@ -343,7 +343,7 @@ int cmd_exporters(const cli_cmd *cmd, const cli_args *args)
     if (fl_query_parse_stat(&qs, "sysid", &e) != FL_OK)
         return CLI_EXIT_FAIL;
     qs.top = 0;
-    rc = cli_store_source(cmd, dir, &qs, NULL, &st, &sc, &src, NULL);
+    rc = cli_store_source(cmd, dir, &qs, NULL, &st, &sc, &src);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (cli_has(args, "interfaces")) {

@@ -440,11 +440,10 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
     fl_err_clear(&e);
     if (spec == NULL) {
         const char *dir = cli_get(args, "store") ? cli_get(args, "store") : "./var/store";
-        int filter_done = 0;
-        rc = cli_store_source(cmd, dir, &qs, flt, &st, &sc, &src, &filter_done);
+        rc = cli_store_source(cmd, dir, &qs, flt, &st, &sc, &src);
         if (rc != CLI_EXIT_OK)
             goto out;
-        if (filter_done)
+        if (src.filter_applied)
             qs.select = NULL;
         if (!cli_has(args, "no-cache") && cache_lookup(dir, args, &qs, st, &qc) == 1) {
             rc = CLI_EXIT_OK;

@@ -135,12 +135,12 @@ static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
-                     const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src,
-                     int *filter_done)
+                     const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
 {
     fl_store_opts so;
     fl_store_pred pred;
     uint64_t cols[FL_PRESENT_WORDS];
+    int applied;
     fl_err e;
 
     fl_err_clear(&e);
@@ -153,14 +153,9 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
      * the exact scan on the encoded chunks: the addresses of the rows it
      * keeps are then never built (unless the question itself shows them),
      * and the engine does not test each row again */
-    if (filter_done)
-        *filter_done = cli_store_filter_applied(f, &pred);
-    if (f != NULL && !(filter_done && *filter_done)) {
-        uint64_t fc[FL_PRESENT_WORDS];
-        fl_filter_columns(f, fc);
-        for (int i = 0; i < FL_PRESENT_WORDS; i++)
-            cols[i] |= fc[i];
-    }
+    applied = cli_store_filter_applied(f, &pred);
+    if (f != NULL && !applied)
+        fl_filter_columns(f, cols); /* adds the filter's columns */
     if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(&pred), sc, &e) != FL_OK)
         goto fail;
     memset(src, 0, sizeof *src);
@@ -173,6 +168,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     src->batch_rows = FL_STORE_GROUP_ROWS;
     src->rewind = store_rewind;
     src->next_codes = store_next_codes;
+    src->filter_applied = applied;
     return CLI_EXIT_OK;
 fail : {
     char msg[900];
