@@ -98,8 +98,9 @@ void cli_store_pred(const struct fl_query_spec *qs, const struct fl_filter *f,
 /* 1 when the exact scan of pred applies filter f whole: f is exactly the
  * conjunction of its address terms and every one is in pred. */
 int cli_store_filter_applied(const struct fl_filter *f, const struct fl_store_pred *pred);
-/* FL_STORE_SCAN_EXACT when pred has address terms (query_backend.c). */
-int cli_store_scan_flags(const struct fl_store_pred *p);
+/* FL_STORE_SCAN_EXACT when pred has address terms, and ANY_ORDER unless
+ * the question lists flows (query_backend.c). */
+int cli_store_scan_flags(const struct fl_query_spec *qs, const struct fl_store_pred *p);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
  * may be NULL) with the window and filter ranges pushed down. When the
  * scan applies f exactly (cli_store_filter_applied), src->filter_applied

@@ -299,10 +299,12 @@ static void expire_counters(store_sink *ss, fl_time now)
 
 /* Between batches: the store's time-based work (flush of the open slot
  * every second, closing a slot whose time is past) happens here too, so
- * the last flows of a quiet exporter become visible without more traffic. */
+ * the last flows of a quiet exporter become visible without more traffic;
+ * and the by-address copies older segments lack are made, one at a time. */
 static void store_idle(void *ctx)
 {
     store_sink *ss = ctx;
+    int more;
     fl_err e;
 
     if (ss->failed)
@@ -313,6 +315,12 @@ static void store_idle(void *ctx)
         fl_err_format(&e, buf, sizeof buf);
         fl_log_error("collect: store: %s", buf);
         ss->failed = e.rc ? e.rc : FL_EIO;
+        return;
+    }
+    if (fl_store_backfill(ss->st, &more, &e) != FL_OK) {
+        char buf[900];
+        fl_err_format(&e, buf, sizeof buf);
+        fl_log_warn("collect: store: by-address copies: %s", buf);
     }
 }
 
@@ -556,7 +564,10 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
     fl_err_clear(&e);
     if (store != NULL) {
         fl_store *st = NULL;
-        if (fl_store_open(store, NULL, FL_STORE_WRITE, &st, &e) != FL_OK) {
+        fl_store_opts wo;
+        fl_store_opts_default(&wo);
+        wo.by_addr = !cli_has(args, "no-by-address");
+        if (fl_store_open(store, &wo, FL_STORE_WRITE, &st, &e) != FL_OK) {
             char buf[900];
             fl_err_format(&e, buf, sizeof buf);
             fprintf(stderr, "flowlens collect: store %s: %s\n", store, buf);

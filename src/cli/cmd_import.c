@@ -384,6 +384,7 @@ int cmd_import(const cli_cmd *cmd, const cli_args *args)
     fl_err_clear(&e);
     fl_store_opts_default(&so);
     so.flush_ms = 3600000; /* the importer flushes at its checkpoints */
+    so.by_addr = !cli_has(args, "no-by-address");
     if (fl_store_open(dir, &so, FL_STORE_WRITE, &im.store, &e) != FL_OK ||
         journal_open(&im, dir, &e) != 0) {
         char buf[900];

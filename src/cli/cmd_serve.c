@@ -177,7 +177,7 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
         fl_filter_columns(fctx, c);
     fl_store_opts_default(&so);
     if ((rc = fl_store_open(dir, &so, FL_STORE_READ, &ss->st, e)) != FL_OK ||
-        (rc = fl_store_scan_open(ss->st, c, &pred, cli_store_scan_flags(&pred), &ss->sc, e)) != FL_OK) {
+        (rc = fl_store_scan_open(ss->st, c, &pred, cli_store_scan_flags(spec, &pred), &ss->sc, e)) != FL_OK) {
         store_close(NULL, ss);
         return rc;
     }
@@ -437,8 +437,12 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
         size_t nlisten = 0;
         fl_store_expire_opts xo;
 
+        fl_store_opts wo;
+
         memset(&xo, 0, sizeof xo);
-        if (fl_store_open(store_dir, NULL, FL_STORE_WRITE, &st, &e) != FL_OK) {
+        fl_store_opts_default(&wo);
+        wo.by_addr = !cli_has(args, "no-by-address");
+        if (fl_store_open(store_dir, &wo, FL_STORE_WRITE, &st, &e) != FL_OK) {
             char msg[900];
             fl_err_format(&e, msg, sizeof msg);
             fprintf(stderr, "flowlens serve: store %s: %s\n", store_dir, msg);

@@ -64,6 +64,8 @@ int cmd_verify(const cli_cmd *cmd, const cli_args *args)
         fprintf(stderr, "flowlens verify: %s\n", msg);
         return CLI_EXIT_FAIL;
     }
+    printf("verify: %llu of %llu segments have a by-address copy\n",
+           (unsigned long long)st.copies, (unsigned long long)st.segments);
     printf("verify%s: %llu segments, %llu open slots, %llu row groups, %llu chunks, %llu rows: ",
            cli_has(args, "deep") ? " --deep" : "", (unsigned long long)st.segments,
            (unsigned long long)st.open_slots, (unsigned long long)st.groups,

@@ -101,10 +101,14 @@ int cli_store_filter_applied(const fl_filter *f, const fl_store_pred *pred)
  * tests them on the encoded chunks and decodes only the rows that may
  * match (a one-IP search over a day builds no address it drops). Every
  * term of pred is a necessary condition of the filter and window, which
- * still decide each row the scan returns. */
-int cli_store_scan_flags(const fl_store_pred *p)
+ * still decide each row the scan returns. Any order unless flows are
+ * listed (a listing keeps arrival order among equal keys): the store may
+ * then answer from its by-address copies. */
+int cli_store_scan_flags(const fl_query_spec *qs, const fl_store_pred *p)
 {
-    return p->nasets + p->naddrs > 0 ? FL_STORE_SCAN_EXACT : 0;
+    if (p->nasets + p->naddrs == 0)
+        return 0;
+    return FL_STORE_SCAN_EXACT | (qs->op != FL_QOP_LIST ? FL_STORE_SCAN_ANY_ORDER : 0);
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
@@ -156,7 +160,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     applied = cli_store_filter_applied(f, &pred);
     if (f != NULL && !applied)
         fl_filter_columns(f, cols); /* adds the filter's columns */
-    if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(&pred), sc, &e) != FL_OK)
+    if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(qs, &pred), sc, &e) != FL_OK)
         goto fail;
     memset(src, 0, sizeof *src);
     src->ctx = *sc;

@@ -20,6 +20,7 @@
  * move on to the next file while earlier groups are still decoding.
  */
 #include "store/store_int.h"
+#include "store/byaddr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,6 +34,15 @@
 
 #define SCAN_MAX_LANES 64
 
+/* A block of a by-address copy that could not be read: its rows are read
+ * from the segment itself once the cursor has passed every segment. They
+ * are the segment's rows matching the part's predicate whose (ordering
+ * address, row number) lies in [(kmin, imin), (kmax, imax)]. */
+typedef struct scan_redo {
+    size_t iseg;
+    byaddr_ent x; /* the block's directory entry */
+} scan_redo;
+
 /* One open segment file, shared by the lanes decoding its groups. */
 typedef struct scan_seg {
     seg_src src;
@@ -41,6 +51,12 @@ typedef struct scan_seg {
     size_t iseg;  /* index in the scan's segment list */
     int refs;     /* lanes decoding one of its groups (under the lock) */
     int retired;  /* the cursor has moved on: the last reference frees it */
+    int copy;     /* src, h and bl are the segment's by-address copy's */
+    char cname[64]; /* the copy's file name (src.name) */
+    byaddr_dir dir; /* the copy's directory (a block's group is its index) */
+    int is_redo;    /* the segment read again for rd */
+    scan_redo rd;
+    uint64_t *first_row; /* is_redo: row number in the segment of each block's first */
 } scan_seg;
 
 /* Private decoding buffers of one caller at a time. */
@@ -55,7 +71,8 @@ typedef struct scan_lane {
     uint32_t *idx;
     void *full;
     int addr_done;   /* the group just decoded holds only rows select_rows
-                        found matching every address term */
+                        found matching every address term (and, in a copy's
+                        dst part, not the driving term on src) */
     uint32_t pos;    /* rows of batch already copied out */
     uint64_t values; /* decoded by this lane since the last fold into stats */
 } scan_lane;
@@ -67,6 +84,19 @@ struct fl_store_scan {
     fl_store_pred pred;
     int has_pred, flags;
     int sel_rows; /* exact, with address terms: select_rows first */
+    /* reading by-address copies (FL_STORE_SCAN_ANY_ORDER): the driving
+     * address term's intervals (stored form) pick the copy's blocks. A
+     * term on either address reads both parts: the src-ordered one for
+     * rows whose src matches, the dst-ordered one for rows whose dst
+     * matches and src does not (excl), so each flow comes back once. */
+    int by;                 /* bit 0: read the src part, bit 1: the dst part */
+    int excl;
+    fl_store_pred part[2];  /* the predicate in each part (the driving term
+                               on src_addr, on dst_addr) */
+    fl_addr dlo[FL_STORE_ASET_MAX * 3], dhi[FL_STORE_ASET_MAX * 3];
+    unsigned dn;
+    scan_redo *redo;        /* copy blocks to read from their segment */
+    size_t nredo, capredo, iredo;
     fl_store_seginfo *segs;
     size_t nseg, iseg;
     struct scan_sync {
@@ -196,6 +226,46 @@ static void need_addr_col(uint64_t *need, int c)
     }
 }
 
+static fl_addr prefix_last(const fl_prefix *p);
+static int nf_preimage(fl_addr lo, fl_addr hi, fl_addr *plo, fl_addr *phi);
+
+/* An exact scan in any order reads by-address copies when a term of its
+ * predicate is on src_addr, dst_addr or either: the first such term
+ * drives (its intervals pick the copy's blocks). */
+static void choose_copies(fl_store_scan *sc)
+{
+    fl_store_pred *p = &sc->pred;
+
+    for (uint32_t t = 0; t < p->nasets + p->naddrs; t++) {
+        int *col = t < p->nasets ? &sc->part[0].asets[t].col
+                                 : &sc->part[0].addrs[t - p->nasets].col;
+        int c = *col;
+        if (c != FL_STORE_ANY_ADDR && c != FL_COL_SRC_ADDR && c != FL_COL_DST_ADDR)
+            continue;
+        sc->dn = 0;
+        if (t < p->nasets) {
+            const fl_store_pred_aset *a = &p->asets[t];
+            for (uint32_t j = 0; j < a->n; j++)
+                sc->dn += (unsigned)nf_preimage(a->lo[j], a->hi[j], sc->dlo + sc->dn,
+                                                sc->dhi + sc->dn);
+        } else {
+            const fl_store_pred_addr *a = &p->addrs[t - p->nasets];
+            sc->dlo[0] = a->prefix.addr;
+            sc->dhi[0] = prefix_last(&a->prefix);
+            sc->dn = 1;
+        }
+        sc->by = c == FL_STORE_ANY_ADDR ? 3 : c == FL_COL_SRC_ADDR ? 1 : 2;
+        sc->excl = c == FL_STORE_ANY_ADDR;
+        if (c == FL_STORE_ANY_ADDR) {
+            int *col1 = t < p->nasets ? &sc->part[1].asets[t].col
+                                      : &sc->part[1].addrs[t - p->nasets].col;
+            *col = FL_COL_SRC_ADDR;
+            *col1 = FL_COL_DST_ADDR;
+        }
+        return;
+    }
+}
+
 fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred *pred, int flags,
                          fl_store_scan **out, fl_err *e)
 {
@@ -234,6 +304,9 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
             for (uint32_t i = 0; i < sc->pred.nasets; i++)
                 need_addr_col(sc->need, sc->pred.asets[i].col);
             sc->sel_rows = sc->pred.nasets + sc->pred.naddrs > 0;
+            sc->part[0] = sc->part[1] = sc->pred;
+            if (sc->sel_rows && (flags & FL_STORE_SCAN_ANY_ORDER))
+                choose_copies(sc);
         }
     }
     rc = fl_store_list(s, pred ? pred->t_start : 0, pred ? pred->t_end : 0,
@@ -266,6 +339,8 @@ static void seg_free(scan_seg *g)
     if (g->src.fd >= 0)
         close(g->src.fd);
     seg_blocks_free(&g->bl);
+    byaddr_dir_free(&g->dir);
+    free(g->first_row);
     free(g);
 }
 
@@ -296,6 +371,7 @@ void fl_store_scan_free(fl_store_scan *sc)
     for (unsigned i = 0; i < sc->nlanes; i++)
         lane_free(sc->lanes[i]);
     free(sc->segs);
+    free(sc->redo);
     pthread_mutex_destroy(&sc->sy->lock);
     pthread_cond_destroy(&sc->sy->cond);
     free(sc->sy);
@@ -338,24 +414,75 @@ static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
     fl_log_warn("store: %s skipped: %s", what, buf);
 }
 
-/* Open segment sc->segs[sc->iseg] (under the lock: segment opens are
- * rare next to group decoding); NULL to skip it. */
-static scan_seg *seg_open(fl_store_scan *sc)
+/* The by-address copy of closed segment si with the blocks that may hold
+ * the driving address, or NULL to read the segment itself: no copy, or
+ * one that does not match the segment (warned) or cannot be read (warned). */
+static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si)
 {
-    const fl_store_seginfo *si = &sc->segs[sc->iseg];
     char path[STORE_PATH_MAX + 80];
     struct stat st;
     scan_seg *g;
     fl_err le;
     fl_rc rc;
 
+    if ((g = calloc(1, sizeof *g)) == NULL)
+        return NULL;
+    byaddr_name(g->cname, sizeof g->cname, si->slot_start, si->seq);
+    snprintf(path, sizeof path, "%s/%s", sc->s->segdir, g->cname);
+    g->iseg = sc->iseg;
+    g->copy = 1;
+    g->src.name = g->cname;
+    g->src.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (g->src.fd < 0 || fstat(g->src.fd, &st) != 0) {
+        seg_free(g); /* most often none: made after this build, or too large */
+        return NULL;
+    }
+    g->src.size = (uint64_t)st.st_size;
+    if ((rc = seg_header_parse(&g->src, &g->h, &le)) == FL_OK &&
+        (rc = byaddr_dir_read(&g->src, &g->dir, &le)) == FL_OK) {
+        const byaddr_dir *d = &g->dir;
+        if (d->rows != si->rows || d->tmin != si->tmin || d->tmax != si->tmax ||
+            byaddr_part_rows(d, BLK_BY_SRC) != d->rows ||
+            byaddr_part_rows(d, BLK_BY_DST) != d->rows || g->h.slot_start != si->slot_start ||
+            g->h.seq != si->seq)
+            rc = fl_err_at(&le, FL_ECORRUPT, g->cname, 0, -1,
+                           "made from another segment than %s (its slot, rows or time range "
+                           "differ)", si->name);
+        for (int k = 0; k < 2 && rc == FL_OK; k++)
+            if (sc->by & (1 << k))
+                rc = byaddr_blocks(&g->src, &g->h, &g->dir, k ? BLK_BY_DST : BLK_BY_SRC,
+                                   sc->dlo, sc->dhi, sc->dn, &g->bl, &le);
+    }
+    if (rc != FL_OK) {
+        warn(sc, &le, "by-address copy (the segment is read instead)");
+        seg_free(g);
+        return NULL;
+    }
+    sc->st.segments_by_addr++;
+    return g;
+}
+
+/* Open segment sc->segs[k] (under the lock: segment opens are rare next
+ * to group decoding), or with copies its by-address copy when the scan
+ * reads copies; NULL to skip it. */
+static scan_seg *seg_open_at(fl_store_scan *sc, size_t k, int copies)
+{
+    const fl_store_seginfo *si = &sc->segs[k];
+    char path[STORE_PATH_MAX + 80];
+    struct stat st;
+    scan_seg *g;
+    fl_err le;
+    fl_rc rc;
+
+    if (copies && sc->by && !si->open && (g = copy_open(sc, si)) != NULL)
+        return g;
     g = calloc(1, sizeof *g);
     if (g == NULL) {
         fl_err_at(&le, FL_ENOMEM, si->name, 0, -1, "out of memory");
         warn(sc, &le, "segment");
         return NULL;
     }
-    g->iseg = sc->iseg;
+    g->iseg = k;
     snprintf(path, sizeof path, "%s/%s", sc->s->segdir, si->name);
     g->src.fd = open(path, O_RDONLY | O_CLOEXEC);
     if (g->src.fd < 0 && si->open && errno == ENOENT) {
@@ -535,10 +662,43 @@ static int range_may(const seg_chunk *ch, uint64_t lo, uint64_t hi)
     return !(mx < lo || mn > hi);
 }
 
-static int block_may(const fl_store_scan *sc, const seg_block *b)
+/* The predicate of block b of segment g: in a by-address copy, its
+ * part's. */
+static const fl_store_pred *pred_of(const fl_store_scan *sc, const scan_seg *g,
+                                    const seg_block *b)
 {
-    const fl_store_pred *p = &sc->pred;
+    if (g->copy)
+        return &sc->part[b->kind == BLK_BY_DST];
+    if (g->is_redo)
+        return &sc->part[g->rd.x.kind == BLK_BY_DST];
+    return &sc->pred;
+}
 
+/* Rows of a copy's dst part whose src matches the driving term came back
+ * from its src part already. */
+static int excl_of(const fl_store_scan *sc, const scan_seg *g, const seg_block *b)
+{
+    return sc->excl && ((g->copy && b->kind == BLK_BY_DST) ||
+                        (g->is_redo && g->rd.x.kind == BLK_BY_DST));
+}
+
+/* A row's place in a copy's part: (ordering address, row number). */
+static int place_cmp(fl_addr a, uint64_t i, fl_addr b, uint64_t j)
+{
+    int c = fl_addr_cmp(a, b);
+    return c ? c : (i > j) - (i < j);
+}
+
+static int excl_hit(const fl_store_scan *sc, fl_addr v)
+{
+    for (unsigned j = 0; j < sc->dn; j++)
+        if (fl_addr_cmp(sc->dlo[j], v) <= 0 && fl_addr_cmp(v, sc->dhi[j]) <= 0)
+            return 1;
+    return 0;
+}
+
+static int block_may(const fl_store_scan *sc, const fl_store_pred *p, const seg_block *b)
+{
     if (!sc->has_pred)
         return 1;
     if (p->t_start > 0 || p->t_end > 0) {
@@ -630,14 +790,28 @@ static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r, int 
     return 1;
 }
 
-/* Keep the rows of b[from, b->n) matching the predicate (exact scans). */
-static void filter_rows(const fl_store_scan *sc, fl_batch *b, uint32_t from, int addr_done)
+/* Keep the rows of b[from, b->n) matching the predicate p (exact scans),
+ * with excl, whose src does not match the driving term, and with rd, the
+ * rows of that damaged copy block (row `from` is row first of its
+ * segment). */
+static void filter_rows(const fl_store_scan *sc, const fl_store_pred *p, int excl,
+                        const scan_redo *rd, uint64_t first, fl_batch *b, uint32_t from,
+                        int addr_done)
 {
     uint32_t w = from;
 
     for (uint32_t r = from; r < b->n; r++) {
-        if (!row_match(&sc->pred, b, r, addr_done))
+        if (!row_match(p, b, r, addr_done))
             continue;
+        if (excl && !addr_done && excl_hit(sc, FL_ADDRS(b, FL_COL_SRC_ADDR)[r]))
+            continue;
+        if (rd) {
+            const byaddr_ent *x = &rd->x;
+            fl_addr k = FL_ADDRS(b, x->kind == BLK_BY_DST ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR)[r];
+            uint64_t i = first + (r - from);
+            if (place_cmp(k, i, x->kmin, x->imin) < 0 || place_cmp(k, i, x->kmax, x->imax) > 0)
+                continue;
+        }
         if (w != r)
             for (int c = 0; c < FL_COL_COUNT; c++)
                 if (bit(sc->need, c) && fl_batch_has(b, (fl_col)c)) {
@@ -752,7 +926,7 @@ static int load_col(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const se
 static int select_rows(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const seg_block *b,
                        size_t bi)
 {
-    const fl_store_pred *p = &sc->pred;
+    const fl_store_pred *p = pred_of(sc, g, b);
     uint32_t n = b->nrows, nsel = 0;
     fl_addr lo[FL_STORE_ASET_MAX * 3], hi[FL_STORE_ASET_MAX * 3], zero = {0, 0};
 
@@ -800,6 +974,25 @@ static int select_rows(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const
         for (uint32_t r = 0; r < n; r++)
             l->mark[r] &= l->mark2[r];
     }
+    if (excl_of(sc, g, b)) {
+        const seg_chunk *ch = find_chunk(b, FL_COL_SRC_ADDR);
+        fl_err le;
+        memset(l->mark2, 0, n);
+        if (ch == NULL) {
+            if (excl_hit(sc, zero))
+                memset(l->mark2, 1, n);
+        } else if (seg_read_chunk_match(&g->src, b, ch, sc->dlo, sc->dhi, sc->dn, l->mark2,
+                                        l->stored, l->scratch, &le) != FL_OK) {
+            char what[160];
+            snprintf(what, sizeof what, "column src_addr, chunk %zu (%u rows)", bi, n);
+            warn(sc, &le, what);
+            return -1;
+        } else {
+            l->values += n;
+        }
+        for (uint32_t r = 0; r < n; r++)
+            l->mark[r] &= (uint8_t)!l->mark2[r];
+    }
     for (uint32_t r = 0; r < n; r++) {
         l->idx[nsel] = r;
         nsel += l->mark[r];
@@ -820,7 +1013,9 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     uint32_t nrows = b->nrows;
 
     l->addr_done = 0;
-    if (sc->sel_rows) {
+    /* a segment read again for a damaged copy block decodes whole groups:
+     * filter_rows places each row by its address and row number */
+    if (sc->sel_rows && !g->is_redo) {
         int k;
         if (l->mark == NULL) {
             l->mark = malloc(FL_STORE_GROUP_ROWS);
@@ -879,6 +1074,56 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     return 0;
 }
 
+/* The segment of a failed copy block, read again for its rows (under the
+ * lock); NULL when it cannot be (warned by seg_open_at). */
+static scan_seg *redo_open(fl_store_scan *sc, const scan_redo *rd)
+{
+    scan_seg *g = seg_open_at(sc, rd->iseg, 0);
+    uint64_t at = 0;
+
+    if (g == NULL)
+        return NULL;
+    g->is_redo = 1;
+    g->rd = *rd;
+    g->first_row = malloc(sizeof *g->first_row * (g->bl.n ? g->bl.n : 1));
+    if (g->first_row == NULL) {
+        fl_err le;
+        fl_err_at(&le, FL_ENOMEM, sc->segs[rd->iseg].name, 0, -1, "out of memory");
+        warn(sc, &le, "segment read again for a damaged by-address copy");
+        seg_free(g);
+        return NULL;
+    }
+    for (size_t i = 0; i < g->bl.n; i++) {
+        g->first_row[i] = at;
+        at += g->bl.v[i].nrows;
+    }
+    return g;
+}
+
+/* Block b of copy g could not be read (warned): its rows are to be read
+ * from the segment (under the lock). */
+static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
+{
+    const byaddr_ent *x = &g->dir.v[b->group];
+    scan_redo *rd;
+
+    if (sc->nredo == sc->capredo) {
+        size_t cap = sc->capredo ? sc->capredo * 2 : 8;
+        scan_redo *nv = realloc(sc->redo, cap * sizeof *nv);
+        if (nv == NULL) {
+            fl_err le;
+            fl_err_at(&le, FL_ENOMEM, g->cname, 0, -1, "out of memory");
+            warn(sc, &le, "reading a damaged by-address copy's rows from its segment");
+            return;
+        }
+        sc->redo = nv;
+        sc->capredo = cap;
+    }
+    rd = &sc->redo[sc->nredo++];
+    rd->iseg = g->iseg;
+    rd->x = *x;
+}
+
 /*
  * Claim the next row group that may match (under the lock): *g gets its
  * segment (referenced: seg_unref when decoded) and *bi its index. 0 when
@@ -887,16 +1132,23 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
 static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
 {
     for (;;) {
-        if (sc->cur == NULL) {
-            if (sc->iseg >= sc->nseg) {
+        if (sc->cur == NULL && sc->iseg >= sc->nseg) {
+            if (sc->iredo >= sc->nredo) {
                 sc->exhausted = 1;
                 return -1;
             }
+            sc->exhausted = 0; /* a copy block failed: read its rows again */
+            sc->cur = redo_open(sc, &sc->redo[sc->iredo++]);
+            sc->iblk = 0;
+            if (sc->cur == NULL)
+                continue;
+        }
+        if (sc->cur == NULL) {
             if (sc->segs[sc->iseg].open && (sc->flags & FL_STORE_SCAN_NO_OPEN)) {
                 sc->iseg++;
                 continue;
             }
-            sc->cur = seg_open(sc);
+            sc->cur = seg_open_at(sc, sc->iseg, 1);
             sc->iblk = 0;
             if (sc->cur == NULL) {
                 sc->iseg++;
@@ -906,7 +1158,7 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
         while (sc->iblk < sc->cur->bl.n) {
             size_t i = sc->iblk++;
             sc->st.groups++;
-            if (!block_may(sc, &sc->cur->bl.v[i])) {
+            if (!block_may(sc, pred_of(sc, sc->cur, &sc->cur->bl.v[i]), &sc->cur->bl.v[i])) {
                 sc->st.groups_pruned++;
                 continue;
             }
@@ -916,7 +1168,8 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
             return 0;
         }
         seg_leave(sc);
-        sc->iseg++;
+        if (sc->iseg < sc->nseg)
+            sc->iseg++;
     }
 }
 
@@ -927,7 +1180,10 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
     for (;;) {
         scan_seg *g;
         size_t bi;
-        int ok;
+        const fl_store_pred *p;
+        scan_redo rd;
+        uint64_t first = 0;
+        int ok, excl, redo;
 
         pthread_mutex_lock(&sc->sy->lock);
         if (claim(sc, &g, &bi) != 0) {
@@ -936,7 +1192,15 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
         }
         pthread_mutex_unlock(&sc->sy->lock);
         ok = load_block(sc, l, g, &g->bl.v[bi], bi, d) == 0;
+        p = pred_of(sc, g, &g->bl.v[bi]);
+        excl = excl_of(sc, g, &g->bl.v[bi]);
+        if ((redo = g->is_redo) != 0) {
+            rd = g->rd;
+            first = g->first_row[bi];
+        }
         pthread_mutex_lock(&sc->sy->lock);
+        if (!ok && g->copy)
+            redo_add(sc, g, &g->bl.v[bi]);
         seg_unref(sc, g);
         pthread_mutex_unlock(&sc->sy->lock);
         if (!ok) {
@@ -944,7 +1208,7 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
             continue;
         }
         if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
-            filter_rows(sc, d->bt, d->at, l->addr_done);
+            filter_rows(sc, p, excl, redo ? &rd : NULL, first, d->bt, d->at, l->addr_done);
         if (d->bt->n > d->at) {
             __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
             return 0;
@@ -999,6 +1263,7 @@ fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e)
         sc->iseg = 0;
         sc->iblk = 0;
         sc->exhausted = 0;
+        sc->nredo = sc->iredo = 0; /* found again on the way */
         for (unsigned i = 0; i < sc->nlanes; i++)
             if (sc->lanes[i]->batch)
                 sc->lanes[i]->pos = sc->lanes[i]->batch->n; /* drop rows left */
@@ -1230,6 +1495,112 @@ static fl_rc verify_time_refs(const seg_src *src, const seg_block *b, const seg_
     return rc;
 }
 
+/* What checking one block needs. */
+typedef struct verify_ctx {
+    fl_store_verify_stats *st;
+    fl_store_report_fn fn;
+    void *ctx;
+    int deep;
+    fl_time **tb;
+    uint8_t *stored, *scratch;
+    void *vals;
+} verify_ctx;
+
+/* Count block b's chunks; deep: read, decode and check each. */
+static void verify_block(verify_ctx *v, const seg_src *src, const seg_block *b, size_t bi,
+                         const char *name)
+{
+    fl_store_verify_stats *st = v->st;
+    int tdone[FL_COL_COUNT];
+    fl_err le;
+
+    memset(tdone, 0, sizeof tdone);
+    for (uint16_t c = 0; c < b->ncols; c++) {
+        const seg_chunk *ch = &b->chunks[c];
+        const char *cname = ch->col >= 0 ? fl_col_get((fl_col)ch->col)->name : "?";
+        fl_rc r;
+        st->chunks++;
+        if (!v->deep)
+            continue;
+        if (ch->col < 0) {
+            uint64_t off = b->off + BLK_HDR + b->meta_len + ch->off;
+            if (seg_read(src, off, v->stored, ch->stored, &le) != FL_OK ||
+                store_crc32c(0, v->stored, ch->stored) != ch->crc)
+                report(st, v->fn, v->ctx, name,
+                       "column #%u (unknown to this build), chunk %zu: checksum mismatch",
+                       ch->fcol, bi);
+            continue;
+        }
+        r = verify_time_refs(src, b, ch, v->tb, tdone, v->stored, v->scratch, 0, &le);
+        if (r == FL_OK)
+            r = seg_read_chunk(src, b, ch, fl_col_get((fl_col)ch->col)->kind,
+                               ch->enc == ENC_REF && tdone[ch->ref_col] == 1 ? v->tb[ch->ref_col]
+                                                                              : NULL,
+                               v->vals, v->stored, v->scratch, &le);
+        if (r != FL_OK) {
+            report(st, v->fn, v->ctx, name, "column %s, chunk %zu (offset %lld): %s", cname, bi,
+                   le.offset, le.msg);
+        } else {
+            char why[128];
+            check_stats(ch, fl_col_get((fl_col)ch->col)->kind, v->vals, b->nrows, why,
+                        sizeof why);
+            if (why[0])
+                report(st, v->fn, v->ctx, name, "column %s, chunk %zu: %s", cname, bi, why);
+        }
+    }
+}
+
+/* The by-address copy of closed segment si, when it has one: made from
+ * it, every block listed readable (deep: every chunk). A damaged copy
+ * loses nothing (the segment holds the rows; scans fall back to it), but
+ * is reported so it can be deleted. */
+static void verify_copy(verify_ctx *v, const fl_store *s, const fl_store_seginfo *si)
+{
+    static const fl_addr lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
+    char name[64], path[STORE_PATH_MAX + 80];
+    seg_src src = {-1, NULL, 0, name};
+    seg_header h;
+    byaddr_dir d;
+    seg_blocks bl;
+    struct stat sb;
+    fl_err le;
+    fl_rc rc;
+
+    byaddr_name(name, sizeof name, si->slot_start, si->seq);
+    snprintf(path, sizeof path, "%s/%s", s->segdir, name);
+    if ((src.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(src.fd, &sb) != 0) {
+        if (src.fd >= 0)
+            close(src.fd);
+        return; /* none made: older build, or too large a segment */
+    }
+    v->st->copies++;
+    src.size = (uint64_t)sb.st_size;
+    memset(&d, 0, sizeof d);
+    memset(&bl, 0, sizeof bl);
+    if ((rc = seg_header_parse(&src, &h, &le)) == FL_OK &&
+        (rc = byaddr_dir_read(&src, &d, &le)) == FL_OK) {
+        if (d.rows != si->rows || d.tmin != si->tmin || d.tmax != si->tmax ||
+            byaddr_part_rows(&d, BLK_BY_SRC) != d.rows || byaddr_part_rows(&d, BLK_BY_DST) != d.rows)
+            rc = fl_err_at(&le, FL_ECORRUPT, name, 0, -1,
+                           "holds %llu rows, %s holds %llu (made from another segment)",
+                           (unsigned long long)d.rows, si->name, (unsigned long long)si->rows);
+        for (int k = 0; k < 2 && rc == FL_OK; k++)
+            rc = byaddr_blocks(&src, &h, &d, k ? BLK_BY_DST : BLK_BY_SRC, &lo, &hi, 1, &bl, &le);
+    }
+    if (rc != FL_OK) {
+        char m[900];
+        fl_err_format(&le, m, sizeof m);
+        report(v->st, v->fn, v->ctx, name, "by-address copy: %s (delete it: %s is intact)", m,
+               si->name);
+    } else {
+        for (size_t bi = 0; bi < bl.n; bi++)
+            verify_block(v, &src, &bl.v[bi], bi, name);
+    }
+    seg_blocks_free(&bl);
+    byaddr_dir_free(&d);
+    close(src.fd);
+}
+
 fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
                       fl_store_verify_stats *st, fl_err *e)
 {
@@ -1239,6 +1610,7 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
     uint8_t *stored = malloc(CHUNK_RAW_MAX + 1024), *scratch = malloc(CHUNK_SCRATCH);
     fl_time *tb[FL_COL_COUNT];
     void *vals = malloc((size_t)FL_STORE_GROUP_ROWS * 16);
+    verify_ctx vb;
     fl_rc rc;
 
     if (st == NULL)
@@ -1255,6 +1627,7 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
     }
     if ((rc = fl_store_list(s, 0, 0, NULL, 0, &segs, &nseg, e)) != FL_OK)
         goto out;
+    vb = (verify_ctx){st, fn, ctx, deep, tb, stored, scratch, vals};
     for (size_t i = 0; i < nseg; i++) {
         char path[STORE_PATH_MAX + 80];
         seg_src src = {-1, NULL, 0, segs[i].name};
@@ -1295,46 +1668,9 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
         if (segs[i].open && bl.tail_bad && fn)
             fn(ctx, segs[i].name, "note: open slot ends in an incomplete block (cut at recovery)");
         for (size_t bi = 0; bi < bl.n; bi++) {
-            const seg_block *b = &bl.v[bi];
-            int tdone[FL_COL_COUNT];
             st->groups++;
-            memset(tdone, 0, sizeof tdone);
-            st->rows += b->nrows;
-            for (uint16_t c = 0; c < b->ncols; c++) {
-                const seg_chunk *ch = &b->chunks[c];
-                const char *cname = ch->col >= 0 ? fl_col_get((fl_col)ch->col)->name : "?";
-                fl_rc r;
-                st->chunks++;
-                if (!deep)
-                    continue;
-                if (ch->col < 0) {
-                    uint64_t off = b->off + BLK_HDR + b->meta_len + ch->off;
-                    if (seg_read(&src, off, stored, ch->stored, &le) != FL_OK ||
-                        store_crc32c(0, stored, ch->stored) != ch->crc)
-                        report(st, fn, ctx, segs[i].name,
-                               "column #%u (unknown to this build), chunk %zu: checksum mismatch",
-                               ch->fcol, bi);
-                    continue;
-                }
-                r = verify_time_refs(&src, b, ch, tb, tdone, stored, scratch, 0, &le);
-                if (r == FL_OK)
-                    r = seg_read_chunk(&src, b, ch, fl_col_get((fl_col)ch->col)->kind,
-                                       ch->enc == ENC_REF && tdone[ch->ref_col] == 1
-                                           ? tb[ch->ref_col]
-                                           : NULL,
-                                       vals, stored, scratch, &le);
-                if (r != FL_OK) {
-                    report(st, fn, ctx, segs[i].name, "column %s, chunk %zu (offset %lld): %s",
-                           cname, bi, le.offset, le.msg);
-                } else {
-                    char why[128];
-                    check_stats(ch, fl_col_get((fl_col)ch->col)->kind, vals, b->nrows, why,
-                                sizeof why);
-                    if (why[0])
-                        report(st, fn, ctx, segs[i].name, "column %s, chunk %zu: %s", cname, bi,
-                               why);
-                }
-            }
+            st->rows += bl.v[bi].nrows;
+            verify_block(&vb, &src, &bl.v[bi], bi, segs[i].name);
         }
         if (!segs[i].open && segs[i].rows != 0 && bl.closed) {
             uint64_t rows = 0;
@@ -1346,6 +1682,8 @@ fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn fn, void *ctx,
         }
         seg_blocks_free(&bl);
         close(src.fd);
+        if (!segs[i].open)
+            verify_copy(&vb, s, &segs[i]);
     }
     {
         /* leftovers */
@@ -1421,7 +1759,15 @@ fl_rc fl_store_expire(fl_store *s, const fl_store_expire_opts *o, fl_store_repor
             fn(ctx, x->name, msg);
         }
         if (!o->dry_run) {
-            char p[STORE_PATH_MAX + 80];
+            char p[STORE_PATH_MAX + 80], cname[64];
+            /* the copy first: a crash in between leaves a segment
+             * without copy (read directly), never a copy without segment */
+            byaddr_name(cname, sizeof cname, x->slot_start, x->seq);
+            snprintf(p, sizeof p, "%s/%s", s->segdir, cname);
+            if (unlink(p) != 0 && errno != ENOENT) {
+                rc = fl_err_at(e, FL_EIO, cname, 0, -1, "unlink: %s", strerror(errno));
+                goto out;
+            }
             snprintf(p, sizeof p, "%s/%s", s->segdir, x->name);
             if (unlink(p) != 0 && errno != ENOENT) {
                 rc = fl_err_at(e, FL_EIO, x->name, 0, -1, "unlink: %s", strerror(errno));

@@ -167,7 +167,7 @@ static int all_zero(const uint8_t *p, size_t n)
 }
 
 fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, uint32_t group,
-                  int kind, sbuf *out, sbuf *meta, sbuf *data)
+                  int kind, int blooms, sbuf *out, sbuf *meta, sbuf *data)
 {
     uint8_t hdr[BLK_HDR];
     uint16_t ncols = 0;
@@ -192,7 +192,7 @@ fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, ui
             if (col != FL_COL_TIME_FIRST && col != FL_COL_TIME_LAST && cols[FL_COL_TIME_LAST])
                 refs[1] = (const fl_time *)cols[FL_COL_TIME_LAST] + from;
             rc = chunk_encode(c, (uint16_t)col, fl_col_get((fl_col)col)->kind, v, refs, n,
-                              col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR,
+                              blooms && (col == FL_COL_SRC_ADDR || col == FL_COL_DST_ADDR),
                               (uint32_t)data->n, meta, data);
         }
         if (rc != FL_OK)
@@ -243,7 +243,7 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
     if (crc != get32(m + 24))
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block %u metadata checksum mismatch", b->group);
-    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_DELTA ||
+    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_BY_DST ||
         b->ncols > h->ncols)
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block with %u rows, kind %u, %u columns", b->nrows, b->kind, b->ncols);

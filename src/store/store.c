@@ -23,6 +23,7 @@
  * .open is stale; no .fls -> publish again; catalog lacks it -> re-add.
  */
 #include "store/store_int.h"
+#include "store/byaddr.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +43,7 @@ void fl_store_opts_default(fl_store_opts *o)
     o->codec = FL_STORE_ZSTD;
     o->level = 1;
     o->fsync = 1;
+    o->by_addr = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -69,8 +71,8 @@ int store_name_parse(const char *name, fl_time *slot, uint32_t *seq, int *type)
         *type = NAME_FLS;
     else if (strcmp(p, ".open") == 0)
         *type = NAME_OPEN;
-    else if (strcmp(p, ".fls.tmp") == 0)
-        *type = NAME_TMP;
+    else if (strcmp(p, ".fls.tmp") == 0 || strcmp(p, ".fla.tmp") == 0)
+        *type = NAME_TMP; /* a segment or a by-address copy being written */
     else
         return -1;
     *slot = (fl_time)a;
@@ -358,6 +360,14 @@ static fl_rc entry_from_file(const fl_store *s, const char *name, cat_entry *x, 
     src.size = (uint64_t)st.st_size;
     x->bytes = src.size;
     {
+        /* the disk a segment takes counts its by-address copy */
+        char cname[64], cpath[STORE_PATH_MAX + 80];
+        struct stat cst;
+        byaddr_name(cname, sizeof cname, x->slot_start, x->seq);
+        if (path_join(cpath, sizeof cpath, s->segdir, cname) == 0 && stat(cpath, &cst) == 0)
+            x->bytes += (uint64_t)cst.st_size;
+    }
+    {
         seg_header h;
         if ((rc = seg_header_parse(&src, &h, e)) != FL_OK)
             goto out;
@@ -543,6 +553,17 @@ static fl_rc publish(fl_store *s, fl_time slot, uint32_t seq, fl_err *e)
     unlink(opath);
     if (s->o.fsync)
         fsync_dir(s->segdir);
+    if (s->o.by_addr) {
+        /* only an accelerator: without it, scans read the segment */
+        uint64_t cb = 0;
+        fl_err le;
+        if (byaddr_build(s, slot, seq, &cb, &le) != FL_OK) {
+            char msg[600];
+            fl_err_format(&le, msg, sizeof msg);
+            fl_log_warn("%s: no by-address copy: %s", fname, msg);
+        }
+        x.bytes += cb;
+    }
     rc = cat_update(s, &x, NULL, 0, e);
 out:
     if (fd >= 0) {
@@ -953,7 +974,7 @@ static fl_rc emit(fl_store *s, store_wslot *w, int kind, fl_err *e)
     for (int c = 0; c < FL_COL_COUNT; c++)
         tmp[c] = (w->present[c / 64] >> (c % 64) & 1) ? w->cols[c] : NULL;
     s->out.n = 0;
-    rc = block_build(s->enc, tmp, from, w->n - from, w->group, kind, &s->out, &s->mtmp,
+    rc = block_build(s->enc, tmp, from, w->n - from, w->group, kind, 1, &s->out, &s->mtmp,
                      &s->dtmp);
     if (rc != FL_OK)
         return fl_err_set(e, rc, "%s: building a block: %s", w->name, fl_strerror(rc));
@@ -1144,6 +1165,52 @@ static fl_time idle_ms(const fl_store *s)
     return t < STORE_IDLE_MAX_MS ? t : STORE_IDLE_MAX_MS;
 }
 
+fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
+{
+    *more = 0;
+    if (s->mode != FL_STORE_WRITE || !s->o.by_addr || s->bf_done)
+        return FL_OK;
+    if (s->bf == NULL) {
+        fl_rc rc = fl_store_list(s, 0, 0, NULL, 0, &s->bf, &s->bf_n, e);
+        if (rc != FL_OK)
+            return rc;
+        s->bf_i = s->bf_n;
+    }
+    /* newest first: recent traffic is what gets searched */
+    for (int checked = 0; s->bf_i > 0 && checked < 64; checked++) {
+        const fl_store_seginfo *si = &s->bf[--s->bf_i];
+        char cname[64], path[STORE_PATH_MAX + 80];
+        uint64_t cb;
+        cat_entry x;
+        fl_err le;
+        if (si->open || si->rows == 0 || si->rows > BYADDR_MAX_ROWS)
+            continue;
+        byaddr_name(cname, sizeof cname, si->slot_start, si->seq);
+        if (path_join(path, sizeof path, s->segdir, cname) != 0 || access(path, F_OK) == 0)
+            continue;
+        if (path_join(path, sizeof path, s->segdir, si->name) != 0 || access(path, F_OK) != 0)
+            continue; /* expired since the listing */
+        if (byaddr_build(s, si->slot_start, si->seq, &cb, &le) != FL_OK) {
+            char msg[600];
+            fl_err_format(&le, msg, sizeof msg);
+            fl_log_warn("%s: no by-address copy: %s", si->name, msg);
+        } else if (entry_from_file(s, si->name, &x, &le) == FL_OK) {
+            fl_rc rc = cat_update(s, &x, NULL, 0, e); /* its size counts the copy now */
+            if (rc != FL_OK)
+                return rc;
+        }
+        break;
+    }
+    if (s->bf_i == 0) {
+        free(s->bf);
+        s->bf = NULL;
+        s->bf_done = 1;
+    } else {
+        *more = 1;
+    }
+    return FL_OK;
+}
+
 fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e)
 {
     fl_time wall = fl_time_now();
@@ -1330,6 +1397,7 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
     sbuf_free(&s->mtmp);
     sbuf_free(&s->dtmp);
     seg_pubbufs_free(&s->pub);
+    free(s->bf);
     xtab_free(s->x);
     free(s);
     return rc;

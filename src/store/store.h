@@ -61,6 +61,8 @@ typedef struct fl_store_opts {
     fl_store_codec codec;
     int level;
     int fsync;
+    int by_addr; /* 1 (default): each published segment gets a by-address
+                    copy (docs/store-format.md) */
 } fl_store_opts;
 
 void fl_store_opts_default(fl_store_opts *o);
@@ -120,6 +122,15 @@ fl_rc fl_store_flush(fl_store *s, uint64_t *durable, fl_err *e);
  * returned (FL_EIO, the file in e) by the next flush or tick.
  */
 fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e);
+
+/*
+ * Writer, when idle: make at most one missing by-address copy, of the
+ * newest closed segment that lacks one (stores written before copies
+ * existed, by_addr turned on later, a copy deleted after `flowlens
+ * verify` named it). Checks at most 64 segments per call; *more is 1
+ * while some are left to check. Build failures are logged, not returned.
+ */
+fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e);
 
 /* Writer: publish every open slot now (no-op when none). */
 fl_rc fl_store_close_slot(fl_store *s, fl_err *e);
@@ -192,7 +203,12 @@ typedef struct fl_store_pred {
 
 enum {
     FL_STORE_SCAN_EXACT = 1, /* return only rows matching the predicate */
-    FL_STORE_SCAN_NO_OPEN = 2 /* skip the open slot (closed segments only) */
+    FL_STORE_SCAN_NO_OPEN = 2, /* skip the open slot (closed segments only) */
+    /* the caller takes rows in any order: an exact scan whose predicate
+     * has an address term on src_addr, dst_addr or either then reads the
+     * closed segments' by-address copies (their few blocks that hold the
+     * address) instead of every row group of the segments */
+    FL_STORE_SCAN_ANY_ORDER = 4
 };
 
 /* Counters of one scan (zone-map effect, warnings); exact once the scan
@@ -200,6 +216,7 @@ enum {
 typedef struct fl_store_scan_stats {
     uint64_t segments;          /* segments and open slots considered */
     uint64_t segments_pruned;   /* skipped from the catalog / file header */
+    uint64_t segments_by_addr;  /* read through their by-address copy */
     uint64_t groups;            /* row groups considered */
     uint64_t groups_pruned;     /* skipped by zone maps */
     uint64_t rows;              /* rows returned */
@@ -312,12 +329,14 @@ typedef void (*fl_store_report_fn)(void *ctx, const char *file, const char *msg)
 
 typedef struct fl_store_verify_stats {
     uint64_t segments, open_slots, groups, chunks, rows, problems;
+    uint64_t copies; /* by-address copies checked (their chunks count in chunks) */
 } fl_store_verify_stats;
 
 /*
  * Check every file of the store: headers, versions, footers, block
- * metadata and the catalog; with deep, also every chunk's checksum, its
- * decompression and its decoded min/max against the zone map. Returns
+ * metadata, the catalog and the by-address copies (made from their
+ * segment, every block readable); with deep, also every chunk's checksum,
+ * its decompression and its decoded min/max against the zone map. Returns
  * FL_OK when nothing is wrong, FL_ECORRUPT when problems were reported.
  */
 fl_rc fl_store_verify(fl_store *s, int deep, fl_store_report_fn report, void *ctx,

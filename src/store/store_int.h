@@ -28,7 +28,10 @@
 #define SEG_MAX_BLOCKS (1u << 20)
 #define BLOOM_MAX_BYTES (128u << 10)
 
-enum { BLK_FINAL = 0, BLK_DELTA = 1 };
+/* Block kinds: a segment's blocks are FINAL or DELTA (an open slot's
+ * flush of a group not yet full); a by-address copy's (byaddr.h) hold the
+ * segment's rows ordered by src_addr or by dst_addr. */
+enum { BLK_FINAL = 0, BLK_DELTA = 1, BLK_BY_SRC = 2, BLK_BY_DST = 3 };
 
 /* Chunk encodings. */
 enum {
@@ -165,9 +168,10 @@ fl_rc chunk_decode_rows(const seg_chunk *ch, const uint8_t *stored, fl_kind k,
 int bloom_maybe(const uint8_t *bloom, uint32_t len, fl_addr a, int net);
 
 /* Build a block from rows [from, from+n) of the columns cols[c] (raw
- * arrays, schema layout; NULL = absent). Appends header+meta+data to out. */
+ * arrays, schema layout; NULL = absent). Appends header+meta+data to out.
+ * blooms: give the src/dst address chunks a bloom filter. */
 fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, uint32_t group,
-                  int kind, sbuf *out, sbuf *meta_tmp, sbuf *data_tmp);
+                  int kind, int blooms, sbuf *out, sbuf *meta_tmp, sbuf *data_tmp);
 
 /* Parse the block at off (header+meta, checks its CRC); *next gets the
  * offset after it. FL_ETRUNCATED/FL_ECORRUPT when it is not a valid block. */
@@ -260,6 +264,10 @@ struct fl_store {
     chunk_enc *enc;
     sbuf out, mtmp, dtmp;
     seg_pubbufs pub;
+    /* fl_store_backfill: the segments still to check for a copy */
+    struct fl_store_seginfo *bf;
+    size_t bf_n, bf_i;
+    int bf_done;
 };
 
 /* Segment file names: SLOT-SEQ.fls (closed), .open (open slot), .tmp. */

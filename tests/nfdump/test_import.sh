@@ -39,6 +39,12 @@ expect_out renamed_copy_recognised "1 already imported"
 expect_rc missing_file_reported 0 "$FL_BIN" import "$W/nope" "$W/a.lzo" --into "$W/store2"
 expect_out missing_file_named "warning: $W/nope.*cannot"
 expect_out missing_file_rest_imported "imported 1 files, $n1 flows"
+# every segment gets its by-address copy, unless told not to
+ls "$S"/seg/*.fls >/dev/null 2>&1 && [ "$(ls "$S"/seg/*.fla | wc -l)" = "$(ls "$S"/seg/*.fls | wc -l)" ] &&
+  pass import_makes_copies || fail import_makes_copies "$(ls "$S"/seg | head)"
+expect_rc import_no_copies 0 "$FL_BIN" import "$W/a.lzo" --into "$W/store3" --no-by-address
+[ "$(ls "$W/store3/seg" | grep -c '\.fla$')" = 0 ] && [ "$(ls "$W/store3/seg" | grep -c '\.fls$')" -gt 0 ] &&
+  pass import_no_by_address || fail import_no_by_address "$(ls "$W/store3/seg" | head)"
 
 # a big file (many copies of the flows) to interrupt
 mkdir -p "$W/links"

@@ -8,6 +8,7 @@ check mkstore "$MK" mkstore "$S" 100000 zstd
 
 expect_rc verify_clean 0 "$FL_BIN" verify --store "$S"
 expect_out verify_clean_ok "^verify: [1-9][0-9]* segments, 0 open slots, .* 100000 rows: OK$"
+expect_out verify_counts_copies "^verify: ([1-9][0-9]*) of \1 segments have a by-address copy$"
 expect_rc verify_deep_clean 0 "$FL_BIN" verify --store "$S" --deep
 expect_out verify_deep_ok "^verify --deep: .*100000 rows: OK$"
 
@@ -25,6 +26,23 @@ truncate -s -50 "$seg2"
 expect_rc verify_truncated 1 "$FL_BIN" verify --store "$S"
 expect_out verify_names_truncated "$(basename "$seg2"): "
 
+# a by-address copy with a damaged directory: named, with what to do (the
+# segment itself is intact); one with a damaged chunk: --deep names it
+cp1=$(ls "$S"/seg/*.fla | sed -n 2p)
+printf '\xde\xad\xbe\xef' | dd of="$cp1" bs=1 seek=$(($(stat -c %s "$cp1") - 40)) conv=notrunc status=none
+expect_rc verify_copy_damaged 1 "$FL_BIN" verify --store "$S"
+expect_out verify_names_copy "$(basename "$cp1"): by-address copy: .*delete it: $(basename "$cp1" .fla).fls is intact"
+# (the first block's data: the trailer gives the directory, whose first
+# entry gives the block, whose header gives its metadata length)
+cp2=$(ls "$S"/seg/*.fla | sed -n 3p)
+le() { od -An -t "u$3" -j "$2" -N "$3" "$1" | tr -d ' '; }
+doff=$(le "$cp2" $(($(stat -c %s "$cp2") - 24)) 8)
+boff=$(le "$cp2" $((doff + 40)) 8)
+data=$((boff + 32 + $(le "$cp2" $((boff + 4)) 4)))
+printf '\xde\xad\xbe\xef' | dd of="$cp2" bs=1 seek=$((data + 9)) conv=notrunc status=none
+expect_rc verify_copy_deep 1 "$FL_BIN" verify --store "$S" --deep
+expect_out verify_copy_deep_names "$(basename "$cp2"): column [a-z_]+, chunk [0-9]+"
+
 # expire
 expect_rc expire_needs_limit 2 "$FL_BIN" expire --store "$S"
 expect_rc expire_bad_age 2 "$FL_BIN" expire --store "$S" --max-age 30
@@ -40,6 +58,8 @@ expect_rc expire_by_age 0 "$FL_BIN" expire --store "$S" --max-age 1d
 expect_out expire_by_age_count "^expire: $n0 segments .* deleted, 0 segments"
 n2=$(ls "$S"/seg/ | grep -c '\.fls$')
 [ "$n2" -eq 0 ] && pass expire_deleted_files || fail expire_deleted_files "$n2 left"
+n3=$(ls "$S"/seg/ | grep -c '\.fla$')
+[ "$n3" -eq 0 ] && pass expire_deleted_copies || fail expire_deleted_copies "$n3 left"
 expect_rc verify_after_expire 0 "$FL_BIN" verify --store "$S"
 
 # a store of a newer format is refused with a clear message

@@ -13,11 +13,21 @@
  * selects from a full scan — the oracle is the filter itself, so the
  * pushdown is checked against exactly the semantics it must preserve.
  * Row groups must also be skipped where nothing can match.
+ *
+ * Every closed segment also has a by-address copy (store/byaddr.c): the
+ * same filters through the copies (FL_STORE_SCAN_ANY_ORDER) must select
+ * the same rows with the same values, each once — flows whose src and
+ * dst both match included — and a missing, stale or damaged copy must
+ * leave the answer as it is.
  */
 #include "filter/filter.h"
 #include "store/store.h"
 #include "store_test_util.h"
 #include "test.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define T0 ((fl_time)1714564800000LL)
 #define SLOT ((fl_time)300000)
@@ -78,6 +88,8 @@ static void build_store(void)
             FL_TIMES(b, FL_COL_TIME_LAST)[i] = T0 + k * SLOT + i + 10;
             FL_ADDRS(b, FL_COL_SRC_ADDR)[i] = theme_addr(k % 6, k, i, 1);
             FL_ADDRS(b, FL_COL_DST_ADDR)[i] = theme_addr((k + 3) % 6, k, i, 2);
+            if (i % 101 == 0 && k % 6 == 0) /* src and dst the same: found under both */
+                FL_ADDRS(b, FL_COL_DST_ADDR)[i] = FL_ADDRS(b, FL_COL_SRC_ADDR)[i];
             FL_U64(b, FL_COL_PACKETS)[i] = 1;
             FL_U64(b, FL_COL_BYTES)[i] = 100 + i;
         }
@@ -119,10 +131,12 @@ static void pred_of(const fl_filter *f, fl_store_pred *p)
 /* Rows the filter selects from a scan with pred (NULL = full scan); *sum
  * (when not NULL) gets a checksum of their values, so an exact scan that
  * decodes only the rows it keeps must also decode them right, and *sum_na
- * (when not NULL) the same without the addresses. exact 2: an exact scan
- * asked for no address column whose rows are taken as they come, without
- * the filter (what `flowlens query` does when fl_filter_addr_exact says
- * the scan applies the whole filter). */
+ * (when not NULL) the same without the addresses. exact 1: an exact scan;
+ * 2: an exact scan asked for no address column whose rows are taken as
+ * they come, without the filter (what `flowlens query` does when
+ * fl_filter_addr_exact says the scan applies the whole filter); | COPY:
+ * in any order, so through the by-address copies. */
+#define COPY 4
 static uint64_t count_sum2(fl_filter *f, const fl_store_pred *pred, int exact,
                            fl_store_scan_stats *st, uint64_t *sum, uint64_t *sum_na)
 {
@@ -140,14 +154,16 @@ static uint64_t count_sum2(fl_filter *f, const fl_store_pred *pred, int exact,
 
     for (size_t i = 0; i < sizeof noaddr / sizeof noaddr[0]; i++)
         cols[noaddr[i] / 64] |= (uint64_t)1 << (noaddr[i] % 64);
-    CHECK(fl_store_scan_open(s, exact == 2 ? cols : NULL, pred,
-                             exact ? FL_STORE_SCAN_EXACT : 0, &sc, &e) == FL_OK);
+    CHECK(fl_store_scan_open(s, (exact & 3) == 2 ? cols : NULL, pred,
+                             (exact ? FL_STORE_SCAN_EXACT : 0) |
+                                 (exact & COPY ? FL_STORE_SCAN_ANY_ORDER : 0),
+                             &sc, &e) == FL_OK);
     for (int guard = 0; guard < 100000; guard++) {
         CHECK(fl_store_scan_next(sc, &b, &e) == FL_OK);
         if (b == NULL)
             break;
         fl_sel_all(sel, b);
-        if (exact != 2)
+        if ((exact & 3) != 2)
             CHECK(fl_filter_select(f, b, sel, &e) == FL_OK);
         n += sel->n;
         for (uint32_t i = 0; i < sel->n; i++) {
@@ -232,7 +248,7 @@ static const char *const filters[] = {
 TEST(aset_no_row_lost)
 {
     size_t nf = sizeof filters / sizeof filters[0];
-    int exact_filters = 0;
+    int exact_filters = 0, copied = 0;
 
     for (size_t i = 0; i < nf; i++) {
         fl_filter *f = NULL;
@@ -249,6 +265,23 @@ TEST(aset_no_row_lost)
         want = count_sum2(f, NULL, 0, &full, &sum_want, &na_want);
         got = count(f, &p, 0, &pruned);
         got_exact = count_sum(f, &p, 1, &ex, &sum_exact);
+        if (p.nasets > 0) {
+            fl_store_scan_stats cp;
+            uint64_t sum_copy = 0, got_copy = count_sum(f, &p, 1 | COPY, &cp, &sum_copy);
+            if (got_copy != want || sum_copy != sum_want || cp.warnings != 0) {
+                snprintf(test_msg, sizeof test_msg,
+                         "'%s': %llu rows through the copies, %llu without (values %s, %llu "
+                         "warnings)",
+                         filters[i], (unsigned long long)got_copy, (unsigned long long)want,
+                         sum_copy == sum_want ? "equal" : "DIFFER",
+                         (unsigned long long)cp.warnings);
+                fl_filter_free(f);
+                longjmp(test_jmp, 1);
+            }
+            /* every term here is on src, dst or either: the copies drive */
+            CHECK_EQ_INT(cp.segments_by_addr, NSLOTS);
+            copied++;
+        }
         if (got != want || got_exact != want || sum_exact != sum_want) {
             snprintf(test_msg, sizeof test_msg,
                      "'%s': %llu rows with pushdown, %llu exact, %llu without (values %s)",
@@ -261,12 +294,15 @@ TEST(aset_no_row_lost)
          * built, are the filter's rows */
         if (p.nasets > 0 && fl_filter_addr_exact(f) == (int)p.nasets) {
             uint64_t na = 0, alone = count_sum2(f, &p, 2, &ex, NULL, &na);
+            uint64_t na_copy = 0, alone_copy = count_sum2(f, &p, 2 | COPY, &ex, NULL, &na_copy);
             exact_filters++;
-            if (alone != want || na != na_want) {
+            if (alone != want || na != na_want || alone_copy != want || na_copy != na_want) {
                 snprintf(test_msg, sizeof test_msg,
-                         "'%s': the exact scan alone gives %llu rows, the filter %llu (values %s)",
-                         filters[i], (unsigned long long)alone, (unsigned long long)want,
-                         na == na_want ? "equal" : "DIFFER");
+                         "'%s': the exact scan alone gives %llu rows (through the copies "
+                         "%llu), the filter %llu (values %s)",
+                         filters[i], (unsigned long long)alone, (unsigned long long)alone_copy,
+                         (unsigned long long)want,
+                         na == na_want && na_copy == na_want ? "equal" : "DIFFER");
                 fl_filter_free(f);
                 longjmp(test_jmp, 1);
             }
@@ -275,6 +311,7 @@ TEST(aset_no_row_lost)
     }
     /* most of the list is host/net/ip-list conjunctions */
     CHECK(exact_filters >= 30);
+    CHECK(copied >= 35);
 }
 
 /* Pruning happens where it can, and the terms say what they should. */
@@ -439,6 +476,226 @@ TEST(addr_prefix_over_mapped)
     }
 }
 
+/* Path of the copy of the k-th slot (closed segments are SLOT-000001). */
+static void copy_path(char *buf, size_t len, int k, const char *ext)
+{
+    snprintf(buf, len, "%s/seg/%013lld-%06u%s", g_dir, (long long)(T0 + k * SLOT), 1u, ext);
+}
+
+static size_t slurp(const char *path, uint8_t **out)
+{
+    FILE *fp = fopen(path, "rb");
+    long n;
+    CHECK(fp != NULL);
+    CHECK(fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0);
+    rewind(fp);
+    *out = malloc((size_t)n);
+    CHECK(*out != NULL && fread(*out, 1, (size_t)n, fp) == (size_t)n);
+    fclose(fp);
+    return (size_t)n;
+}
+
+static void spit(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp != NULL && fwrite(p, 1, n, fp) == n);
+    fclose(fp);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A copy that is missing, belongs to another segment, has a damaged
+ * directory or is cut short is not used: the segment is read instead
+ * (warned, but for a missing one), and the answer stays the same. A copy
+ * whose block holds a damaged chunk is used, and that block's rows are
+ * read from the segment. */
+TEST(copy_fallback)
+{
+    const char *flt = "net 10.0.0.0/8";
+    char p6[600], p7[600], pf6[600];
+    uint8_t *orig, *other;
+    size_t n6, n7;
+    fl_filter *f = NULL;
+    fl_store_pred p;
+    fl_store_scan_stats st;
+    fl_err e;
+    uint64_t want, sum_want = 0;
+
+    CHECK(fl_filter_compile(flt, strlen(flt), NULL, &f, &e) == FL_OK);
+    pred_of(f, &p);
+    want = count_sum(f, NULL, 0, &st, &sum_want);
+    CHECK(want > 0);
+    copy_path(p6, sizeof p6, 6, ".fla");
+    copy_path(p7, sizeof p7, 7, ".fla");
+    copy_path(pf6, sizeof pf6, 6, ".fls");
+    n6 = slurp(p6, &orig);
+    n7 = slurp(p7, &other);
+    for (int c = 0; c < 6; c++) {
+        uint64_t sum = 0, got;
+        uint8_t *bad = malloc(n6 + 1);
+        CHECK(bad != NULL);
+        memcpy(bad, orig, n6);
+        switch (c) {
+        case 0: /* missing */
+            CHECK(unlink(p6) == 0);
+            break;
+        case 1: /* another segment's */
+            spit(p6, other, n7);
+            break;
+        case 2: /* a directory entry damaged */
+            bad[n6 - 24 - 48 + 20] ^= 0x40;
+            spit(p6, bad, n6);
+            break;
+        case 3: /* cut short */
+            spit(p6, bad, n6 / 2);
+            break;
+        case 4: /* its header damaged */
+            bad[3] ^= 1;
+            spit(p6, bad, n6);
+            break;
+        default: {
+            /* a chunk of the first block: past its header and metadata
+             * (directory at the offset the trailer gives; entry 0's block) */
+            uint64_t doff = le64(bad + n6 - 24), boff = le64(bad + doff + 40);
+            uint64_t data = boff + 32 + (uint32_t)le64(bad + boff + 4);
+            CHECK(data + 16 < doff);
+            bad[data + 9] ^= 0x10;
+            spit(p6, bad, n6);
+            break;
+        }
+        }
+        got = count_sum(f, &p, 1 | COPY, &st, &sum);
+        free(bad);
+        if (got != want || sum != sum_want ||
+            st.segments_by_addr != (uint64_t)(c == 5 ? NSLOTS : NSLOTS - 1) ||
+            (c == 0) != (st.warnings == 0)) {
+            snprintf(test_msg, sizeof test_msg,
+                     "case %d: %llu rows (want %llu, values %s), %llu segments by copy, %llu "
+                     "warnings",
+                     c, (unsigned long long)got, (unsigned long long)want,
+                     sum == sum_want ? "equal" : "DIFFER",
+                     (unsigned long long)st.segments_by_addr, (unsigned long long)st.warnings);
+            spit(p6, orig, n6);
+            longjmp(test_jmp, 1);
+        }
+    }
+    spit(p6, orig, n6);
+    CHECK_EQ_INT(count_sum(f, &p, 1 | COPY, &st, NULL), want);
+    CHECK_EQ_INT(st.segments_by_addr, NSLOTS);
+    CHECK(access(pf6, F_OK) == 0);
+    free(orig);
+    free(other);
+    fl_filter_free(f);
+}
+
+/* Expiring a segment deletes its copy; the catalog counts both files. */
+TEST(copy_expire)
+{
+    fl_store *s;
+    fl_store_seginfo *v;
+    fl_store_expire_opts o;
+    fl_store_expire_stats est;
+    struct stat s0, s1;
+    size_t n;
+    char pf[600], pa[600];
+    fl_err e;
+
+    copy_path(pf, sizeof pf, 0, ".fls");
+    copy_path(pa, sizeof pa, 0, ".fla");
+    CHECK(stat(pf, &s0) == 0 && stat(pa, &s1) == 0);
+    CHECK(fl_store_open(g_dir, NULL, FL_STORE_WRITE, &s, &e) == FL_OK);
+    CHECK(fl_store_list(s, 0, 0, NULL, 0, &v, &n, &e) == FL_OK);
+    CHECK(n == NSLOTS && v[0].bytes == (uint64_t)(s0.st_size + s1.st_size));
+    free(v);
+    memset(&o, 0, sizeof o);
+    o.now = T0 + (NSLOTS + 10) * SLOT;
+    o.max_age_ms = (NSLOTS + 10) * SLOT - SLOT - 1; /* the first slot only */
+    CHECK(fl_store_expire(s, &o, NULL, NULL, &est, &e) == FL_OK);
+    CHECK_EQ_INT(est.deleted, 1);
+    CHECK(est.deleted_bytes == (uint64_t)(s0.st_size + s1.st_size));
+    CHECK(access(pf, F_OK) != 0 && access(pa, F_OK) != 0);
+    fl_store_close(s, NULL);
+}
+
+/* by_addr 0: no copies are made; turned on, the writer makes them. */
+TEST(copy_off)
+{
+    char dir[512], seg[700];
+    fl_batch *b = fl_batch_new(10);
+    fl_store *s;
+    fl_store_opts o;
+    fl_err e;
+    int fls = 0, fla = 0;
+
+    fl_store_opts_default(&o);
+    CHECK(o.by_addr == 1);
+    o.fsync = 0;
+    o.by_addr = 0;
+    tu_tmpdir(dir, sizeof dir, "nocopy");
+    CHECK(b != NULL && fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    for (uint32_t i = 0; i < 10; i++) {
+        FL_TIMES(b, FL_COL_TIME_FIRST)[i] = T0 + i;
+        FL_ADDRS(b, FL_COL_SRC_ADDR)[i] = fl_addr_from_v4(0x0a000001u + i);
+    }
+    b->n = 10;
+    fl_batch_mark(b, FL_COL_TIME_FIRST);
+    fl_batch_mark(b, FL_COL_SRC_ADDR);
+    CHECK(fl_store_append(s, b, &e) == FL_OK);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    snprintf(seg, sizeof seg, "%s/seg", dir);
+    {
+        DIR *d = opendir(seg);
+        struct dirent *de;
+        CHECK(d != NULL);
+        while ((de = readdir(d)) != NULL) {
+            size_t l = strlen(de->d_name);
+            fls += l > 4 && strcmp(de->d_name + l - 4, ".fls") == 0;
+            fla += l > 4 && strcmp(de->d_name + l - 4, ".fla") == 0;
+        }
+        closedir(d);
+    }
+    CHECK_EQ_INT(fls, 1);
+    CHECK_EQ_INT(fla, 0);
+    {
+        /* a writer with copies on makes the missing one when idle, and
+         * the catalog then counts its size */
+        fl_store_seginfo *v;
+        size_t n;
+        int more = 1, calls = 0;
+        uint64_t before;
+        o.by_addr = 1;
+        CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+        CHECK(fl_store_list(s, 0, 0, NULL, 0, &v, &n, &e) == FL_OK && n == 1);
+        before = v[0].bytes;
+        free(v);
+        while (more && calls++ < 10)
+            CHECK(fl_store_backfill(s, &more, &e) == FL_OK);
+        CHECK_EQ_INT(more, 0);
+        CHECK(fl_store_list(s, 0, 0, NULL, 0, &v, &n, &e) == FL_OK && n == 1);
+        CHECK(v[0].bytes > before);
+        free(v);
+        CHECK(fl_store_close(s, &e) == FL_OK);
+        fla = 0;
+        DIR *d = opendir(seg);
+        struct dirent *de;
+        CHECK(d != NULL);
+        while ((de = readdir(d)) != NULL) {
+            size_t l = strlen(de->d_name);
+            fla += l > 4 && strcmp(de->d_name + l - 4, ".fla") == 0;
+        }
+        closedir(d);
+        CHECK_EQ_INT(fla, 1);
+    }
+    fl_batch_free(b);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     build_store();
@@ -446,6 +703,9 @@ int main(void)
     RUN(aset_no_row_lost);
     RUN(aset_prunes);
     RUN(addr_prefix_over_mapped);
+    RUN(copy_fallback);
+    RUN(copy_expire);
+    RUN(copy_off);
     tu_rmrf(g_dir);
     TEST_EXIT();
 }

@@ -1,0 +1,470 @@
+/*
+ * store/byaddr.c — by-address copies of closed segments.
+ *
+ * A question about one address over a day ("host X", "src net N") cannot
+ * skip a row group of the segments: flows of a busy host, or of a host
+ * that talks a little all day, sit in every group, and zone maps and
+ * blooms only say "maybe". So every closed segment SLOT-SEQ.fls gets a
+ * copy SLOT-SEQ.fla holding its rows twice, once ordered by src_addr
+ * (blocks of kind BLK_BY_SRC) and once by dst_addr (BLK_BY_DST), in
+ * blocks of BYADDR_ROWS rows, with a directory of each block's address
+ * range. A scan whose predicate names an address reads the directory and
+ * then only the few blocks whose range holds it (scan.c decides when a
+ * question may use the copy: rows come back in address order).
+ *
+ * The copy is made when the segment is published (store.c) and is only
+ * ever an accelerator: a missing, stale or damaged copy makes the scan
+ * read the segment itself, so a crash between the two loses nothing.
+ * Segments of more than BYADDR_MAX_ROWS rows get no copy (the builder
+ * holds the segment's columns in memory). Layout: docs/store-format.md.
+ */
+#include "store/byaddr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_MAGIC "FLBYADDR"
+#define DIR_TAIL "FLBATAIL"
+#define DIR_FIXED 40
+#define DIR_ENT 56
+#define DIR_TRAILER 24
+
+void byaddr_name(char *out, size_t len, fl_time slot, uint32_t seq)
+{
+    snprintf(out, len, "%013lld-%06u.fla", (long long)slot, seq);
+}
+
+static void put_addr(uint8_t *p, fl_addr a)
+{
+    put64(p, a.hi);
+    put64(p + 8, a.lo);
+}
+
+static fl_addr get_addr(const uint8_t *p)
+{
+    fl_addr a = {get64(p), get64(p + 8)};
+    return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building                                                            */
+
+/* The segment's columns decoded whole (absent columns stay NULL). */
+typedef struct seg_cols {
+    void *col[FL_COL_COUNT];
+    uint64_t rows;
+} seg_cols;
+
+static void seg_cols_free(seg_cols *c)
+{
+    for (int i = 0; i < FL_COL_COUNT; i++)
+        free(c->col[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* Decode every chunk of every block of a closed segment into c. Time
+ * columns first: other chunks may be stored relative to them. FL_ECORRUPT
+ * (named) when a chunk cannot be read. */
+static fl_rc load_cols(const seg_src *src, const seg_blocks *bl, seg_cols *c, fl_err *e)
+{
+    uint8_t *stored = malloc(CHUNK_RAW_MAX + 1024), *scratch = malloc(CHUNK_SCRATCH);
+    uint64_t at = 0;
+    fl_rc rc = FL_OK;
+
+    if (stored == NULL || scratch == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < bl->n; i++)
+        for (uint16_t k = 0; k < bl->v[i].ncols; k++) {
+            int col = bl->v[i].chunks[k].col;
+            if (col >= 0 && c->col[col] == NULL &&
+                (c->col[col] = calloc(c->rows, fl_col_get((fl_col)col)->width)) == NULL) {
+                rc = FL_ENOMEM;
+                goto out;
+            }
+        }
+    for (size_t i = 0; i < bl->n && rc == FL_OK; i++) {
+        const seg_block *b = &bl->v[i];
+        int done[FL_COL_COUNT] = {0};
+        for (int pass = 0; pass < 3 && rc == FL_OK; pass++)
+            for (uint16_t k = 0; k < b->ncols && rc == FL_OK; k++) {
+                const seg_chunk *ch = &b->chunks[k];
+                const fl_time *ref = NULL;
+                unsigned w;
+                if (ch->col < 0 || done[ch->col] ||
+                    (pass == 0) != (ch->col == FL_COL_TIME_FIRST) ||
+                    (pass == 1) != (ch->col == FL_COL_TIME_LAST))
+                    continue;
+                if (ch->enc == ENC_REF) {
+                    if (ch->ref_col < 0 || !done[ch->ref_col]) {
+                        rc = fl_err_at(e, FL_ECORRUPT, src->name, 0, (long long)b->off,
+                                       "column %s refers to a time column not read before it",
+                                       fl_col_get((fl_col)ch->col)->name);
+                        goto out;
+                    }
+                    ref = (const fl_time *)c->col[ch->ref_col] + at;
+                }
+                w = fl_col_get((fl_col)ch->col)->width;
+                rc = seg_read_chunk(src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
+                                    (uint8_t *)c->col[ch->col] + at * w, stored, scratch, e);
+                done[ch->col] = 1;
+            }
+        at += b->nrows;
+    }
+out:
+    free(stored);
+    free(scratch);
+    return rc;
+}
+
+/* A row's ordering address beside its index. */
+typedef struct keyed {
+    fl_addr a;
+    uint64_t i;
+} keyed;
+
+/* Byte k (0 = least significant) of an address as it sorts. */
+static unsigned key_byte(const fl_addr *a, unsigned k)
+{
+    return (unsigned)((k < 8 ? a->lo >> (8 * k) : a->hi >> (8 * (k - 8))) & 0xff);
+}
+
+/*
+ * Order v[0..n) by address, rows of one address in row order: a stable
+ * byte-wise radix sort from the least significant byte, skipping the
+ * bytes every row shares (an IPv4-mapped column differs in 4 of 16).
+ * tmp holds n records. Returns the array holding the result.
+ */
+static keyed *sort_keyed(keyed *v, keyed *tmp, uint64_t n)
+{
+    static const unsigned nb = 16;
+    uint64_t (*cnt)[256] = calloc(nb, sizeof *cnt);
+
+    if (cnt == NULL)
+        return NULL;
+    for (uint64_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < nb; k++)
+            cnt[k][key_byte(&v[i].a, k)]++;
+    for (unsigned k = 0; k < nb; k++) {
+        uint64_t pos = 0;
+        keyed *t;
+        if (n == 0 || cnt[k][key_byte(&v[0].a, k)] == n)
+            continue; /* one value in every row */
+        for (unsigned b = 0; b < 256; b++) {
+            uint64_t c = cnt[k][b];
+            cnt[k][b] = pos;
+            pos += c;
+        }
+        for (uint64_t i = 0; i < n; i++)
+            tmp[cnt[k][key_byte(&v[i].a, k)]++] = v[i];
+        t = v;
+        v = tmp;
+        tmp = t;
+    }
+    free(cnt);
+    return v;
+}
+
+/* Rows ix[0..n) of src (width w) into dst, one after the other. */
+static void gather(void *dst, const void *src, const keyed *ix, uint32_t n, unsigned w)
+{
+    switch (w) {
+    case 1:
+        for (uint32_t j = 0; j < n; j++)
+            ((uint8_t *)dst)[j] = ((const uint8_t *)src)[ix[j].i];
+        break;
+    case 2:
+        for (uint32_t j = 0; j < n; j++)
+            ((uint16_t *)dst)[j] = ((const uint16_t *)src)[ix[j].i];
+        break;
+    case 4:
+        for (uint32_t j = 0; j < n; j++)
+            ((uint32_t *)dst)[j] = ((const uint32_t *)src)[ix[j].i];
+        break;
+    case 8:
+        for (uint32_t j = 0; j < n; j++)
+            ((uint64_t *)dst)[j] = ((const uint64_t *)src)[ix[j].i];
+        break;
+    default:
+        for (uint32_t j = 0; j < n; j++)
+            memcpy((uint8_t *)dst + (size_t)j * w, (const uint8_t *)src + ix[j].i * w, w);
+    }
+}
+
+/* Append the blocks of one part (rows ordered by key) and their
+ * directory entries. */
+static fl_rc build_part(fl_store *s, const seg_cols *c, const fl_addr *key, int kind,
+                        keyed *ix, keyed *tmp, sbuf *out, sbuf *dir, uint32_t *nblk)
+{
+    void *g[FL_COL_COUNT];
+    sbuf meta = {0}, data = {0};
+    fl_rc rc = FL_OK;
+
+    memset(g, 0, sizeof g);
+    meta.max = (size_t)SEG_MAX_META;
+    data.max = (size_t)SEG_MAX_DATA;
+    for (uint64_t i = 0; i < c->rows; i++) {
+        ix[i].a = key ? key[i] : (fl_addr){0, 0};
+        ix[i].i = i;
+    }
+    if ((ix = sort_keyed(ix, tmp, c->rows)) == NULL)
+        return FL_ENOMEM;
+    for (int col = 0; col < FL_COL_COUNT; col++)
+        if (c->col[col] && (g[col] = malloc((size_t)BYADDR_ROWS * fl_col_get((fl_col)col)->width)) == NULL) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+    for (uint64_t from = 0; from < c->rows && rc == FL_OK; from += BYADDR_ROWS) {
+        uint32_t n = c->rows - from > BYADDR_ROWS ? BYADDR_ROWS : (uint32_t)(c->rows - from);
+        uint8_t ent[DIR_ENT];
+        for (int col = 0; col < FL_COL_COUNT; col++)
+            if (g[col])
+                gather(g[col], c->col[col], ix + from, n, fl_col_get((fl_col)col)->width);
+        memset(ent, 0, sizeof ent);
+        put64(ent, out->n);
+        put32(ent + 8, n);
+        put16(ent + 12, (uint16_t)kind);
+        put32(ent + 16, (uint32_t)ix[from].i);
+        put32(ent + 20, (uint32_t)ix[from + n - 1].i);
+        put_addr(ent + 24, ix[from].a);
+        put_addr(ent + 40, ix[from + n - 1].a);
+        if ((rc = block_build(s->enc, g, 0, n, (*nblk)++, kind, 0, out, &meta, &data)) == FL_OK &&
+            sbuf_put(dir, ent, sizeof ent) != 0)
+            rc = FL_ENOMEM;
+    }
+out:
+    for (int col = 0; col < FL_COL_COUNT; col++)
+        free(g[col]);
+    sbuf_free(&meta);
+    sbuf_free(&data);
+    return rc;
+}
+
+fl_rc byaddr_build(fl_store *s, fl_time slot, uint32_t seq, uint64_t *bytes, fl_err *e)
+{
+    char sname[64], cname[64], path[STORE_PATH_MAX + 80];
+    seg_src src = {-1, NULL, 0, sname};
+    seg_header h;
+    seg_blocks bl;
+    seg_cols c;
+    struct stat st;
+    sbuf out = {0}, dir = {0};
+    keyed *ix = NULL, *tmp = NULL;
+    uint32_t nblk = 0;
+    fl_time tmin = FL_TIME_MAX, tmax = 0;
+    fl_rc rc;
+
+    *bytes = 0;
+    memset(&bl, 0, sizeof bl);
+    memset(&c, 0, sizeof c);
+    snprintf(sname, sizeof sname, "%013lld-%06u.fls", (long long)slot, seq);
+    byaddr_name(cname, sizeof cname, slot, seq);
+    snprintf(path, sizeof path, "%s/%s", s->segdir, sname);
+    src.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (src.fd < 0)
+        return fl_err_at(e, FL_EIO, sname, 0, -1, "open: %s", strerror(errno));
+    if (fstat(src.fd, &st) != 0) {
+        rc = fl_err_at(e, FL_EIO, sname, 0, -1, "stat: %s", strerror(errno));
+        goto out;
+    }
+    src.size = (uint64_t)st.st_size;
+    if ((rc = seg_header_parse(&src, &h, e)) != FL_OK ||
+        (rc = seg_load_blocks(&src, &h, &bl, e)) != FL_OK)
+        goto out;
+    if (!bl.closed || bl.bad) {
+        rc = fl_err_at(e, FL_ECORRUPT, sname, 0, -1, "damaged segment: no by-address copy");
+        goto out;
+    }
+    for (size_t i = 0; i < bl.n; i++)
+        c.rows += bl.v[i].nrows;
+    if (c.rows == 0 || c.rows > BYADDR_MAX_ROWS) {
+        rc = FL_OK; /* nothing to find, or too large to sort in memory */
+        goto out;
+    }
+    if ((rc = load_cols(&src, &bl, &c, e)) != FL_OK)
+        goto out;
+    out.max = dir.max = (size_t)1 << 40;
+    ix = malloc(sizeof *ix * c.rows);
+    tmp = malloc(sizeof *tmp * c.rows);
+    if (ix == NULL || tmp == NULL || seg_header_build(&out, h.slot_start, h.slot_ms, h.seq) != FL_OK) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    for (uint64_t r = 0; r < c.rows && c.col[FL_COL_TIME_FIRST]; r++) {
+        fl_time t = ((const fl_time *)c.col[FL_COL_TIME_FIRST])[r];
+        tmin = t < tmin ? t : tmin;
+        tmax = t > tmax ? t : tmax;
+    }
+    if (c.col[FL_COL_TIME_FIRST] == NULL)
+        tmin = tmax = 0;
+    {
+        uint8_t fx[DIR_FIXED];
+        memset(fx, 0, sizeof fx);
+        if (sbuf_put(&dir, fx, sizeof fx) != 0) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+    }
+    for (int part = 0; part < 2 && rc == FL_OK; part++) {
+        rc = build_part(s, &c, c.col[part ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR],
+                        part ? BLK_BY_DST : BLK_BY_SRC, ix, tmp, &out, &dir, &nblk);
+    }
+    if (rc != FL_OK)
+        goto out;
+    {
+        uint8_t tr[DIR_TRAILER];
+        uint64_t doff = out.n;
+        memcpy(dir.p, DIR_MAGIC, 8);
+        put32(dir.p + 8, nblk);
+        put64(dir.p + 16, c.rows);
+        put64(dir.p + 24, (uint64_t)tmin);
+        put64(dir.p + 32, (uint64_t)tmax);
+        put64(tr, doff);
+        put32(tr + 8, (uint32_t)dir.n);
+        put32(tr + 12, store_crc32c(0, dir.p, dir.n));
+        memcpy(tr + 16, DIR_TAIL, 8);
+        if (sbuf_put(&out, dir.p, dir.n) != 0 || sbuf_put(&out, tr, sizeof tr) != 0) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+    }
+    if ((rc = store_write_atomic(s->segdir, cname, out.p, out.n, s->o.fsync, e)) == FL_OK)
+        *bytes = out.n;
+out:
+    if (rc == FL_ENOMEM)
+        fl_err_at(e, FL_ENOMEM, cname, 0, -1, "out of memory building the by-address copy");
+    free(ix);
+    free(tmp);
+    sbuf_free(&out);
+    sbuf_free(&dir);
+    seg_cols_free(&c);
+    seg_blocks_free(&bl);
+    close(src.fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+
+fl_rc byaddr_dir_read(const seg_src *s, byaddr_dir *d, fl_err *e)
+{
+    uint8_t tr[DIR_TRAILER], *p = NULL;
+    uint64_t doff;
+    uint32_t dlen, n;
+    fl_rc rc;
+
+    memset(d, 0, sizeof *d);
+    if (s->size < DIR_TRAILER + DIR_FIXED)
+        return fl_err_at(e, FL_ETRUNCATED, s->name, 0, -1, "too short for a by-address copy");
+    if ((rc = seg_read(s, s->size - DIR_TRAILER, tr, sizeof tr, e)) != FL_OK)
+        return rc;
+    doff = get64(tr);
+    dlen = get32(tr + 8);
+    if (memcmp(tr + 16, DIR_TAIL, 8) != 0 || dlen < DIR_FIXED ||
+        doff + dlen != s->size - DIR_TRAILER || (dlen - DIR_FIXED) % DIR_ENT != 0)
+        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)(s->size - DIR_TRAILER),
+                         "bad by-address directory trailer");
+    if ((p = malloc(dlen)) == NULL)
+        return FL_ENOMEM;
+    if ((rc = seg_read(s, doff, p, dlen, e)) != FL_OK)
+        goto out;
+    n = (dlen - DIR_FIXED) / DIR_ENT;
+    if (store_crc32c(0, p, dlen) != get32(tr + 12) || memcmp(p, DIR_MAGIC, 8) != 0 ||
+        get32(p + 8) != n) {
+        rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
+                       "by-address directory checksum or count mismatch");
+        goto out;
+    }
+    d->rows = get64(p + 16);
+    d->tmin = (fl_time)get64(p + 24);
+    d->tmax = (fl_time)get64(p + 32);
+    d->v = calloc(n ? n : 1, sizeof *d->v);
+    if (d->v == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *q = p + DIR_FIXED + (size_t)i * DIR_ENT;
+        byaddr_ent *x = &d->v[i];
+        x->off = get64(q);
+        x->nrows = get32(q + 8);
+        x->kind = get16(q + 12);
+        x->imin = get32(q + 16);
+        x->imax = get32(q + 20);
+        x->kmin = get_addr(q + 24);
+        x->kmax = get_addr(q + 40);
+        if (x->off >= doff || x->nrows == 0 || x->nrows > BYADDR_ROWS ||
+            (x->kind != BLK_BY_SRC && x->kind != BLK_BY_DST)) {
+            rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
+                           "by-address directory entry %u invalid", i);
+            goto out;
+        }
+    }
+    d->n = n;
+    d->end = doff;
+    rc = FL_OK;
+out:
+    free(p);
+    if (rc != FL_OK)
+        byaddr_dir_free(d);
+    return rc;
+}
+
+void byaddr_dir_free(byaddr_dir *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}
+
+uint64_t byaddr_part_rows(const byaddr_dir *d, int kind)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->v[i].kind == kind)
+            n += d->v[i].nrows;
+    return n;
+}
+
+fl_rc byaddr_blocks(const seg_src *s, const seg_header *h, const byaddr_dir *d, int kind,
+                    const fl_addr *lo, const fl_addr *hi, unsigned nivl, seg_blocks *bl,
+                    fl_err *e)
+{
+    for (uint32_t i = 0; i < d->n; i++) {
+        const byaddr_ent *x = &d->v[i];
+        int hit = 0;
+        seg_block b;
+        uint64_t next;
+        fl_rc rc;
+        if (x->kind != kind)
+            continue;
+        for (unsigned j = 0; j < nivl && !hit; j++)
+            hit = fl_addr_cmp(x->kmax, lo[j]) >= 0 && fl_addr_cmp(x->kmin, hi[j]) <= 0;
+        if (!hit)
+            continue;
+        if ((rc = block_parse(s, h, x->off, &b, &next, e)) != FL_OK)
+            return rc;
+        if (b.kind != kind || b.nrows != x->nrows || b.group != i || next > d->end) {
+            block_clear(&b);
+            return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)x->off,
+                             "block %u does not match the by-address directory", i);
+        }
+        if (bl->n == bl->cap) {
+            size_t cap = bl->cap ? bl->cap * 2 : 8;
+            seg_block *nv = realloc(bl->v, cap * sizeof *nv);
+            if (nv == NULL) {
+                block_clear(&b);
+                return FL_ENOMEM;
+            }
+            bl->v = nv;
+            bl->cap = cap;
+        }
+        bl->v[bl->n++] = b;
+    }
+    bl->closed = 1;
+    return FL_OK;
+}
