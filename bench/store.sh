@@ -7,7 +7,9 @@
 # flowlens side (bench/bench_store.c, one core): N generated flows (seed
 # SEED, the generator's default mix) written with zstd and with lz4 —
 # bytes per flow on disk, write throughput, scan/decode throughput; the
-# program checks that what it reads back is what it wrote.
+# program checks that what it reads back is what it wrote. The segments
+# alone: BENCH_BY_ADDR=1 adds the by-address copies a store keeps by
+# default (docs/store-format.md).
 # nfdump side: the same flows sent by `flowlens gen --proto v9` over
 # loopback at RATE flows/s to Debian's nfcapd, then rewritten by nfdump
 # with LZO (-z), LZ4 (-y) and BZ2 (-j); bytes per flow = file size / flows

@@ -552,7 +552,18 @@ out:
         free(ql->rows.idx);
     free(ql);
     fl_nfdump_sel_free(sel);
-    fl_store_scan_free(sc);
+    if (sc != NULL) {
+        fl_store_scan_stats ss;
+        fl_store_scan_get_stats(sc, &ss);
+        fl_log_debug("query: store scan: %llu segments (%llu pruned, %llu read through their "
+                     "by-address copy), %llu row groups (%llu pruned), %llu rows, %llu values "
+                     "decoded, %llu warnings",
+                     (unsigned long long)ss.segments, (unsigned long long)ss.segments_pruned,
+                     (unsigned long long)ss.segments_by_addr, (unsigned long long)ss.groups,
+                     (unsigned long long)ss.groups_pruned, (unsigned long long)ss.rows,
+                     (unsigned long long)ss.values, (unsigned long long)ss.warnings);
+        fl_store_scan_free(sc);
+    }
     if (st)
         fl_store_close(st, NULL);
     fl_filter_free(flt);

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -190,6 +191,10 @@ static void gather(void *dst, const void *src, const keyed *ix, uint32_t n, unsi
         for (uint32_t j = 0; j < n; j++)
             ((uint64_t *)dst)[j] = ((const uint64_t *)src)[ix[j].i];
         break;
+    case 16:
+        for (uint32_t j = 0; j < n; j++)
+            ((fl_addr *)dst)[j] = ((const fl_addr *)src)[ix[j].i];
+        break;
     default:
         for (uint32_t j = 0; j < n; j++)
             memcpy((uint8_t *)dst + (size_t)j * w, (const uint8_t *)src + ix[j].i * w, w);
@@ -198,7 +203,7 @@ static void gather(void *dst, const void *src, const keyed *ix, uint32_t n, unsi
 
 /* Append the blocks of one part (rows ordered by key) and their
  * directory entries. */
-static fl_rc build_part(fl_store *s, const seg_cols *c, const fl_addr *key, int kind,
+static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, int kind,
                         keyed *ix, keyed *tmp, sbuf *out, sbuf *dir, uint32_t *nblk)
 {
     void *g[FL_COL_COUNT];
@@ -233,7 +238,7 @@ static fl_rc build_part(fl_store *s, const seg_cols *c, const fl_addr *key, int 
         put32(ent + 20, (uint32_t)ix[from + n - 1].i);
         put_addr(ent + 24, ix[from].a);
         put_addr(ent + 40, ix[from + n - 1].a);
-        if ((rc = block_build(s->enc, g, 0, n, (*nblk)++, kind, 0, out, &meta, &data)) == FL_OK &&
+        if ((rc = block_build(enc, g, 0, n, (*nblk)++, kind, 0, out, &meta, &data)) == FL_OK &&
             sbuf_put(dir, ent, sizeof ent) != 0)
             rc = FL_ENOMEM;
     }
@@ -245,7 +250,8 @@ out:
     return rc;
 }
 
-fl_rc byaddr_build(fl_store *s, fl_time slot, uint32_t seq, uint64_t *bytes, fl_err *e)
+fl_rc byaddr_build(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq, uint64_t *bytes,
+                   fl_err *e)
 {
     char sname[64], cname[64], path[STORE_PATH_MAX + 80];
     seg_src src = {-1, NULL, 0, sname};
@@ -311,7 +317,7 @@ fl_rc byaddr_build(fl_store *s, fl_time slot, uint32_t seq, uint64_t *bytes, fl_
         }
     }
     for (int part = 0; part < 2 && rc == FL_OK; part++) {
-        rc = build_part(s, &c, c.col[part ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR],
+        rc = build_part(enc, &c, c.col[part ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR],
                         part ? BLK_BY_DST : BLK_BY_SRC, ix, tmp, &out, &dir, &nblk);
     }
     if (rc != FL_OK)
@@ -346,6 +352,143 @@ out:
     seg_blocks_free(&bl);
     close(src.fd);
     return rc;
+}
+
+void byaddr_make(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq)
+{
+    char sname[64], path[STORE_PATH_MAX + 80];
+    uint64_t bytes;
+    fl_err le;
+
+    snprintf(sname, sizeof sname, "%013lld-%06u.fls", (long long)slot, seq);
+    if (byaddr_build(s, enc, slot, seq, &bytes, &le) != FL_OK) {
+        char msg[600];
+        fl_err_format(&le, msg, sizeof msg);
+        fl_log_warn("%s: no by-address copy: %s", sname, msg);
+        return;
+    }
+    if (bytes == 0)
+        return;
+    snprintf(path, sizeof path, "%s/%s", s->segdir, sname);
+    if (access(path, F_OK) != 0) { /* expired while the copy was made */
+        char cname[64];
+        byaddr_name(cname, sizeof cname, slot, seq);
+        snprintf(path, sizeof path, "%s/%s", s->segdir, cname);
+        unlink(path);
+        return;
+    }
+    if (store_cat_recount(s, sname, &le) != FL_OK) {
+        char msg[600];
+        fl_err_format(&le, msg, sizeof msg);
+        fl_log_warn("%s: catalog not updated for its by-address copy: %s", sname, msg);
+    }
+}
+
+#define COPIER_QUEUE 256
+
+struct byaddr_copier {
+    fl_store *s;
+    chunk_enc *enc; /* its own: the writer's is in use meanwhile */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct {
+        fl_time slot;
+        uint32_t seq;
+    } q[COPIER_QUEUE];
+    unsigned head, n;
+    int stop;
+};
+
+static void *copier_main(void *arg)
+{
+    byaddr_copier *c = arg;
+
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        fl_time slot;
+        uint32_t seq;
+        while (c->n == 0 && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->n == 0)
+            break;
+        slot = c->q[c->head].slot;
+        seq = c->q[c->head].seq;
+        pthread_mutex_unlock(&c->mu);
+        byaddr_make(c->s, c->enc, slot, seq);
+        pthread_mutex_lock(&c->mu);
+        c->head = (c->head + 1) % COPIER_QUEUE;
+        c->n--;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+byaddr_copier *byaddr_copier_start(fl_store *s)
+{
+    byaddr_copier *c = calloc(1, sizeof *c);
+    int codec = s->o.codec == FL_STORE_LZ4 ? CODEC_LZ4
+                : s->o.codec == FL_STORE_NONE ? CODEC_NONE : CODEC_ZSTD;
+
+    if (c == NULL)
+        return NULL;
+    c->s = s;
+    if ((c->enc = chunk_enc_new(codec, s->o.level)) == NULL) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (pthread_create(&c->th, NULL, copier_main, c) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        chunk_enc_free(c->enc);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->n < COPIER_QUEUE && !c->stop) {
+        unsigned at = (c->head + c->n) % COPIER_QUEUE;
+        c->q[at].slot = slot;
+        c->q[at].seq = seq;
+        c->n++;
+        pthread_cond_signal(&c->cv);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int byaddr_copier_idle(byaddr_copier *c)
+{
+    int idle;
+
+    pthread_mutex_lock(&c->mu);
+    idle = c->n == 0; /* n counts the copy being made until it is done */
+    pthread_mutex_unlock(&c->mu);
+    return idle;
+}
+
+void byaddr_copier_stop(byaddr_copier *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->th, NULL); /* after the queue is done */
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    chunk_enc_free(c->enc);
+    free(c);
 }
 
 /* ------------------------------------------------------------------ */

@@ -16,10 +16,28 @@
 void byaddr_name(char *out, size_t len, fl_time slot, uint32_t seq);
 
 /* Write the copy of closed segment (slot, seq) of s (atomically, synced
- * as s->o.fsync says); *bytes gets its size (0 when the segment gets
- * none: empty, or more than BYADDR_MAX_ROWS rows). An error names the
- * file; the segment itself is never touched. */
-fl_rc byaddr_build(fl_store *s, fl_time slot, uint32_t seq, uint64_t *bytes, fl_err *e);
+ * as s->o.fsync says) with encoder enc; *bytes gets its size (0 when the
+ * segment gets none: empty, or more than BYADDR_MAX_ROWS rows). An error
+ * names the file; the segment itself is never touched. */
+fl_rc byaddr_build(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq, uint64_t *bytes,
+                   fl_err *e);
+
+/* byaddr_build, then the catalog entry recounted (its bytes include the
+ * copy); a copy whose segment was expired meanwhile is removed. Problems
+ * are logged, not returned: the copy is only an accelerator. */
+void byaddr_make(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq);
+
+/* The writer's copier thread: copies are made there, so publishing a
+ * slot (and an import's decoding) goes on meanwhile. start gives NULL
+ * when the thread cannot be had (copies are then made inline); post
+ * gives -1 when the queue is full (make it inline); stop waits for the
+ * queue to empty. */
+typedef struct byaddr_copier byaddr_copier;
+byaddr_copier *byaddr_copier_start(fl_store *s);
+int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq);
+void byaddr_copier_stop(byaddr_copier *c);
+/* 1 when the copier has nothing queued or under way. */
+int byaddr_copier_idle(byaddr_copier *c);
 
 /* One block of a copy, from its directory. */
 typedef struct byaddr_ent {

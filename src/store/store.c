@@ -404,6 +404,13 @@ out:
     return rc;
 }
 
+fl_rc store_cat_recount(fl_store *s, const char *name, fl_err *e)
+{
+    cat_entry x;
+    fl_rc rc = entry_from_file(s, name, &x, e);
+    return rc == FL_OK ? cat_update(s, &x, NULL, 0, e) : rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Directory listing                                                   */
 
@@ -553,18 +560,10 @@ static fl_rc publish(fl_store *s, fl_time slot, uint32_t seq, fl_err *e)
     unlink(opath);
     if (s->o.fsync)
         fsync_dir(s->segdir);
-    if (s->o.by_addr) {
-        /* only an accelerator: without it, scans read the segment */
-        uint64_t cb = 0;
-        fl_err le;
-        if (byaddr_build(s, slot, seq, &cb, &le) != FL_OK) {
-            char msg[600];
-            fl_err_format(&le, msg, sizeof msg);
-            fl_log_warn("%s: no by-address copy: %s", fname, msg);
-        }
-        x.bytes += cb;
-    }
     rc = cat_update(s, &x, NULL, 0, e);
+    /* its by-address copy, on the copier's thread when there is one */
+    if (rc == FL_OK && s->o.by_addr && (s->cp == NULL || byaddr_copier_post(s->cp, slot, seq) != 0))
+        byaddr_make(s, s->enc, slot, seq);
 out:
     if (fd >= 0) {
         close(fd);
@@ -802,6 +801,8 @@ fl_rc fl_store_open(const char *dir, const fl_store_opts *opts, int mode, fl_sto
             goto fail;
         if (s->o.fsync)
             syncer_start(s);
+        if (s->o.by_addr)
+            s->cp = byaddr_copier_start(s);
     }
     s->last_flush = fl_time_now();
     *out = s;
@@ -1170,6 +1171,10 @@ fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
     *more = 0;
     if (s->mode != FL_STORE_WRITE || !s->o.by_addr || s->bf_done)
         return FL_OK;
+    if (s->cp && !byaddr_copier_idle(s->cp)) {
+        *more = 1; /* the copier may be making one of those listed */
+        return FL_OK;
+    }
     if (s->bf == NULL) {
         fl_rc rc = fl_store_list(s, 0, 0, NULL, 0, &s->bf, &s->bf_n, e);
         if (rc != FL_OK)
@@ -1180,9 +1185,6 @@ fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
     for (int checked = 0; s->bf_i > 0 && checked < 64; checked++) {
         const fl_store_seginfo *si = &s->bf[--s->bf_i];
         char cname[64], path[STORE_PATH_MAX + 80];
-        uint64_t cb;
-        cat_entry x;
-        fl_err le;
         if (si->open || si->rows == 0 || si->rows > BYADDR_MAX_ROWS)
             continue;
         byaddr_name(cname, sizeof cname, si->slot_start, si->seq);
@@ -1190,15 +1192,7 @@ fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
             continue;
         if (path_join(path, sizeof path, s->segdir, si->name) != 0 || access(path, F_OK) != 0)
             continue; /* expired since the listing */
-        if (byaddr_build(s, si->slot_start, si->seq, &cb, &le) != FL_OK) {
-            char msg[600];
-            fl_err_format(&le, msg, sizeof msg);
-            fl_log_warn("%s: no by-address copy: %s", si->name, msg);
-        } else if (entry_from_file(s, si->name, &x, &le) == FL_OK) {
-            fl_rc rc = cat_update(s, &x, NULL, 0, e); /* its size counts the copy now */
-            if (rc != FL_OK)
-                return rc;
-        }
+        byaddr_make(s, s->enc, si->slot_start, si->seq);
         break;
     }
     if (s->bf_i == 0) {
@@ -1382,6 +1376,7 @@ fl_rc fl_store_close(fl_store *s, fl_err *e)
         if (rc == FL_OK)
             rc = r2;
         syncer_stop(s);
+        byaddr_copier_stop(s->cp); /* the copies of what was just published too */
     }
     for (int i = 0; s->ws && i < STORE_OPEN_SLOTS; i++) {
         if (s->ws[i].fd >= 0)

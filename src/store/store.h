@@ -306,7 +306,7 @@ typedef struct fl_store_seginfo {
     uint32_t seq;
     int open;            /* 1 = the open slot (not yet published) */
     uint64_t rows;
-    uint64_t bytes;      /* file size */
+    uint64_t bytes;      /* file size, plus its by-address copy's */
     fl_time tmin, tmax;  /* time_first range of its rows */
 } fl_store_seginfo;
 

@@ -264,6 +264,7 @@ struct fl_store {
     chunk_enc *enc;
     sbuf out, mtmp, dtmp;
     seg_pubbufs pub;
+    struct byaddr_copier *cp; /* makes by-address copies (byaddr.h) */
     /* fl_store_backfill: the segments still to check for a copy */
     struct fl_store_seginfo *bf;
     size_t bf_n, bf_i;
@@ -273,6 +274,9 @@ struct fl_store {
 /* Segment file names: SLOT-SEQ.fls (closed), .open (open slot), .tmp. */
 int store_name_parse(const char *name, fl_time *slot, uint32_t *seq, int *type);
 enum { NAME_FLS = 1, NAME_OPEN = 2, NAME_TMP = 3 };
+/* Read closed segment `name`'s catalog entry from its file again (its
+ * bytes count its by-address copy) and store it, under the catalog lock. */
+fl_rc store_cat_recount(fl_store *s, const char *name, fl_err *e);
 /* Drop catalog entries (slot, seq) under the catalog lock. */
 fl_rc store_cat_drop(const fl_store *s, const cat_entry *del, size_t n, fl_err *e);
 

@@ -12,6 +12,30 @@ expect_out verify_counts_copies "^verify: ([1-9][0-9]*) of \1 segments have a by
 expect_rc verify_deep_clean 0 "$FL_BIN" verify --store "$S" --deep
 expect_out verify_deep_ok "^verify --deep: .*100000 rows: OK$"
 
+# one-address questions read the by-address copies, and answer exactly as
+# the segments do (the copies moved away); a listing reads the segments
+ip=$("$FL_BIN" query --store "$S" --no-cache -q -o csv -s srcip -n 2 | sed -n 3p | cut -d, -f5)
+[ -n "$ip" ] && pass copy_probe_address || fail copy_probe_address "no address in the store"
+for q in "-s dstport" "-A srcip,dstip -n 20" "--summary"; do
+  n=$(echo "$q" | tr -cd 'a-z')
+  # shellcheck disable=SC2086
+  "$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv $q "host $ip or dst net $ip/30" \
+    >"$T_TMP/with.csv" 2>"$T_TMP/with.err"
+  grep -q "(0 pruned, 12 read through their by-address copy)" "$T_TMP/with.err" &&
+    pass "copies_used_$n" || fail "copies_used_$n" "$(grep 'store scan' "$T_TMP/with.err")"
+  mkdir -p "$T_TMP/away" && mv "$S"/seg/*.fla "$T_TMP/away/"
+  # shellcheck disable=SC2086
+  "$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv $q "host $ip or dst net $ip/30" \
+    >"$T_TMP/without.csv" 2>"$T_TMP/without.err"
+  mv "$T_TMP/away/"*.fla "$S/seg/"
+  grep -q " 0 read through" "$T_TMP/without.err" && [ -s "$T_TMP/with.csv" ] &&
+    cmp -s "$T_TMP/with.csv" "$T_TMP/without.csv" && pass "copies_same_answer_$n" ||
+    fail "copies_same_answer_$n" "$(diff "$T_TMP/with.csv" "$T_TMP/without.csv" | head -5)"
+done
+"$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv -c 5 "host $ip" >/dev/null 2>"$T_TMP/list.err"
+grep -q " 0 read through" "$T_TMP/list.err" && pass listing_reads_segments ||
+  fail listing_reads_segments "$(grep 'store scan' "$T_TMP/list.err")"
+
 # flip 8 bytes in the middle of the first segment: --deep names file, column, chunk
 seg=$(ls "$S"/seg/*.fls | head -1)
 size=$(stat -c %s "$seg")
