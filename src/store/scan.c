@@ -70,9 +70,12 @@ typedef struct scan_lane {
     uint8_t *mark, *mark2;
     uint32_t *idx;
     void *full;
-    int addr_done;   /* the group just decoded holds only rows select_rows
-                        found matching every address term (and, in a copy's
-                        dst part, not the driving term on src) */
+    int addr_done;   /* select_rows decided the address terms (and, in a
+                        copy's dst part, the driving term on src) of the
+                        group just decoded: it holds only rows that pass
+                        them, or with dense, all its rows, mark[r] saying
+                        which pass */
+    int dense;
     uint32_t pos;    /* rows of batch already copied out */
     uint64_t values; /* decoded by this lane since the last fold into stats */
 } scan_lane;
@@ -793,15 +796,16 @@ static int row_match(const fl_store_pred *p, const fl_batch *b, uint32_t r, int 
 /* Keep the rows of b[from, b->n) matching the predicate p (exact scans),
  * with excl, whose src does not match the driving term, and with rd, the
  * rows of that damaged copy block (row `from` is row first of its
- * segment). */
+ * segment). With mark, the address terms were decided by select_rows:
+ * row from + i passes them when mark[i]. */
 static void filter_rows(const fl_store_scan *sc, const fl_store_pred *p, int excl,
                         const scan_redo *rd, uint64_t first, fl_batch *b, uint32_t from,
-                        int addr_done)
+                        int addr_done, const uint8_t *mark)
 {
     uint32_t w = from;
 
     for (uint32_t r = from; r < b->n; r++) {
-        if (!row_match(p, b, r, addr_done))
+        if ((mark && !mark[r - from]) || !row_match(p, b, r, addr_done))
             continue;
         if (excl && !addr_done && excl_hit(sc, FL_ADDRS(b, FL_COL_SRC_ADDR)[r]))
             continue;
@@ -1013,6 +1017,7 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
     uint32_t nrows = b->nrows;
 
     l->addr_done = 0;
+    l->dense = 0;
     /* a segment read again for a damaged copy block decodes whole groups:
      * filter_rows places each row by its address and row number */
     if (sc->sel_rows && !g->is_redo) {
@@ -1037,11 +1042,13 @@ static int load_block(fl_store_scan *sc, scan_lane *l, const scan_seg *g, const 
         }
         /* row by row gathers beat the vectorised whole-chunk decoders
          * only while few rows are kept; past a quarter, decode all and
-         * let filter_rows compact */
+         * let filter_rows compact by the marks */
+        l->addr_done = 1;
         if ((uint32_t)k * 4 <= b->nrows) {
             idx = l->idx;
             nrows = (uint32_t)k;
-            l->addr_done = 1;
+        } else {
+            l->dense = 1;
         }
     }
     memset(have, 0, sizeof have);
@@ -1208,7 +1215,8 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
             continue;
         }
         if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
-            filter_rows(sc, p, excl, redo ? &rd : NULL, first, d->bt, d->at, l->addr_done);
+            filter_rows(sc, p, excl, redo ? &rd : NULL, first, d->bt, d->at, l->addr_done,
+                        l->dense ? l->mark : NULL);
         if (d->bt->n > d->at) {
             __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
             return 0;
