@@ -45,6 +45,18 @@ ls "$S"/seg/*.fls >/dev/null 2>&1 && [ "$(ls "$S"/seg/*.fla | wc -l)" = "$(ls "$
 expect_rc import_no_copies 0 "$FL_BIN" import "$W/a.lzo" --into "$W/store3" --no-by-address
 [ "$(ls "$W/store3/seg" | grep -c '\.fla$')" = 0 ] && [ "$(ls "$W/store3/seg" | grep -c '\.fls$')" -gt 0 ] &&
   pass import_no_by_address || fail import_no_by_address "$(ls "$W/store3/seg" | head)"
+# a collector writing to that store makes the missing copies while idle
+ncopies() { ls "$1/seg" | grep -c '\.fla$' || true; }
+nsegs() { ls "$1/seg" | grep -c '\.fls$' || true; }
+cport=$(free_port)
+start_bg "$FL_BIN" collect --store "$W/store3" --listen "127.0.0.1:$cport" 2>"$T_TMP/backfill.err"
+bf=$BG_PID
+for i in $(seq 100); do [ "$(ncopies "$W/store3")" = "$(nsegs "$W/store3")" ] && break; sleep 0.1; done
+kill "$bf"; wait "$bf" 2>/dev/null
+[ "$(ncopies "$W/store3")" = "$(nsegs "$W/store3")" ] && pass collect_backfills_copies ||
+  fail collect_backfills_copies "$(ncopies "$W/store3") copies of $(nsegs "$W/store3") segments: $(tail -3 "$T_TMP/backfill.err")"
+expect_rc backfilled_verify 0 "$FL_BIN" verify --store "$W/store3" --deep
+expect_out backfilled_verify_counts "^verify: ([1-9][0-9]*) of \1 segments have a by-address copy$"
 
 # a big file (many copies of the flows) to interrupt
 mkdir -p "$W/links"
