@@ -67,6 +67,14 @@ static void seg_cols_free(seg_cols *c)
     memset(c, 0, sizeof *c);
 }
 
+static int block_has(const seg_block *b, int col)
+{
+    for (uint16_t k = 0; k < b->ncols; k++)
+        if (b->chunks[k].col == col)
+            return 1;
+    return 0;
+}
+
 /* Decode every chunk of every block of a closed segment into c. Time
  * columns first: other chunks may be stored relative to them. FL_ECORRUPT
  * (named) when a chunk cannot be read. */
@@ -101,15 +109,14 @@ static fl_rc load_cols(const seg_src *src, const seg_blocks *bl, seg_cols *c, fl
                     (pass == 0) != (ch->col == FL_COL_TIME_FIRST) ||
                     (pass == 1) != (ch->col == FL_COL_TIME_LAST))
                     continue;
-                if (ch->enc == ENC_REF) {
-                    if (ch->ref_col < 0 || !done[ch->ref_col]) {
-                        rc = fl_err_at(e, FL_ECORRUPT, src->name, 0, (long long)b->off,
-                                       "column %s refers to a time column not read before it",
-                                       fl_col_get((fl_col)ch->col)->name);
-                        goto out;
-                    }
+                if (ch->enc == ENC_REF && ch->ref_col >= 0 && done[ch->ref_col]) {
                     ref = (const fl_time *)c->col[ch->ref_col] + at;
-                }
+                } else if (ch->enc == ENC_REF && ch->ref_col >= 0 && block_has(b, ch->ref_col)) {
+                    rc = fl_err_at(e, FL_ECORRUPT, src->name, 0, (long long)b->off,
+                                   "column %s refers to a time column not read before it",
+                                   fl_col_get((fl_col)ch->col)->name);
+                    goto out;
+                } /* else a reference the block lacks: zeros, as scans read it */
                 w = fl_col_get((fl_col)ch->col)->width;
                 rc = seg_read_chunk(src, b, ch, fl_col_get((fl_col)ch->col)->kind, ref,
                                     (uint8_t *)c->col[ch->col] + at * w, stored, scratch, e);
