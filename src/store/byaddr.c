@@ -444,7 +444,6 @@ byaddr_copier *byaddr_copier_start(fl_store *s)
         free(c);
         return NULL;
     }
-    chunk_enc_size_first(c->enc);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (pthread_create(&c->th, NULL, copier_main, c) != 0) {

@@ -252,7 +252,6 @@ int bloom_maybe(const uint8_t *bloom, uint32_t len, fl_addr a, int net)
 
 struct chunk_enc {
     int codec, level;
-    int size_first; /* chunk_enc_size_first */
     ZSTD_CCtx *zc;
     uint64_t *u;      /* values widened */
     uint64_t *codes;  /* chosen codes */
@@ -270,11 +269,6 @@ struct chunk_enc {
 };
 
 #define HSET_SIZE ((size_t)FL_STORE_GROUP_ROWS * 4)
-
-void chunk_enc_size_first(chunk_enc *c)
-{
-    c->size_first = 1;
-}
 
 chunk_enc *chunk_enc_new(int codec, int level)
 {
@@ -758,13 +752,12 @@ static int compress(chunk_enc *c, size_t rawlen, int zstd_ok, const uint8_t **ou
                              (int)(c->comp_cap - zcap));
     if (r > 0 && (size_t)r < rawlen)
         ls = (size_t)r;
-    if (c->codec == CODEC_ZSTD && (zstd_ok || c->size_first)) {
+    if (c->codec == CODEC_ZSTD && zstd_ok) {
         size_t z = ZSTD_compressCCtx(c->zc, c->comp, zcap, c->raw, rawlen, c->level);
         if (!ZSTD_isError(z) && z < rawlen)
             zs = z;
     }
-    if (zs != SIZE_MAX &&
-        (ls == SIZE_MAX || zs * 100 <= ls * (100 - (c->size_first ? 0 : ZSTD_MIN_SAVING)))) {
+    if (zs != SIZE_MAX && (ls == SIZE_MAX || zs * 100 <= ls * (100 - ZSTD_MIN_SAVING))) {
         *out = c->comp;
         *stored = zs;
         return CODEC_ZSTD;

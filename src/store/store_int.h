@@ -121,9 +121,6 @@ fl_rc seg_read(const seg_src *s, uint64_t off, void *dst, size_t n, fl_err *e);
 typedef struct chunk_enc chunk_enc;
 chunk_enc *chunk_enc_new(int codec, int level);
 void chunk_enc_free(chunk_enc *c);
-/* zstd wherever it is smaller than lz4, whatever the column (copies read
- * a few blocks per question, so their size matters more than speed). */
-void chunk_enc_size_first(chunk_enc *c);
 
 /* Encode the n values of one column (kind k) into one chunk: meta bytes
  * (CHUNK_META + bloom) appended to meta, stored bytes appended to data.
