@@ -445,6 +445,11 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             goto out;
         if (src.filter_applied)
             qs.select = NULL;
+        /* a store keeps flows by time slot, not in one arrival order: -c N
+         * without -O lists the N earliest by start time (nfdump's first N
+         * of files written in time order), whatever the scan's threads */
+        if (qs.op == FL_QOP_LIST && qs.limit && qs.order == FL_ORDER_NONE)
+            qs.order = FL_ORDER_TSTART;
         if (!cli_has(args, "no-cache") && cache_lookup(dir, args, &qs, st, &qc) == 1) {
             rc = CLI_EXIT_OK;
             goto out;

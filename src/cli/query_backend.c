@@ -136,6 +136,7 @@ static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned nc
     return cli_store_fill_codes(ctx, b, cd, ncd, e);
 }
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
+static void store_time_bound(void *ctx, fl_time t) { fl_store_scan_time_bound(ctx, t); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
@@ -173,6 +174,9 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     src->rewind = store_rewind;
     src->next_codes = store_next_codes;
     src->filter_applied = applied;
+    /* `-c N` lists the N earliest flows (cmd_query): segments and row
+     * groups that start after the N-th found so far are skipped */
+    src->time_bound = store_time_bound;
     return CLI_EXIT_OK;
 fail : {
     char msg[900];

@@ -576,6 +576,10 @@ static fl_rc list_compact(worker *w)
     if (w->list->n > 0 && w->list->n >= s2.limit) {
         w->list_cut = list_value(w->list, w->list->n - 1, s2.order);
         w->has_cut = 1;
+        /* this worker's -c rows end at the cut: no later row can make
+         * the answer, whichever thread reads it */
+        if (s2.order == FL_ORDER_TSTART && asc && w->run->src.time_bound)
+            w->run->src.time_bound(w->run->src.ctx, (fl_time)w->list_cut);
     }
     return FL_OK;
 }
@@ -689,7 +693,7 @@ static fl_rc fold_batch(worker *w)
     const fl_query_spec *s = w->run->spec;
     const fl_batch *b = w->b;
     const fl_sel *sel = w->sel;
-    uint32_t n = sel->n;
+    uint32_t n = sel->n, n0;
     const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
     fl_rc rc = FL_OK;
 
@@ -784,6 +788,7 @@ static fl_rc fold_batch(worker *w)
         rc = list_reserve(w, (w->list ? w->list->n : 0) + n);
         if (rc != FL_OK)
             return rc;
+        n0 = w->list->n;
         if (w->has_cut) {
             int asc;
             fl_order o = list_order(s, &asc);
@@ -798,7 +803,10 @@ static fl_rc fold_batch(worker *w)
         }
         for (int k = 0; k < FL_PRESENT_WORDS; k++)
             w->list->present[k] |= b->present[k];
-        if (s->limit && w->list->n >= 2 * s->limit && w->list->n >= 4096)
+        /* a source that takes a time bound gets one as soon as -c rows
+         * are in (then at most one compaction per batch that adds rows) */
+        if (s->limit && ((w->list->n >= 2 * s->limit && w->list->n >= 4096) ||
+                         (w->run->src.time_bound && w->list->n >= s->limit && w->list->n > n0)))
             rc = list_compact(w);
         break;
     case FL_QOP_SUMMARY:

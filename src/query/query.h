@@ -87,6 +87,12 @@ typedef struct fl_source {
      * need not evaluate that filter again, and the filter's columns are
      * not read (the engine itself does not look at this) */
     int filter_applied;
+    /* optional: a listing in time order with -c needs no row whose
+     * time_first is past t any more (its -c earliest rows so far end at
+     * t); the source may stop producing such rows (the store skips
+     * segments and row groups that start later). Called from any engine
+     * thread, with t only ever lower. */
+    void (*time_bound)(void *ctx, fl_time t);
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches

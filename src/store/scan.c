@@ -98,6 +98,7 @@ struct fl_store_scan {
                                on src_addr, on dst_addr) */
     fl_addr dlo[FL_STORE_ASET_MAX * 3], dhi[FL_STORE_ASET_MAX * 3];
     unsigned dn;
+    fl_time tbound;         /* fl_store_scan_time_bound (FL_TIME_MAX: none) */
     scan_redo *redo;        /* copy blocks to read from their segment */
     size_t nredo, capredo, iredo;
     fl_store_seginfo *segs;
@@ -288,6 +289,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
     }
     sc->s = s;
     sc->flags = flags;
+    sc->tbound = FL_TIME_MAX;
     pthread_mutex_init(&sc->sy->lock, NULL);
     pthread_cond_init(&sc->sy->cond, NULL);
     for (int c = 0; c < FL_COL_COUNT; c++)
@@ -663,6 +665,30 @@ static int range_may(const seg_chunk *ch, uint64_t lo, uint64_t hi)
 {
     uint64_t mn = ch ? ch->min.lo : 0, mx = ch ? ch->max.lo : 0;
     return !(mx < lo || mn > hi);
+}
+
+static fl_time tbound_of(const fl_store_scan *sc)
+{
+    return __atomic_load_n(&sc->tbound, __ATOMIC_RELAXED);
+}
+
+void fl_store_scan_time_bound(fl_store_scan *sc, fl_time t)
+{
+    fl_time cur = tbound_of(sc);
+    while (t < cur &&
+           !__atomic_compare_exchange_n(&sc->tbound, &cur, t, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
+/* May block b hold a row whose time_first is at most t? */
+static int block_before(const seg_block *b, fl_time t)
+{
+    const seg_chunk *ch;
+    if (t == FL_TIME_MAX)
+        return 1;
+    ch = find_chunk(b, FL_COL_TIME_FIRST);
+    return (fl_time)(ch ? ch->min.lo : 0) <= t;
 }
 
 /* The predicate of block b of segment g: in a by-address copy, its
@@ -1151,7 +1177,11 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
                 continue;
         }
         if (sc->cur == NULL) {
-            if (sc->segs[sc->iseg].open && (sc->flags & FL_STORE_SCAN_NO_OPEN)) {
+            const fl_store_seginfo *si = &sc->segs[sc->iseg];
+            if ((si->open && (sc->flags & FL_STORE_SCAN_NO_OPEN)) ||
+                (!si->open && si->rows > 0 && si->tmin > tbound_of(sc))) {
+                if (!si->open)
+                    sc->st.segments_pruned++;
                 sc->iseg++;
                 continue;
             }
@@ -1165,7 +1195,8 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
         while (sc->iblk < sc->cur->bl.n) {
             size_t i = sc->iblk++;
             sc->st.groups++;
-            if (!block_may(sc, pred_of(sc, sc->cur, &sc->cur->bl.v[i]), &sc->cur->bl.v[i])) {
+            if (!block_may(sc, pred_of(sc, sc->cur, &sc->cur->bl.v[i]), &sc->cur->bl.v[i]) ||
+                !block_before(&sc->cur->bl.v[i], tbound_of(sc))) {
                 sc->st.groups_pruned++;
                 continue;
             }

@@ -260,6 +260,13 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  */
 fl_rc fl_store_scan_fill(fl_store_scan *sc, fl_batch *dst, fl_err *e);
 /*
+ * The caller needs no row whose time_first is past t any more (a listing
+ * of the -c earliest flows): segments and row groups that start later are
+ * skipped from now on (counted as pruned). Only ever lowers the bound;
+ * thread-safe. Rows past it may still come back.
+ */
+void fl_store_scan_time_bound(fl_store_scan *sc, fl_time t);
+/*
  * A column asked for as dictionary codes (fl_store_scan_fill_codes): when
  * the row group's chunk of col is dictionary-coded, ndict gets its entry
  * count (> 0), dict[0..ndict) its distinct values (sorted; integers in

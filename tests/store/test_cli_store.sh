@@ -37,6 +37,24 @@ done
 grep -q " 0 read through" "$T_TMP/list.err" && pass listing_reads_segments ||
   fail listing_reads_segments "$(grep 'store scan' "$T_TMP/list.err")"
 
+# -c N lists the N earliest flows, reading only the segments and row groups
+# that start before the N-th found so far: the same rows as the head of the
+# whole listing in time order (one thread: ties in the same arrival order),
+# the same start times with two threads, most segments skipped
+for f in "proto tcp" "host $ip" "bytes > 1000"; do
+  n=$(echo "$f" | tr -cd 'a-z0-9')
+  "$FL_BIN" query --store "$S" --no-cache --threads 1 -q -o csv -O tstart "$f" | head -21 >"$T_TMP/all.csv"
+  "$FL_BIN" query --store "$S" --no-cache --threads 1 -q -o csv -c 20 "$f" >"$T_TMP/c1.csv"
+  "$FL_BIN" query --store "$S" --no-cache --threads 2 --log-level debug -q -o csv -c 20 "$f" \
+    >"$T_TMP/c2.csv" 2>"$T_TMP/c2.err"
+  [ "$(wc -l <"$T_TMP/all.csv")" = 21 ] && cmp -s "$T_TMP/all.csv" "$T_TMP/c1.csv" &&
+    pass "first20_$n" || fail "first20_$n" "$(diff "$T_TMP/all.csv" "$T_TMP/c1.csv" | head -4)"
+  [ "$(cut -d, -f1 "$T_TMP/c2.csv")" = "$(cut -d, -f1 "$T_TMP/all.csv")" ] &&
+    pass "first20_threads_$n" || fail "first20_threads_$n" "$(diff "$T_TMP/all.csv" "$T_TMP/c2.csv" | head -4)"
+  grep -qE "store scan: 12 segments \(([5-9]|1[0-1]) pruned" "$T_TMP/c2.err" &&
+    pass "first20_skips_$n" || fail "first20_skips_$n" "$(grep 'store scan' "$T_TMP/c2.err")"
+done
+
 # flip 8 bytes in the middle of the first segment: --deep names file, column, chunk
 seg=$(ls "$S"/seg/*.fls | head -1)
 size=$(stat -c %s "$seg")
