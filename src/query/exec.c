@@ -693,7 +693,7 @@ static fl_rc fold_batch(worker *w)
     const fl_query_spec *s = w->run->spec;
     const fl_batch *b = w->b;
     const fl_sel *sel = w->sel;
-    uint32_t n = sel->n, n0;
+    uint32_t n = sel->n;
     const uint8_t *proto = FL_U8(b, FL_COL_PROTO);
     fl_rc rc = FL_OK;
 
@@ -788,7 +788,6 @@ static fl_rc fold_batch(worker *w)
         rc = list_reserve(w, (w->list ? w->list->n : 0) + n);
         if (rc != FL_OK)
             return rc;
-        n0 = w->list->n;
         if (w->has_cut) {
             int asc;
             fl_order o = list_order(s, &asc);
@@ -803,10 +802,12 @@ static fl_rc fold_batch(worker *w)
         }
         for (int k = 0; k < FL_PRESENT_WORDS; k++)
             w->list->present[k] |= b->present[k];
-        /* a source that takes a time bound gets one as soon as -c rows
-         * are in (then at most one compaction per batch that adds rows) */
-        if (s->limit && ((w->list->n >= 2 * s->limit && w->list->n >= 4096) ||
-                         (w->run->src.time_bound && w->list->n >= s->limit && w->list->n > n0)))
+        /* a source that takes a time bound gets its first as soon as -c
+         * rows are in, a tighter one each time the list doubles again
+         * (sorting stays amortised however large -c is) */
+        if (s->limit && ((w->list->n >= 2 * s->limit &&
+                          (w->list->n >= 4096 || w->run->src.time_bound)) ||
+                         (w->run->src.time_bound && !w->has_cut && w->list->n >= s->limit)))
             rc = list_compact(w);
         break;
     case FL_QOP_SUMMARY:
@@ -1361,10 +1362,24 @@ static fl_rc small_to_rows(fl_qresult *res, const fl_qcounters *small, uint32_t 
 }
 
 /* List: order by -O, then cut at -c. */
+/* A listed row by its order value; ties keep arrival order (row). */
+typedef struct list_item {
+    uint64_t v;
+    uint32_t r;
+} list_item;
+
+static int cmp_list_items(const void *pa, const void *pb, void *pasc)
+{
+    const list_item *a = pa, *b = pb;
+
+    if (a->v != b->v)
+        return (a->v < b->v ? -1 : 1) * (*(const int *)pasc ? 1 : -1);
+    return (a->r > b->r) - (a->r < b->r);
+}
+
 static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list)
 {
     uint32_t n = list ? list->n : 0, keep;
-    sort_item *items = NULL;
     fl_batch *out;
 
     keep = s->limit && s->limit < n ? (uint32_t)s->limit : n;
@@ -1374,36 +1389,22 @@ static fl_rc finish_list(const fl_query_spec *s, fl_qresult *res, fl_batch *list
     if (list)
         memcpy(out->present, list->present, sizeof out->present);
     if (n > 0 && s->order != FL_ORDER_NONE) {
-        /* order by one counter; rows stand in as fl_qrow for the comparator */
-        fl_qrow *rows = calloc(n, sizeof *rows);
-        items = malloc(n * sizeof *items);
-        if (rows == NULL || items == NULL) {
-            free(rows);
-            free(items);
+        /* order by one counter: 12 bytes per row to sort, not the row */
+        list_item *items = malloc(n * sizeof *items);
+        /* times ascending by default, counters descending, as nfdump -O */
+        int asc = (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND) ? !s->ascending
+                                                                             : s->ascending;
+        if (items == NULL) {
             fl_batch_free(out);
             return FL_ENOMEM;
         }
         for (uint32_t r = 0; r < n; r++) {
-            rows[r].key[0].lo = r; /* ties keep arrival order */
-            rows[r].c.flows = 1;
-            rows[r].c.packets = FL_U64(list, FL_COL_PACKETS)[r];
-            rows[r].c.bytes = FL_U64(list, FL_COL_BYTES)[r];
-            rows[r].c.first = FL_TIMES(list, FL_COL_TIME_FIRST)[r];
-            rows[r].c.last = FL_TIMES(list, FL_COL_TIME_LAST)[r];
-            items[r].v = fl_qrow_order_value(&rows[r].c, s->order);
-            items[r].p = &rows[r];
-            items[r].t = NULL;
+            items[r].v = list_value(list, r, s->order);
+            items[r].r = r;
         }
-        {
-            /* times ascending by default, counters descending, as nfdump -O */
-            sort_ctx c = {1, (s->order == FL_ORDER_TSTART || s->order == FL_ORDER_TEND)
-                                 ? !s->ascending
-                                 : s->ascending};
-            qsort_r(items, n, sizeof *items, cmp_items, &c);
-        }
+        qsort_r(items, n, sizeof *items, cmp_list_items, &asc);
         for (uint32_t i = 0; i < keep; i++)
-            copy_row(out, i, list, (uint32_t)((const fl_qrow *)items[i].p)->key[0].lo);
-        free(rows);
+            copy_row(out, i, list, items[i].r);
         free(items);
     } else {
         for (uint32_t i = 0; i < keep; i++)
