@@ -506,6 +506,11 @@ static unsigned parse_query(const fl_http *hs, json_t *p, fl_time now, qreq *q, 
             u = hs->cfg.max_rows;
         s->top = u;
     }
+    /* a page of flows without an order: the earliest, as `flowlens query
+     * -c` lists them over the store, so pages follow one another and the
+     * command line the page shows gives the same rows */
+    if (s->op == FL_QOP_LIST && s->order == FL_ORDER_NONE)
+        s->order = FL_ORDER_TSTART;
     if (s->op == FL_QOP_LIST || s->op == FL_QOP_AGGREGATE) {
         uint64_t lim = s->op == FL_QOP_LIST ? 100 : s->top;
         if ((r = p_u64(p, "limit", &lim)) < 0)

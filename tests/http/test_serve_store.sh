@@ -107,6 +107,23 @@ check "topseries ip: more keys than N, Other drawn" more_than_n 4
 same "topseries dstport top 3 = --topseries" "{\"op\":\"topseries\",\"stat\":\"dstport/packets\",\"metric\":\"packets\",\"top\":3,\"step\":\"1m\",\"window\":\"$W0..$W1\"}" --topseries dstport/packets --metric packets -n 3 --step 1m -t "$W0..$W1" --utc
 check "topseries dstport: more keys than N, Other drawn" more_than_n 3
 same "listing = flowlens query -c -O" '{"op":"list","order":"bytes","limit":20,"window":"all"}' -c 20 -O bytes
+# a page without an order: the earliest flows, as `flowlens query -c`
+same "listing unordered = flowlens query -c" '{"op":"list","limit":25,"window":"all","filter":"proto udp"}' -c 25 'proto udp'
+second_page() {
+  curl -sf -X POST --data '{"op":"list","limit":25,"offset":25,"window":"all"}' "$API/query" >"$T_TMP/api.json" &&
+    "$FL_BIN" query --store "$T_TMP/store" -o json -c 50 >"$T_TMP/cli.json" &&
+    python3 - "$T_TMP/api.json" "$T_TMP/cli.json" <<'PY'
+import json, sys
+api = json.load(open(sys.argv[1]))["result"]
+cli = json.load(open(sys.argv[2]))
+key = lambda r: json.dumps(r, sort_keys=True)
+a = [key(r) for r in api]
+c = [key(r) for r in cli]
+assert len(a) == 25 and len(c) == 50, (len(a), len(c))
+assert a == c[25:], (a[:1], c[25:26])
+PY
+}
+check "second page = rows 26-50 of -c 50" second_page
 check "a bad filter is a 400 with its position" sh -c \
   "curl -s '$API/filter?filter=proto%20tcp%20and%20dst%20prot%20443' | python3 -c 'import json,sys; e=json.load(sys.stdin)[\"error\"]; assert e[\"code\"]==\"bad_filter\" and e[\"offset\"]==18, e'"
 
