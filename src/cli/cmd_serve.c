@@ -121,10 +121,6 @@ static double store_progress(void *ctx)
     return fl_store_scan_progress(((store_src *)ctx)->sc);
 }
 
-static void store_time_bound(void *ctx, fl_time t)
-{
-    fl_store_scan_time_bound(((store_src *)ctx)->sc, t);
-}
 
 static void store_close(void *ctx, void *src_ctx)
 {
@@ -196,7 +192,6 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->rewind = store_rewind;
     src->next_codes = store_next_codes;
     src->filter_applied = applied;
-    src->time_bound = store_time_bound; /* a page of the earliest flows */
     *estimate = store_estimate(ss->st, &pred);
     return FL_OK;
 }

@@ -124,6 +124,18 @@ assert a == c[25:], (a[:1], c[25:26])
 PY
 }
 check "second page = rows 26-50 of -c 50" second_page
+# a page still counts every matching flow (the UI shows "N of M matched")
+page_counts_all() {
+  curl -sf -X POST --data '{"op":"list","limit":5,"window":"all","filter":"proto udp"}' "$API/query" >"$T_TMP/page.json" &&
+    curl -sf -X POST --data '{"op":"summary","window":"all","filter":"proto udp"}' "$API/query" >"$T_TMP/sum.json" &&
+    python3 - "$T_TMP/page.json" "$T_TMP/sum.json" <<'PY'
+import json, sys
+page, summ = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert len(page["result"]) == 5, len(page["result"])
+assert page["matched"] == summ["result"]["flows"] > 5, (page["matched"], summ["result"]["flows"])
+PY
+}
+check "a page counts every matching flow" page_counts_all
 check "a bad filter is a 400 with its position" sh -c \
   "curl -s '$API/filter?filter=proto%20tcp%20and%20dst%20prot%20443' | python3 -c 'import json,sys; e=json.load(sys.stdin)[\"error\"]; assert e[\"code\"]==\"bad_filter\" and e[\"offset\"]==18, e'"
 
