@@ -215,10 +215,11 @@ enum {
  * is done. */
 typedef struct fl_store_scan_stats {
     uint64_t segments;          /* segments and open slots considered */
-    uint64_t segments_pruned;   /* skipped from the catalog / file header */
+    uint64_t segments_pruned;   /* skipped from the catalog / file header, or
+                                   starting past the time bound */
     uint64_t segments_by_addr;  /* read through their by-address copy */
     uint64_t groups;            /* row groups considered */
-    uint64_t groups_pruned;     /* skipped by zone maps */
+    uint64_t groups_pruned;     /* skipped by zone maps (or the time bound) */
     uint64_t rows;              /* rows returned */
     uint64_t values;            /* column values decoded */
     uint64_t warnings;          /* corrupt chunks/segments skipped */
