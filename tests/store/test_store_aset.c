@@ -715,6 +715,23 @@ TEST(copy_every_column)
     tu_rmrf(dir);
 }
 
+/* Files of dir whose name ends in ext. */
+static int files_ending(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t el = strlen(ext);
+    int n = 0;
+
+    CHECK(d != NULL);
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        n += l > el && strcmp(de->d_name + l - el, ext) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 /* by_addr 0: no copies are made; turned on, the writer makes them. */
 TEST(copy_off)
 {
@@ -723,7 +740,6 @@ TEST(copy_off)
     fl_store *s;
     fl_store_opts o;
     fl_err e;
-    int fls = 0, fla = 0;
 
     fl_store_opts_default(&o);
     CHECK(o.by_addr == 1);
@@ -741,19 +757,8 @@ TEST(copy_off)
     CHECK(fl_store_append(s, b, &e) == FL_OK);
     CHECK(fl_store_close(s, &e) == FL_OK);
     snprintf(seg, sizeof seg, "%s/seg", dir);
-    {
-        DIR *d = opendir(seg);
-        struct dirent *de;
-        CHECK(d != NULL);
-        while ((de = readdir(d)) != NULL) {
-            size_t l = strlen(de->d_name);
-            fls += l > 4 && strcmp(de->d_name + l - 4, ".fls") == 0;
-            fla += l > 4 && strcmp(de->d_name + l - 4, ".fla") == 0;
-        }
-        closedir(d);
-    }
-    CHECK_EQ_INT(fls, 1);
-    CHECK_EQ_INT(fla, 0);
+    CHECK_EQ_INT(files_ending(seg, ".fls"), 1);
+    CHECK_EQ_INT(files_ending(seg, ".fla"), 0);
     {
         /* a writer with copies on makes the missing one when idle, and
          * the catalog then counts its size */
@@ -773,16 +778,7 @@ TEST(copy_off)
         CHECK(v[0].bytes > before);
         free(v);
         CHECK(fl_store_close(s, &e) == FL_OK);
-        fla = 0;
-        DIR *d = opendir(seg);
-        struct dirent *de;
-        CHECK(d != NULL);
-        while ((de = readdir(d)) != NULL) {
-            size_t l = strlen(de->d_name);
-            fla += l > 4 && strcmp(de->d_name + l - 4, ".fla") == 0;
-        }
-        closedir(d);
-        CHECK_EQ_INT(fla, 1);
+        CHECK_EQ_INT(files_ending(seg, ".fla"), 1);
     }
     fl_batch_free(b);
     tu_rmrf(dir);
