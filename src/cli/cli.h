@@ -101,6 +101,9 @@ int cli_store_filter_applied(const struct fl_filter *f, const struct fl_store_pr
 /* FL_STORE_SCAN_EXACT when pred has address terms, and ANY_ORDER unless
  * the question lists flows (query_backend.c). */
 int cli_store_scan_flags(const struct fl_query_spec *qs, const struct fl_store_pred *p);
+/* Source src (a scan opened with cli_store_scan_flags(qs, ...)) tells the
+ * engine its address order where qs can use it. */
+void cli_store_source_order(const struct fl_query_spec *qs, struct fl_source *src);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
  * may be NULL) with the window and filter ranges pushed down. When the
  * scan applies f exactly (cli_store_filter_applied), src->filter_applied

@@ -533,6 +533,10 @@ static int run_engine(const cli_cmd *cmd, const cli_args *args, const fl_nfdump_
             store_span(st, &qs);
         }
     }
+    if (res->drained)
+        fl_log_debug("query: %llu of %llu distinct keys let go of as the scan passed their "
+                     "address", (unsigned long long)res->drained,
+                     (unsigned long long)res->distinct);
     if (qc.key != NULL) {
         rc = render_cached(&qs, res, fmt, flags, &qc, &e);
         if (rc != CLI_EXIT_OK)
@@ -561,10 +565,11 @@ out:
         fl_store_scan_stats ss;
         fl_store_scan_get_stats(sc, &ss);
         fl_log_debug("query: store scan: %llu segments (%llu pruned, %llu read through their "
-                     "by-address copy), %llu row groups (%llu pruned), %llu rows, %llu values "
-                     "decoded, %llu warnings",
+                     "by-address copy, %llu of them in address order), %llu row groups (%llu "
+                     "pruned), %llu rows, %llu values decoded, %llu warnings",
                      (unsigned long long)ss.segments, (unsigned long long)ss.segments_pruned,
-                     (unsigned long long)ss.segments_by_addr, (unsigned long long)ss.groups,
+                     (unsigned long long)ss.segments_by_addr,
+                     (unsigned long long)ss.segments_ordered, (unsigned long long)ss.groups,
                      (unsigned long long)ss.groups_pruned, (unsigned long long)ss.rows,
                      (unsigned long long)ss.values, (unsigned long long)ss.warnings);
         fl_store_scan_free(sc);

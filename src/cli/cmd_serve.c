@@ -121,6 +121,11 @@ static double store_progress(void *ctx)
     return fl_store_scan_progress(((store_src *)ctx)->sc);
 }
 
+static int store_floor(void *ctx, fl_addr *out)
+{
+    return fl_store_scan_floor(((store_src *)ctx)->sc, out);
+}
+
 
 static void store_close(void *ctx, void *src_ctx)
 {
@@ -192,6 +197,10 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->rewind = store_rewind;
     src->next_codes = store_next_codes;
     src->filter_applied = applied;
+    if (fl_query_order_col(spec) >= 0) { /* as cli_store_source_order */
+        src->order_floor = store_floor;
+        src->order_col = (fl_col)fl_query_order_col(spec);
+    }
     *estimate = store_estimate(ss->st, &pred);
     return FL_OK;
 }

@@ -106,9 +106,17 @@ int cli_store_filter_applied(const fl_filter *f, const fl_store_pred *pred)
  * then answer from its by-address copies. */
 int cli_store_scan_flags(const fl_query_spec *qs, const fl_store_pred *p)
 {
+    int c = fl_query_order_col(qs), f = 0;
+
+    /* a top N of addresses, or of aggregates keyed by one: the copies in
+     * address order, so the engine's table holds a window of addresses */
+    if (c == FL_COL_SRC_ADDR)
+        f = FL_STORE_SCAN_SRC_ORDER;
+    else if (c == FL_COL_DST_ADDR)
+        f = FL_STORE_SCAN_DST_ORDER;
     if (p->nasets + p->naddrs == 0)
-        return 0;
-    return FL_STORE_SCAN_EXACT | (qs->op != FL_QOP_LIST ? FL_STORE_SCAN_ANY_ORDER : 0);
+        return f;
+    return f | FL_STORE_SCAN_EXACT | (qs->op != FL_QOP_LIST ? FL_STORE_SCAN_ANY_ORDER : 0);
 }
 
 static fl_rc store_next(void *ctx, fl_batch *b, fl_err *e) { return fl_store_scan_fill(ctx, b, e); }
@@ -138,6 +146,17 @@ static fl_rc store_next_codes(void *ctx, fl_batch *b, fl_qcodes *cd, unsigned nc
 static double store_progress(void *ctx) { return fl_store_scan_progress(ctx); }
 static void store_time_bound(void *ctx, fl_time t) { fl_store_scan_time_bound(ctx, t); }
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
+static int store_floor(void *ctx, fl_addr *out) { return fl_store_scan_floor(ctx, out); }
+
+void cli_store_source_order(const fl_query_spec *qs, fl_source *src)
+{
+    int c = fl_query_order_col(qs);
+
+    if (c >= 0) {
+        src->order_floor = store_floor;
+        src->order_col = (fl_col)c;
+    }
+}
 
 int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *qs,
                      const fl_filter *f, fl_store **st, fl_store_scan **sc, fl_source *src)
@@ -177,6 +196,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     /* `-c N` lists the N earliest flows (cmd_query): segments and row
      * groups that start after the N-th found so far are skipped */
     src->time_bound = store_time_bound;
+    cli_store_source_order(qs, src);
     return CLI_EXIT_OK;
 fail : {
     char msg[900];

@@ -970,6 +970,12 @@ static fl_rc run_rewind(void *ctx, fl_err *e)
     return r->inner.rewind(r->inner.ctx, e);
 }
 
+static int run_floor(void *ctx, fl_addr *out)
+{
+    run *r = ctx;
+    return r->inner.order_floor(r->inner.ctx, out);
+}
+
 /* 2 when the engine will read src twice (topseries over the window: top
  * keys first, then only their series; see fl_query_run), else 1. */
 static unsigned engine_passes(const fl_query_spec *s, const fl_source *src)
@@ -1014,6 +1020,8 @@ static fl_rc run_query(fl_http *hs, run *r, const fl_query_spec *spec, void *fct
     src.batch_rows = r->inner.batch_rows;
     src.rewind = r->inner.rewind ? run_rewind : NULL;
     src.next_codes = r->inner.next_codes ? run_next_codes : NULL;
+    src.order_floor = r->inner.order_floor ? run_floor : NULL;
+    src.order_col = r->inner.order_col;
     r->estimate = est * engine_passes(spec, &src);
     rc = fl_query_run(spec, src, res, e);
     hs->be.close(hs->be.ctx, r->inner.ctx);

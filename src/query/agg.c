@@ -287,6 +287,44 @@ fl_rc agg_find_grow(agg_table *t, const fl_addr *k, agg_entry **out)
     }
 }
 
+fl_rc agg_drain_below(agg_table *t, unsigned j, fl_addr floor,
+                      void (*fn)(void *ctx, const agg_table *t, const agg_entry *en), void *ctx)
+{
+    unsigned char *keep;
+    size_t m = 0;
+
+    if (t->used == 0 || t->slots == 0)
+        return FL_OK;
+    keep = malloc(t->used * t->stride);
+    if (keep == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < t->slots; i++) {
+        const agg_entry *en = agg_at(t, i);
+        if (en->c.flows == 0)
+            continue;
+        if (fl_addr_cmp(agg_key(t, en, j), floor) < 0)
+            fn(ctx, t, en);
+        else
+            memcpy(keep + m++ * t->stride, en, t->stride);
+    }
+    if (m < t->used) {
+        memset(t->mem, 0, t->slots * t->stride);
+        t->used = m;
+        for (size_t i = 0; i < m; i++) {
+            agg_entry *o = (agg_entry *)(void *)(keep + i * t->stride);
+            fl_addr k[FL_QUERY_MAX_KEYS];
+            size_t at;
+            entry_keys(t, o, k);
+            at = agg_slot(t, agg_hash(k, t->nk));
+            while (agg_at(t, at)->c.flows != 0)
+                at = agg_next(t, at);
+            memcpy(agg_at(t, at), o, t->stride);
+        }
+    }
+    free(keep);
+    return FL_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Partitioned table                                                   */
 /* ------------------------------------------------------------------ */

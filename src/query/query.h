@@ -93,6 +93,16 @@ typedef struct fl_source {
      * segments and row groups that start later). Called from any engine
      * thread, with t only ever lower. */
     void (*time_bound)(void *ctx, fl_time t);
+    /* optional: a source whose batches come in ascending order of
+     * address column order_col (the store reading its by-address copies
+     * in address order, for a question fl_query_order_col names). *out
+     * gets an address (stored form) that every row of a batch next()
+     * fills after this call has at least; returns 0 when the source is
+     * not ordered after all. The engine then sets aside, as it goes, the
+     * keys no later row can add to — its table stays a small window of
+     * addresses instead of holding every key at once. Thread-safe. */
+    int (*order_floor)(void *ctx, fl_addr *out);
+    fl_col order_col;
 } fl_source;
 
 /* A source over batches held in memory (tests, small tools). The batches
@@ -222,6 +232,11 @@ void fl_query_spec_init(fl_query_spec *s);
  * (FL_PRESENT_WORDS words). Backends decode only these (plus the filter's
  * columns, which the caller adds). */
 void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS]);
+/* The address column (FL_COL_SRC_ADDR or FL_COL_DST_ADDR) a source
+ * ordered by it (fl_source.order_floor) lets this question run in a small
+ * table: an aggregation with it as a key (whole addresses) and a top N
+ * (-n). -1 for any other question. */
+int fl_query_order_col(const fl_query_spec *s);
 
 /*
  * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into
@@ -265,6 +280,8 @@ typedef struct fl_qresult {
     fl_qrow *rows;
     size_t nrows;
     uint64_t distinct;    /* distinct keys before top-N */
+    uint64_t drained;     /* ... of them let go of as an ordered source
+                             passed them (fl_source.order_floor) */
     fl_batch *list;       /* list: the selected flows in order */
     /* series: nbuckets values of each series; topseries: nseries keys
      * (the last one "Other" when other != 0) */

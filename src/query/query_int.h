@@ -206,6 +206,7 @@ void agg_budget_give(agg_budget *b, size_t bytes);
 typedef struct agg_part {
     agg_table t[2]; /* [0] narrow keys, [1] wide keys */
     pthread_mutex_t lock;
+    size_t drain_at; /* ordered source: keys held when to drain next */
 } __attribute__((aligned(64))) agg_part;
 
 typedef struct agg_ptable {
@@ -245,6 +246,12 @@ fl_rc agg_ptable_init(agg_ptable *t, unsigned nk, size_t budget);
  * that have some. FL_ELIMIT, FL_ENOMEM. */
 fl_rc agg_ptable_add_out(agg_ptable *t);
 void agg_ptable_free(agg_ptable *t);
+/* Hand every entry of t whose key part j is below floor to fn, then
+ * take those out (the others are placed again; the table keeps its size
+ * and memory). FL_ENOMEM, with nothing taken out, when the scratch for
+ * the others cannot be had. */
+fl_rc agg_drain_below(agg_table *t, unsigned j, fl_addr floor,
+                      void (*fn)(void *ctx, const agg_table *t, const agg_entry *en), void *ctx);
 /* Keys held (no fold may be running). */
 size_t agg_ptable_used(const agg_ptable *t);
 

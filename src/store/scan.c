@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,20 @@ struct fl_store_scan {
     fl_addr dlo[FL_STORE_ASET_MAX * 3], dhi[FL_STORE_ASET_MAX * 3];
     unsigned dn;
     fl_time tbound;         /* fl_store_scan_time_bound (FL_TIME_MAX: none) */
+    /* ordered (FL_STORE_SCAN_SRC_ORDER, _DST_ORDER): at the first claim
+     * every closed segment's copy is opened (ordk 1), or the segment is
+     * left to the cursor (0: read first, unordered) or has no block that
+     * may match (2); then the copies' blocks go out lowest address first,
+     * from a heap of segments by the lowest address of their next block */
+    int ord;                /* 0, or the part: 1 src, 2 dst */
+    int ord_ready;
+    int ord_broken;         /* the order was lost: the floor stays :: */
+    unsigned char *ordk;
+    scan_seg **ordg;        /* ordk 1: the open copy (NULL once done) */
+    size_t *ordpos;         /* ordk 1: its next block */
+    fl_addr *ordlow;        /* ... and that block's lowest address */
+    size_t *heap, nheap;
+    uint64_t ord_blocks, ord_claimed, ord_bytes; /* for progress */
     scan_redo *redo;        /* copy blocks to read from their segment */
     size_t nredo, capredo, iredo;
     fl_store_seginfo *segs;
@@ -299,6 +314,7 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
     if (pred) {
         sc->pred = *pred;
         sc->has_pred = 1;
+        sc->part[0] = sc->part[1] = sc->pred;
         if (flags & FL_STORE_SCAN_EXACT) {
             setbit(sc->need, FL_COL_TIME_FIRST);
             setbit(sc->need, FL_COL_EXPORTER);
@@ -309,9 +325,22 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
             for (uint32_t i = 0; i < sc->pred.nasets; i++)
                 need_addr_col(sc->need, sc->pred.asets[i].col);
             sc->sel_rows = sc->pred.nasets + sc->pred.naddrs > 0;
-            sc->part[0] = sc->part[1] = sc->pred;
             if (sc->sel_rows && (flags & FL_STORE_SCAN_ANY_ORDER))
                 choose_copies(sc);
+        }
+    }
+    if (flags & (FL_STORE_SCAN_SRC_ORDER | FL_STORE_SCAN_DST_ORDER)) {
+        int want = flags & FL_STORE_SCAN_SRC_ORDER ? 1 : 2;
+        if (sc->by == 0) { /* every block of that part */
+            sc->by = want;
+            sc->dlo[0] = (fl_addr){0, 0};
+            sc->dhi[0] = (fl_addr){UINT64_MAX, UINT64_MAX};
+            sc->dn = 1;
+        }
+        if (sc->by == want) {
+            sc->ord = want;
+            /* (a damaged block's rows are picked from its segment by it) */
+            setbit(sc->need, want == 1 ? FL_COL_SRC_ADDR : FL_COL_DST_ADDR);
         }
     }
     rc = fl_store_list(s, pred ? pred->t_start : 0, pred ? pred->t_end : 0,
@@ -368,11 +397,31 @@ static void seg_unref(fl_store_scan *sc, scan_seg *g)
         seg_free(g);
 }
 
+/* Close the ordered copies (no lane busy) for a rewind or the end. */
+static void ord_reset(fl_store_scan *sc)
+{
+    for (size_t k = 0; sc->ordg && k < sc->nseg; k++)
+        seg_free(sc->ordg[k]);
+    free(sc->ordk);
+    free(sc->ordg);
+    free(sc->ordpos);
+    free(sc->ordlow);
+    free(sc->heap);
+    sc->ordk = NULL;
+    sc->ordg = NULL;
+    sc->ordpos = sc->heap = NULL;
+    sc->ordlow = NULL;
+    sc->nheap = 0;
+    sc->ord_ready = sc->ord_broken = 0;
+    sc->ord_blocks = sc->ord_claimed = sc->ord_bytes = 0;
+}
+
 void fl_store_scan_free(fl_store_scan *sc)
 {
     if (sc == NULL)
         return;
     seg_leave(sc);
+    ord_reset(sc);
     for (unsigned i = 0; i < sc->nlanes; i++)
         lane_free(sc->lanes[i]);
     free(sc->segs);
@@ -401,9 +450,12 @@ double fl_store_scan_progress(const fl_store_scan *sc)
     pthread_mutex_lock(&sc->sy->lock);
     for (size_t i = 0; i < sc->nseg; i++) {
         total += sc->segs[i].bytes;
-        if (i < sc->iseg)
+        if (i < sc->iseg && !(sc->ordk && sc->ordk[i] == 1))
             done += sc->segs[i].bytes;
     }
+    if (sc->ord_blocks) /* the ordered copies, by blocks handed out */
+        done += (uint64_t)((double)sc->ord_bytes * (double)sc->ord_claimed /
+                           (double)sc->ord_blocks);
     if (sc->cur && sc->iseg < sc->nseg && sc->cur->bl.n)
         done += sc->segs[sc->iseg].bytes * sc->iblk / sc->cur->bl.n;
     r = total ? (double)done / (double)total : (sc->iseg >= sc->nseg ? 1.0 : 0.0);
@@ -1140,6 +1192,7 @@ static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
     const byaddr_ent *x = &g->dir.v[b->group];
     scan_redo *rd;
 
+    sc->ord_broken = 1; /* its rows come at the end, out of order */
     if (sc->nredo == sc->capredo) {
         size_t cap = sc->capredo ? sc->capredo * 2 : 8;
         scan_redo *nv = realloc(sc->redo, cap * sizeof *nv);
@@ -1157,6 +1210,149 @@ static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
     rd->x = *x;
 }
 
+/* ------------------------------------------------------------------ */
+/* Ordered scans                                                       */
+
+/* Ordered segment k moves to block i: the lowest address there (its
+ * zone map in the ordering column; absent: all ::). */
+static void ord_at(fl_store_scan *sc, size_t k, size_t i)
+{
+    const seg_chunk *ch = find_chunk(&sc->ordg[k]->bl.v[i],
+                                     sc->ord == 1 ? FL_COL_SRC_ADDR : FL_COL_DST_ADDR);
+    sc->ordpos[k] = i;
+    sc->ordlow[k] = ch ? ch->min : (fl_addr){0, 0};
+}
+
+/* Heap order: lower next block first, then lower segment index. */
+static int ord_before(const fl_store_scan *sc, size_t a, size_t b)
+{
+    int c = fl_addr_cmp(sc->ordlow[a], sc->ordlow[b]);
+    return c ? c < 0 : a < b;
+}
+
+static void ord_sift(fl_store_scan *sc, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i, t;
+        if (l < sc->nheap && ord_before(sc, sc->heap[l], sc->heap[m]))
+            m = l;
+        if (r < sc->nheap && ord_before(sc, sc->heap[r], sc->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        t = sc->heap[i];
+        sc->heap[i] = sc->heap[m];
+        sc->heap[m] = t;
+        i = m;
+    }
+}
+
+/* Open every closed segment's copy (under the lock, at the first claim).
+ * A segment without a usable copy is left to the cursor; so are the
+ * copies past the file descriptors the process may hold (a quarter of
+ * them is left for everything else). Out of memory: no order. */
+static void ord_setup(fl_store_scan *sc)
+{
+    struct rlimit rl;
+    size_t most = 256, opened = 0;
+
+    sc->ord_ready = 1;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
+            rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 * 3 > most)
+            most = rl.rlim_cur / 4 * 3;
+    }
+    sc->ordk = calloc(sc->nseg ? sc->nseg : 1, 1);
+    sc->ordg = calloc(sc->nseg ? sc->nseg : 1, sizeof *sc->ordg);
+    sc->ordpos = calloc(sc->nseg ? sc->nseg : 1, sizeof *sc->ordpos);
+    sc->ordlow = malloc((sc->nseg ? sc->nseg : 1) * sizeof *sc->ordlow);
+    sc->heap = malloc((sc->nseg ? sc->nseg : 1) * sizeof *sc->heap);
+    if (!sc->ordk || !sc->ordg || !sc->ordpos || !sc->ordlow || !sc->heap) {
+        ord_reset(sc);
+        sc->ord_ready = sc->ord_broken = 1;
+        return;
+    }
+    for (size_t k = 0; k < sc->nseg && opened < most; k++) {
+        const fl_store_seginfo *si = &sc->segs[k];
+        scan_seg *g;
+        if (si->open || si->rows == 0 || (g = copy_open(sc, si)) == NULL)
+            continue;
+        g->iseg = k;
+        opened++;
+        sc->st.segments_ordered++;
+        if (g->bl.n == 0) { /* no block may hold the driving address */
+            seg_free(g);
+            sc->ordk[k] = 2;
+            continue;
+        }
+        sc->ordk[k] = 1;
+        sc->ordg[k] = g;
+        ord_at(sc, k, 0);
+        sc->heap[sc->nheap++] = k;
+        sc->ord_blocks += g->bl.n;
+        sc->ord_bytes += si->bytes;
+    }
+    for (size_t i = sc->nheap / 2; i-- > 0;)
+        ord_sift(sc, i);
+}
+
+/* Claim the lowest next block of the ordered copies (under the lock), as
+ * claim does; -1 once every one was handed out. */
+static int ord_claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
+{
+    while (sc->nheap > 0) {
+        size_t k = sc->heap[0], i = sc->ordpos[k];
+        scan_seg *sg = sc->ordg[k];
+        const seg_block *b = &sg->bl.v[i];
+        int take;
+        sc->st.groups++;
+        sc->ord_claimed++;
+        take = block_may(sc, pred_of(sc, sg, b), b) && block_before(b, tbound_of(sc));
+        if (take)
+            sg->refs++;
+        else
+            sc->st.groups_pruned++;
+        if (i + 1 < sg->bl.n) {
+            ord_at(sc, k, i + 1);
+            ord_sift(sc, 0);
+        } else { /* its last block: freed once decoded */
+            sc->heap[0] = sc->heap[--sc->nheap];
+            ord_sift(sc, 0);
+            sc->ordg[k] = NULL;
+            if (sg->refs == 0)
+                seg_free(sg);
+            else
+                sg->retired = 1;
+        }
+        if (take) {
+            *g = sg;
+            *bi = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int fl_store_scan_floor(fl_store_scan *sc, fl_addr *out)
+{
+    *out = (fl_addr){0, 0};
+    if (!sc->ord)
+        return 0;
+    pthread_mutex_lock(&sc->sy->lock);
+    if (sc->ord_broken || !sc->ord_ready || sc->cur != NULL || sc->iseg < sc->nseg)
+        ; /* :: — not started, the unordered segments first, or order lost */
+    else if (sc->nheap > 0)
+        *out = sc->ordlow[sc->heap[0]];
+    else
+        *out = (fl_addr){UINT64_MAX, UINT64_MAX};
+    pthread_mutex_unlock(&sc->sy->lock);
+    return 1;
+}
+
 /*
  * Claim the next row group that may match (under the lock): *g gets its
  * segment (referenced: seg_unref when decoded) and *bi its index. 0 when
@@ -1164,8 +1360,12 @@ static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
  */
 static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
 {
+    if (sc->ord && !sc->ord_ready)
+        ord_setup(sc);
     for (;;) {
         if (sc->cur == NULL && sc->iseg >= sc->nseg) {
+            if (sc->nheap > 0 && ord_claim(sc, g, bi) == 0)
+                return 0;
             if (sc->iredo >= sc->nredo) {
                 sc->exhausted = 1;
                 return -1;
@@ -1178,6 +1378,10 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
         }
         if (sc->cur == NULL) {
             const fl_store_seginfo *si = &sc->segs[sc->iseg];
+            if (sc->ordk && sc->ordk[sc->iseg]) { /* read in order, or nothing to read */
+                sc->iseg++;
+                continue;
+            }
             if ((si->open && (sc->flags & FL_STORE_SCAN_NO_OPEN)) ||
                 (!si->open && si->rows > 0 && si->tmin > tbound_of(sc))) {
                 if (!si->open)
@@ -1185,7 +1389,8 @@ static int claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
                 sc->iseg++;
                 continue;
             }
-            sc->cur = seg_open_at(sc, sc->iseg, 1);
+            /* an ordered scan tried its copy already */
+            sc->cur = seg_open_at(sc, sc->iseg, !sc->ord);
             sc->iblk = 0;
             if (sc->cur == NULL) {
                 sc->iseg++;
@@ -1245,9 +1450,13 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
             d->bt->n = d->at;
             continue;
         }
-        if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT))
+        if (sc->has_pred && (sc->flags & FL_STORE_SCAN_EXACT)) {
             filter_rows(sc, p, excl, redo ? &rd : NULL, first, d->bt, d->at, l->addr_done,
                         l->dense ? l->mark : NULL);
+        } else if (redo) { /* an ordered scan that is not exact: the block's rows only */
+            static const fl_store_pred none;
+            filter_rows(sc, &none, 0, &rd, first, d->bt, d->at, 0, NULL);
+        }
         if (d->bt->n > d->at) {
             __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
             return 0;
@@ -1299,6 +1508,7 @@ fl_rc fl_store_scan_rewind(fl_store_scan *sc, fl_err *e)
         rc = fl_err_set(e, FL_EINVAL, "scan rewound while being read");
     } else {
         seg_leave(sc);
+        ord_reset(sc);
         sc->iseg = 0;
         sc->iblk = 0;
         sc->exhausted = 0;
@@ -1426,6 +1636,11 @@ fl_rc fl_store_scan_fill_codes(fl_store_scan *sc, fl_batch *dst, fl_store_codes 
                 lane_give(sc, l);
                 return fl_err_set(e, FL_ENOMEM, "out of memory for the scan's buffers");
             } else {
+                if (sc->ord) { /* rows left in the lane may go out later */
+                    pthread_mutex_lock(&sc->sy->lock);
+                    sc->ord_broken = 1;
+                    pthread_mutex_unlock(&sc->sy->lock);
+                }
                 memset(l->batch->present, 0, sizeof l->batch->present);
                 l->batch->n = 0;
                 l->pos = 0;

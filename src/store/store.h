@@ -208,7 +208,16 @@ enum {
      * has an address term on src_addr, dst_addr or either then reads the
      * closed segments' by-address copies (their few blocks that hold the
      * address) instead of every row group of the segments */
-    FL_STORE_SCAN_ANY_ORDER = 4
+    FL_STORE_SCAN_ANY_ORDER = 4,
+    /* ordered by address: the closed segments' by-address copies are
+     * read (the src or the dst part) with their blocks handed out in
+     * ascending address order over every segment, after the segments
+     * read without one; fl_store_scan_floor then says below which address
+     * no row is to come (an aggregation keyed by that address may let go
+     * of every key below it). An address term on the other column or on
+     * either (which picks other blocks) leaves the scan unordered. */
+    FL_STORE_SCAN_SRC_ORDER = 8,
+    FL_STORE_SCAN_DST_ORDER = 16
 };
 
 /* Counters of one scan (zone-map effect, warnings); exact once the scan
@@ -218,6 +227,7 @@ typedef struct fl_store_scan_stats {
     uint64_t segments_pruned;   /* skipped from the catalog / file header, or
                                    starting past the time bound */
     uint64_t segments_by_addr;  /* read through their by-address copy */
+    uint64_t segments_ordered;  /* ... of them, in address order */
     uint64_t groups;            /* row groups considered */
     uint64_t groups_pruned;     /* skipped by zone maps (or the time bound) */
     uint64_t rows;              /* rows returned */
@@ -294,6 +304,18 @@ typedef struct fl_store_codes {
  */
 fl_rc fl_store_scan_fill_codes(fl_store_scan *sc, fl_batch *dst, fl_store_codes *cd,
                                unsigned ncd, fl_err *e);
+/*
+ * In an ordered scan (FL_STORE_SCAN_SRC_ORDER, _DST_ORDER): *out gets an
+ * address (stored form) that every row of a batch filled from now on has
+ * at least in the ordering column — the lowest address of the next block
+ * to be handed out; :: while segments without a copy are being read or
+ * once the order was lost (a damaged copy block, whose rows are read from
+ * its segment at the end; a batch not filled whole), all ones past the
+ * last block. Rows already handed out may be lower: the caller tracks its
+ * own batches (read the floor before asking for a batch). Returns 0 (and
+ * ::) when the scan is not ordered. Thread-safe.
+ */
+int fl_store_scan_floor(fl_store_scan *sc, fl_addr *out);
 /* Start the scan again from its first segment (same columns and
  * predicate; the segment list is not re-read). Not while another thread
  * is inside fill/next (FL_EINVAL). The stats keep counting. */

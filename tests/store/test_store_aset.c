@@ -510,6 +510,18 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
+/* Flip a bit in a chunk of the first block of copy image bad (n bytes):
+ * past the block's header and metadata (the directory at the offset the
+ * trailer gives; entry 0's block). */
+static void damage_first_block(uint8_t *bad, size_t n)
+{
+    uint64_t doff = le64(bad + n - 24), boff = le64(bad + doff + 40);
+    uint64_t data = boff + 32 + (uint32_t)le64(bad + boff + 4);
+
+    CHECK(data + 16 < doff);
+    bad[data + 9] ^= 0x10;
+}
+
 /* A copy that is missing, belongs to another segment, has a damaged
  * directory or is cut short is not used: the segment is read instead
  * (warned, but for a missing one), and the answer stays the same. A copy
@@ -559,16 +571,10 @@ TEST(copy_fallback)
             bad[3] ^= 1;
             spit(p6, bad, n6);
             break;
-        default: {
-            /* a chunk of the first block: past its header and metadata
-             * (directory at the offset the trailer gives; entry 0's block) */
-            uint64_t doff = le64(bad + n6 - 24), boff = le64(bad + doff + 40);
-            uint64_t data = boff + 32 + (uint32_t)le64(bad + boff + 4);
-            CHECK(data + 16 < doff);
-            bad[data + 9] ^= 0x10;
+        default: /* a chunk of the first block */
+            damage_first_block(bad, n6);
             spit(p6, bad, n6);
             break;
-        }
         }
         got = count_sum(f, &p, 1 | COPY, &st, &sum);
         free(bad);
@@ -623,6 +629,20 @@ TEST(copy_expire)
     fl_store_close(s, NULL);
 }
 
+/* An order-free checksum of every column of row r of b. */
+static uint64_t row_hash(const fl_batch *b, uint32_t r)
+{
+    uint64_t h = 0;
+
+    for (int c = 0; c < FL_COL_COUNT; c++) {
+        unsigned w = fl_col_get((fl_col)c)->width;
+        const uint8_t *v = (const uint8_t *)b->col[c] + (size_t)r * w;
+        for (unsigned k = 0; k < w; k++)
+            h = tu_mix(h ^ ((uint64_t)v[k] << 8 | (uint64_t)c << 16 | k));
+    }
+    return h;
+}
+
 /* Rows of an exact scan of dir with pred (through the copies with copy),
  * and an order-free checksum of every column of them. */
 static uint64_t scan_every_column(const char *dir, const fl_store_pred *pred, int copy,
@@ -643,16 +663,8 @@ static uint64_t scan_every_column(const char *dir, const fl_store_pred *pred, in
         CHECK(fl_store_scan_next(sc, &b, &e) == FL_OK);
         if (b == NULL)
             break;
-        for (uint32_t r = 0; r < b->n; r++) {
-            uint64_t h = 0;
-            for (int c = 0; c < FL_COL_COUNT; c++) {
-                unsigned w = fl_col_get((fl_col)c)->width;
-                const uint8_t *v = (const uint8_t *)b->col[c] + (size_t)r * w;
-                for (unsigned k = 0; k < w; k++)
-                    h = tu_mix(h ^ ((uint64_t)v[k] << 8 | (uint64_t)c << 16 | k));
-            }
-            *sum += h;
-        }
+        for (uint32_t r = 0; r < b->n; r++)
+            *sum += row_hash(b, r);
         n += b->n;
     }
     fl_store_scan_get_stats(sc, st);
@@ -712,6 +724,152 @@ TEST(copy_every_column)
     CHECK_EQ_INT(n1, n0);
     CHECK(s1 == s0);
     fl_batch_free(b);
+    tu_rmrf(dir);
+}
+
+/* What an ordered scan gave: rows, their checksum, whether every row of
+ * a batch was at least the floor read before asking for it, how often
+ * the floor rose, the floor after the last batch. */
+typedef struct ordered_run {
+    uint64_t rows, sum;
+    int below, rises, ordered;
+    fl_addr last;
+    fl_store_scan_stats st;
+} ordered_run;
+
+/* Scan dir with pred and flags (an order flag) the way the engine does:
+ * a whole row group's room per fill, the floor read before each. */
+static void scan_ordered(const char *dir, const fl_store_pred *pred, int flags, ordered_run *o)
+{
+    fl_col col = flags & FL_STORE_SCAN_SRC_ORDER ? FL_COL_SRC_ADDR : FL_COL_DST_ADDR;
+    fl_batch *b = fl_batch_new(FL_STORE_GROUP_ROWS);
+    fl_store *s;
+    fl_store_scan *sc;
+    fl_addr prev = {0, 0};
+    fl_err e;
+
+    memset(o, 0, sizeof *o);
+    CHECK(b != NULL && fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    CHECK(fl_store_scan_open(s, NULL, pred, flags, &sc, &e) == FL_OK);
+    for (int guard = 0; guard < 100000; guard++) {
+        fl_addr fl;
+        o->ordered = fl_store_scan_floor(sc, &fl);
+        if (fl_addr_cmp(fl, prev) > 0)
+            o->rises++;
+        prev = fl;
+        fl_batch_clear(b);
+        CHECK(fl_store_scan_fill(sc, b, &e) == FL_OK);
+        if (b->n == 0)
+            break;
+        for (uint32_t r = 0; r < b->n; r++) {
+            o->below += fl_addr_cmp(FL_ADDRS(b, col)[r], fl) < 0;
+            o->sum += row_hash(b, r);
+        }
+        o->rows += b->n;
+    }
+    fl_store_scan_floor(sc, &o->last);
+    fl_store_scan_get_stats(sc, &o->st);
+    fl_store_scan_free(sc);
+    fl_store_close(s, NULL);
+    fl_batch_free(b);
+}
+
+/* An ordered scan hands the copies' blocks out in address order over
+ * every segment: the same rows as a plain scan, every row at least the
+ * floor read before its batch, the floor rising on the way and all ones
+ * at the end. The other address column orders too; a term on either
+ * address leaves it unordered. A segment without a copy is read first (the
+ * floor stays :: meanwhile), and a damaged copy block loses the order
+ * (floor :: from then on) but no row. */
+TEST(copy_ordered)
+{
+    char dir[512], pa[700];
+    fl_batch *b = fl_batch_new(10000);
+    fl_store *s;
+    fl_store_opts o;
+    fl_store_pred p;
+    fl_store_scan_stats st;
+    ordered_run r;
+    fl_addr ones = {UINT64_MAX, UINT64_MAX}, zero = {0, 0};
+    fl_err e;
+    uint64_t n0, s0;
+    uint8_t *orig;
+    size_t na;
+
+    fl_store_opts_default(&o);
+    o.fsync = 0;
+    tu_tmpdir(dir, sizeof dir, "ordered");
+    CHECK(b != NULL && fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    for (int k = 0; k < 4; k++) { /* 4 segments of 3 blocks per part */
+        fl_batch_clear(b);
+        for (uint64_t i = 0; i < 10000; i++) {
+            fl_flow fw;
+            tu_flow(&fw, i + 10000 * (uint64_t)k, T0 + k * SLOT, i % 3 == 0);
+            CHECK(fl_batch_append(b, &fw) == FL_OK);
+        }
+        CHECK(fl_store_append(s, b, &e) == FL_OK);
+    }
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    fl_batch_free(b);
+    n0 = scan_every_column(dir, NULL, 0, &s0, &st);
+    CHECK_EQ_INT(n0, 40000);
+
+    scan_ordered(dir, NULL, FL_STORE_SCAN_SRC_ORDER, &r);
+    CHECK(r.ordered && r.rows == n0 && r.sum == s0);
+    CHECK_EQ_INT(r.below, 0);
+    CHECK(r.rises >= 8);
+    CHECK(fl_addr_cmp(r.last, ones) == 0);
+    CHECK_EQ_INT(r.st.segments_ordered, 4);
+
+    /* dst order with a window and a dst term (exact): as a plain scan */
+    memset(&p, 0, sizeof p);
+    p.t_start = T0 + SLOT;
+    p.t_end = T0 + 3 * SLOT;
+    p.nasets = 1;
+    p.asets[0].col = FL_COL_DST_ADDR;
+    p.asets[0].n = 1;
+    p.asets[0].lo[0] = zero;
+    p.asets[0].hi[0] = fl_addr_from_v4(0xc0000000u);
+    {
+        uint64_t n1, s1;
+        n1 = scan_every_column(dir, &p, 0, &s1, &st);
+        CHECK(n1 > 1000 && n1 < 20000);
+        scan_ordered(dir, &p,
+                     FL_STORE_SCAN_DST_ORDER | FL_STORE_SCAN_EXACT | FL_STORE_SCAN_ANY_ORDER, &r);
+        CHECK(r.ordered && r.rows == n1 && r.sum == s1);
+        CHECK_EQ_INT(r.below, 0);
+        CHECK(r.rises >= 2);
+        /* a term on either address: read through the copies, unordered */
+        p.asets[0].col = FL_STORE_ANY_ADDR;
+        scan_ordered(dir, &p,
+                     FL_STORE_SCAN_SRC_ORDER | FL_STORE_SCAN_EXACT | FL_STORE_SCAN_ANY_ORDER, &r);
+        CHECK(!r.ordered && r.rises == 0 && r.st.segments_ordered == 0);
+    }
+
+    /* slot 1 without its copy: read first, under a floor of :: */
+    snprintf(pa, sizeof pa, "%s/seg/%013lld-%06u.fla", dir, (long long)(T0 + SLOT), 1u);
+    na = slurp(pa, &orig);
+    CHECK(unlink(pa) == 0);
+    scan_ordered(dir, NULL, FL_STORE_SCAN_SRC_ORDER, &r);
+    CHECK(r.rows == n0 && r.sum == s0 && r.below == 0);
+    CHECK_EQ_INT(r.st.segments_ordered, 3);
+    CHECK(fl_addr_cmp(r.last, ones) == 0);
+
+    /* a damaged chunk in the copy's first block: its rows are read from
+     * the segment at the end, so the floor falls to :: and stays */
+    damage_first_block(orig, na);
+    spit(pa, orig, na);
+    scan_ordered(dir, NULL, FL_STORE_SCAN_SRC_ORDER, &r);
+    if (r.rows != n0 || r.sum != s0 || r.below != 0) {
+        snprintf(test_msg, sizeof test_msg, "damaged: %llu rows of %llu (values %s), %d below",
+                 (unsigned long long)r.rows, (unsigned long long)n0,
+                 r.sum == s0 ? "equal" : "differ", r.below);
+        free(orig);
+        longjmp(test_jmp, 1);
+    }
+    CHECK(r.st.warnings > 0);
+    CHECK(fl_addr_cmp(r.last, zero) == 0);
+    free(orig);
     tu_rmrf(dir);
 }
 
@@ -793,6 +951,7 @@ int main(void)
     RUN(addr_prefix_over_mapped);
     RUN(copy_every_column);
     RUN(copy_fallback);
+    RUN(copy_ordered);
     RUN(copy_expire);
     RUN(copy_off);
     tu_rmrf(g_dir);
