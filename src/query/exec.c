@@ -672,7 +672,8 @@ static void ts_fold(worker *w, uint32_t n)
  * constant arguments, so each use is its own loop.
  */
 static inline __attribute__((always_inline)) void
-fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *into, int with_total)
+fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *into, int with_total,
+            int lean)
 {
     const uint32_t *idx = w->sel->idx;
     uint32_t n = w->sel->n;
@@ -681,8 +682,9 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
 
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = idx[i];
-        uint64_t m = cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
-        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m, op = cc.opk[r] * m, oy = cc.oby[r] * m;
+        uint64_t m = !lean && cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
+        uint64_t p = cc.pk[r] * m, y = cc.by[r] * m;
+        uint64_t op = lean ? 0 : cc.opk[r] * m, oy = lean ? 0 : cc.oby[r] * m;
         fl_time tf = cc.tf[r], tl = cc.tl[r];
         fl_qcounters *e = &into[k16 ? k16[r] : k8[r]];
         /* 65536 entries do not fit the core's cache: prefetch */
@@ -691,11 +693,13 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
         e->flows++;
         e->packets += p;
         e->bytes += y;
-        e->out_packets += op;
-        e->out_bytes += oy;
+        if (!lean) {
+            e->out_packets += op;
+            e->out_bytes += oy;
+            e->tcp_flags |= cc.fl[r];
+        }
         e->first = tf < e->first ? tf : e->first;
         e->last = tl > e->last ? tl : e->last;
-        e->tcp_flags |= cc.fl[r];
         if (with_total) {
             t.flows++;
             t.packets += p;
@@ -707,6 +711,21 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
         }
     }
     w->total = t;
+}
+
+/* Whether some selected row is to be scaled by its sampling rate (a
+ * rate column of ones, as most exporters' flows have, scales nothing). */
+static int scales_any(const worker *w)
+{
+    const counter_cols cc = counter_cols_of(w);
+    const uint32_t *idx = w->sel->idx;
+    uint32_t over = 0;
+
+    if (!cc.scale)
+        return 0;
+    for (uint32_t i = 0; i < w->sel->n; i++)
+        over |= cc.rate[idx[i]] > 1;
+    return over != 0;
 }
 
 /* Stats over one 8- or 16-bit column, or over columns the source handed
@@ -724,18 +743,24 @@ static int fold_batch_direct(worker *w)
             if (w->cd[k].ndict == 0)
                 return 0;
     }
+    /* no reverse counters, flags or sampling rates in the batch: a lean
+     * loop (most stores hold none of them) */
+    int lean = !fl_batch_has(b, FL_COL_OUT_PACKETS) && !fl_batch_has(b, FL_COL_OUT_BYTES) &&
+               !fl_batch_has(b, FL_COL_TCP_FLAGS) && !scales_any(w);
+
     for (unsigned k = 0; k < f->ncols; k++) {
         fl_col c = f->col[k];
         if (!w->small) { /* the totals come from acc[0] (fold_codes) */
-            fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0);
+            lean ? fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0, 1)
+                 : fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0, 0);
             w->acc_total = 1;
         }
         else if (fl_col_get(c)->kind == FL_KIND_U8)
-            k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0)
-              : fold_direct(w, FL_U8(b, c), NULL, w->small, 1);
+            k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0, 0)
+              : fold_direct(w, FL_U8(b, c), NULL, w->small, 1, 0);
         else
-            k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0)
-              : fold_direct(w, NULL, FL_U16(b, c), w->small, 1);
+            k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0, 0)
+              : fold_direct(w, NULL, FL_U16(b, c), w->small, 1, 0);
     }
     return 1;
 }

@@ -67,7 +67,9 @@ static void build_store(void)
             FL_TIMES(b, FL_COL_TIME_LAST)[r] = t + (fl_time)(h >> 40) % 60000;
             FL_U64(b, FL_COL_PACKETS)[r] = 1 + (h >> 8) % 1000;
             FL_U64(b, FL_COL_BYTES)[r] = 40 + (h >> 16) % 1000000;
-            FL_U64(b, FL_COL_OUT_BYTES)[r] = (h >> 24) % 3 == 0 ? (h >> 30) % 5000 : 0;
+            /* reverse bytes and sampling rates in slot 0 only: the others
+             * take the engine's lean loop (fold_batch_direct) */
+            FL_U64(b, FL_COL_OUT_BYTES)[r] = i < N0 && (h >> 24) % 3 == 0 ? (h >> 30) % 5000 : 0;
             FL_U8(b, FL_COL_PROTO)[r] = (h >> 4) % 3 == 0 ? 17 : 6;
             FL_U32(b, FL_COL_SAMPLING_RATE)[r] = i < N0 ? 1 + (uint32_t)(h >> 50) % 3 : 0;
             FL_U32(b, FL_COL_SRC_AS)[r] = 64500 + (uint32_t)((h >> 12) % 7) * 1000;
