@@ -196,6 +196,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
     /* `-c N` lists the N earliest flows (cmd_query): segments and row
      * groups that start after the N-th found so far are skipped */
     src->time_bound = store_time_bound;
+    src->no_clear = 1;
     cli_store_source_order(qs, src);
     return CLI_EXIT_OK;
 fail : {

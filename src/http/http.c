@@ -1022,6 +1022,7 @@ static fl_rc run_query(fl_http *hs, run *r, const fl_query_spec *spec, void *fct
     src.next_codes = r->inner.next_codes ? run_next_codes : NULL;
     src.order_floor = r->inner.order_floor ? run_floor : NULL;
     src.order_col = r->inner.order_col;
+    src.no_clear = r->inner.no_clear;
     r->estimate = est * engine_passes(spec, &src);
     rc = fl_query_run(spec, src, res, e);
     hs->be.close(hs->be.ctx, r->inner.ctx);

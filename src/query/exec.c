@@ -996,7 +996,10 @@ static void *worker_main(void *arg)
     for (;;) {
         fl_rc rc;
 
-        fl_batch_clear(w->b);
+        if (ru->src.no_clear)
+            w->b->n = 0;
+        else
+            fl_batch_clear(w->b);
         pthread_mutex_lock(&ru->lock);
         if (ru->done) {
             w->inflight = 0;

@@ -580,29 +580,47 @@ uint64_t byaddr_part_rows(const byaddr_dir *d, int kind)
     return n;
 }
 
+int byaddr_hit(const byaddr_dir *d, uint32_t i, int kind, const fl_addr *lo, const fl_addr *hi,
+               unsigned nivl)
+{
+    const byaddr_ent *x = &d->v[i];
+
+    if (x->kind != kind)
+        return 0;
+    for (unsigned j = 0; j < nivl; j++)
+        if (fl_addr_cmp(x->kmax, lo[j]) >= 0 && fl_addr_cmp(x->kmin, hi[j]) <= 0)
+            return 1;
+    return 0;
+}
+
+fl_rc byaddr_block(const seg_src *s, const seg_header *h, const byaddr_dir *d, uint32_t i,
+                   seg_block *b, fl_err *e)
+{
+    const byaddr_ent *x = &d->v[i];
+    uint64_t next;
+    fl_rc rc;
+
+    if ((rc = block_parse(s, h, x->off, b, &next, e)) != FL_OK)
+        return rc;
+    if (b->kind != x->kind || b->nrows != x->nrows || b->group != i || next > d->end) {
+        block_clear(b);
+        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)x->off,
+                         "block %u does not match the by-address directory", i);
+    }
+    return FL_OK;
+}
+
 fl_rc byaddr_blocks(const seg_src *s, const seg_header *h, const byaddr_dir *d, int kind,
                     const fl_addr *lo, const fl_addr *hi, unsigned nivl, seg_blocks *bl,
                     fl_err *e)
 {
     for (uint32_t i = 0; i < d->n; i++) {
-        const byaddr_ent *x = &d->v[i];
-        int hit = 0;
         seg_block b;
-        uint64_t next;
         fl_rc rc;
-        if (x->kind != kind)
+        if (!byaddr_hit(d, i, kind, lo, hi, nivl))
             continue;
-        for (unsigned j = 0; j < nivl && !hit; j++)
-            hit = fl_addr_cmp(x->kmax, lo[j]) >= 0 && fl_addr_cmp(x->kmin, hi[j]) <= 0;
-        if (!hit)
-            continue;
-        if ((rc = block_parse(s, h, x->off, &b, &next, e)) != FL_OK)
+        if ((rc = byaddr_block(s, h, d, i, &b, e)) != FL_OK)
             return rc;
-        if (b.kind != kind || b.nrows != x->nrows || b.group != i || next > d->end) {
-            block_clear(&b);
-            return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)x->off,
-                             "block %u does not match the by-address directory", i);
-        }
         if (bl->n == bl->cap) {
             size_t cap = bl->cap ? bl->cap * 2 : 8;
             seg_block *nv = realloc(bl->v, cap * sizeof *nv);

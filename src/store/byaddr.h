@@ -65,6 +65,14 @@ void byaddr_dir_free(byaddr_dir *d);
 /* Rows in the blocks of one kind. */
 uint64_t byaddr_part_rows(const byaddr_dir *d, int kind);
 
+/* Whether directory entry i is of kind and its address range meets one
+ * of the nivl inclusive intervals [lo[j], hi[j]] (stored form). */
+int byaddr_hit(const byaddr_dir *d, uint32_t i, int kind, const fl_addr *lo, const fl_addr *hi,
+               unsigned nivl);
+/* Parse the block of directory entry i into b, checked against the
+ * entry (kind, rows, group number = i, inside the blocks' area). */
+fl_rc byaddr_block(const seg_src *s, const seg_header *h, const byaddr_dir *d, uint32_t i,
+                   seg_block *b, fl_err *e);
 /* Append to bl the parsed blocks of one kind whose address range meets
  * one of the nivl inclusive intervals [lo[j], hi[j]] (stored form). A
  * block's group number is its index in the directory. */

@@ -55,6 +55,10 @@ typedef struct scan_seg {
     int copy;     /* src, h and bl are the segment's by-address copy's */
     char cname[64]; /* the copy's file name (src.name) */
     byaddr_dir dir; /* the copy's directory (a block's group is its index) */
+    /* an ordered scan's copy: bl.v[i] is directory entry ordix[i]'s
+     * block, its metadata parsed when claimed and dropped once decoded
+     * (a scan over weeks holds thousands of copies open at once) */
+    uint32_t *ordix;
     int is_redo;    /* the segment read again for rd */
     scan_redo rd;
     uint64_t *first_row; /* is_redo: row number in the segment of each block's first */
@@ -375,6 +379,7 @@ static void seg_free(scan_seg *g)
     seg_blocks_free(&g->bl);
     byaddr_dir_free(&g->dir);
     free(g->first_row);
+    free(g->ordix);
     free(g);
 }
 
@@ -471,10 +476,32 @@ static void warn(fl_store_scan *sc, const fl_err *le, const char *what)
     fl_log_warn("store: %s skipped: %s", what, buf);
 }
 
+/* Blocks of the part whose address range meets the driving intervals,
+ * as empty entries of g->bl with their directory indexes (ordix): parsed
+ * one at a time by an ordered scan. */
+static fl_rc copy_lazy_blocks(const fl_store_scan *sc, scan_seg *g, int kind)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < g->dir.n; i++)
+        n += (uint32_t)byaddr_hit(&g->dir, i, kind, sc->dlo, sc->dhi, sc->dn);
+    g->bl.v = calloc(n ? n : 1, sizeof *g->bl.v);
+    g->ordix = malloc((n ? n : 1) * sizeof *g->ordix);
+    if (g->bl.v == NULL || g->ordix == NULL)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < g->dir.n; i++)
+        if (byaddr_hit(&g->dir, i, kind, sc->dlo, sc->dhi, sc->dn))
+            g->ordix[g->bl.n++] = i;
+    g->bl.cap = g->bl.n;
+    g->bl.closed = 1;
+    return FL_OK;
+}
+
 /* The by-address copy of closed segment si with the blocks that may hold
- * the driving address, or NULL to read the segment itself: no copy, or
- * one that does not match the segment (warned) or cannot be read (warned). */
-static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si)
+ * the driving address (lazy: not parsed yet, copy_lazy_blocks), or NULL
+ * to read the segment itself: no copy, or one that does not match the
+ * segment (warned) or cannot be read (warned). */
+static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si, int lazy)
 {
     char path[STORE_PATH_MAX + 80];
     struct stat st;
@@ -505,7 +532,10 @@ static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si)
             rc = fl_err_at(&le, FL_ECORRUPT, g->cname, 0, -1,
                            "made from another segment than %s (its slot, rows or time range "
                            "differ)", si->name);
-        for (int k = 0; k < 2 && rc == FL_OK; k++)
+        if (lazy && rc == FL_OK && (rc = copy_lazy_blocks(sc, g, sc->by == 2 ? BLK_BY_DST
+                                                                              : BLK_BY_SRC)) != FL_OK)
+            fl_err_at(&le, rc, g->cname, 0, -1, "out of memory");
+        for (int k = 0; k < 2 && rc == FL_OK && !lazy; k++)
             if (sc->by & (1 << k))
                 rc = byaddr_blocks(&g->src, &g->h, &g->dir, k ? BLK_BY_DST : BLK_BY_SRC,
                                    sc->dlo, sc->dhi, sc->dn, &g->bl, &le);
@@ -531,7 +561,7 @@ static scan_seg *seg_open_at(fl_store_scan *sc, size_t k, int copies)
     fl_err le;
     fl_rc rc;
 
-    if (copies && sc->by && !si->open && (g = copy_open(sc, si)) != NULL)
+    if (copies && sc->by && !si->open && (g = copy_open(sc, si, 0)) != NULL)
         return g;
     g = calloc(1, sizeof *g);
     if (g == NULL) {
@@ -1187,9 +1217,16 @@ static scan_seg *redo_open(fl_store_scan *sc, const scan_redo *rd)
 
 /* Block b of copy g could not be read (warned): its rows are to be read
  * from the segment (under the lock). */
+static void redo_add_ent(fl_store_scan *sc, const byaddr_ent *x, size_t iseg, const char *name);
+
 static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
 {
-    const byaddr_ent *x = &g->dir.v[b->group];
+    redo_add_ent(sc, &g->dir.v[b->group], g->iseg, g->cname);
+}
+
+/* Directory entry x of segment iseg's copy (file name) could not be read. */
+static void redo_add_ent(fl_store_scan *sc, const byaddr_ent *x, size_t iseg, const char *name)
+{
     scan_redo *rd;
 
     sc->ord_broken = 1; /* its rows come at the end, out of order */
@@ -1198,7 +1235,7 @@ static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
         scan_redo *nv = realloc(sc->redo, cap * sizeof *nv);
         if (nv == NULL) {
             fl_err le;
-            fl_err_at(&le, FL_ENOMEM, g->cname, 0, -1, "out of memory");
+            fl_err_at(&le, FL_ENOMEM, name, 0, -1, "out of memory");
             warn(sc, &le, "reading a damaged by-address copy's rows from its segment");
             return;
         }
@@ -1206,21 +1243,21 @@ static void redo_add(fl_store_scan *sc, const scan_seg *g, const seg_block *b)
         sc->capredo = cap;
     }
     rd = &sc->redo[sc->nredo++];
-    rd->iseg = g->iseg;
+    rd->iseg = iseg;
     rd->x = *x;
 }
 
 /* ------------------------------------------------------------------ */
 /* Ordered scans                                                       */
 
-/* Ordered segment k moves to block i: the lowest address there (its
- * zone map in the ordering column; absent: all ::). */
+/* Ordered segment k moves to block i: the lowest address there (the
+ * directory's address of its first row). */
 static void ord_at(fl_store_scan *sc, size_t k, size_t i)
 {
-    const seg_chunk *ch = find_chunk(&sc->ordg[k]->bl.v[i],
-                                     sc->ord == 1 ? FL_COL_SRC_ADDR : FL_COL_DST_ADDR);
+    const scan_seg *g = sc->ordg[k];
+
     sc->ordpos[k] = i;
-    sc->ordlow[k] = ch ? ch->min : (fl_addr){0, 0};
+    sc->ordlow[k] = g->dir.v[g->ordix[i]].kmin; /* its first row's address */
 }
 
 /* Heap order: lower next block first, then lower segment index. */
@@ -1279,7 +1316,7 @@ static void ord_setup(fl_store_scan *sc)
     for (size_t k = 0; k < sc->nseg && opened < most; k++) {
         const fl_store_seginfo *si = &sc->segs[k];
         scan_seg *g;
-        if (si->open || si->rows == 0 || (g = copy_open(sc, si)) == NULL)
+        if (si->open || si->rows == 0 || (g = copy_open(sc, si, 1)) == NULL)
             continue;
         g->iseg = k;
         opened++;
@@ -1307,15 +1344,25 @@ static int ord_claim(fl_store_scan *sc, scan_seg **g, size_t *bi)
     while (sc->nheap > 0) {
         size_t k = sc->heap[0], i = sc->ordpos[k];
         scan_seg *sg = sc->ordg[k];
-        const seg_block *b = &sg->bl.v[i];
+        seg_block *b = &sg->bl.v[i];
         int take;
+        fl_err le;
         sc->st.groups++;
         sc->ord_claimed++;
-        take = block_may(sc, pred_of(sc, sg, b), b) && block_before(b, tbound_of(sc));
+        if (byaddr_block(&sg->src, &sg->h, &sg->dir, sg->ordix[i], b, &le) != FL_OK) {
+            /* its rows come from the segment at the end */
+            warn(sc, &le, "by-address copy block (its rows are read from the segment)");
+            redo_add_ent(sc, &sg->dir.v[sg->ordix[i]], sg->iseg, sg->cname);
+            take = 0;
+        } else {
+            take = block_may(sc, pred_of(sc, sg, b), b) && block_before(b, tbound_of(sc));
+            if (!take) {
+                sc->st.groups_pruned++;
+                block_clear(b);
+            }
+        }
         if (take)
             sg->refs++;
-        else
-            sc->st.groups_pruned++;
         if (i + 1 < sg->bl.n) {
             ord_at(sc, k, i + 1);
             ord_sift(sc, 0);
@@ -1444,6 +1491,8 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
         pthread_mutex_lock(&sc->sy->lock);
         if (!ok && g->copy)
             redo_add(sc, g, &g->bl.v[bi]);
+        if (g->ordix) /* parsed when claimed, decoded now */
+            block_clear(&g->bl.v[bi]);
         seg_unref(sc, g);
         pthread_mutex_unlock(&sc->sy->lock);
         if (!ok) {
@@ -1561,12 +1610,14 @@ static void lane_copy(scan_lane *l, fl_batch *dst)
     if (m > dst->cap - dst->n)
         m = dst->cap - dst->n;
     for (int c = 0; c < FL_COL_COUNT; c++) {
-        unsigned w;
-        if (!fl_batch_has(src, (fl_col)c))
+        unsigned w = fl_col_get((fl_col)c)->width;
+        uint8_t *to = (uint8_t *)dst->col[c] + (size_t)dst->n * w;
+        if (!fl_batch_has(src, (fl_col)c)) {
+            if (fl_batch_has(dst, (fl_col)c)) /* a caller's batch not cleared */
+                memset(to, 0, (size_t)m * w);
             continue;
-        w = fl_col_get((fl_col)c)->width;
-        memcpy((uint8_t *)dst->col[c] + (size_t)dst->n * w,
-               (const uint8_t *)src->col[c] + (size_t)l->pos * w, (size_t)m * w);
+        }
+        memcpy(to, (const uint8_t *)src->col[c] + (size_t)l->pos * w, (size_t)m * w);
         fl_batch_mark(dst, (fl_col)c);
     }
     dst->n += m;

@@ -261,7 +261,9 @@ fl_rc fl_store_scan_next(fl_store_scan *sc, fl_batch **out, fl_err *e);
  * The same scan as a fl_source for the query engine: put up to
  * dst->cap - dst->n rows (the requested columns) into the caller's batch
  * dst, starting at dst->n; dst->n unchanged means the end. Columns of dst
- * not marked present must hold zeros (fl_batch_clear keeps that). When
+ * not marked present must hold zeros (fl_batch_clear keeps that); columns
+ * marked present that the rows lack are zeroed over the rows put, so a
+ * batch need not be cleared between calls (only its row count reset). When
  * dst has room for a whole row group (FL_STORE_GROUP_ROWS) the group is
  * decoded straight into it; otherwise through the scan's buffers.
  * Thread-safe: several threads may call it at once on one scan, each with

@@ -779,8 +779,8 @@ static void scan_ordered(const char *dir, const fl_store_pred *pred, int flags, 
  * floor read before its batch, the floor rising on the way and all ones
  * at the end. The other address column orders too; a term on either
  * address leaves it unordered. A segment without a copy is read first (the
- * floor stays :: meanwhile), and a damaged copy block loses the order
- * (floor :: from then on) but no row. */
+ * floor stays :: meanwhile), and a damaged copy block (a chunk, or its
+ * header) loses the order (floor :: from then on) but no row. */
 TEST(copy_ordered)
 {
     char dir[512], pa[700];
@@ -869,7 +869,18 @@ TEST(copy_ordered)
     }
     CHECK(r.st.warnings > 0);
     CHECK(fl_addr_cmp(r.last, zero) == 0);
+    /* the same for a block whose header is damaged: an ordered scan
+     * parses a copy's blocks one at a time, as it claims them */
+    {
+        uint64_t doff = le64(orig + na - 24), boff = le64(orig + doff + 40);
+        orig[boff] ^= 0x5a;
+        spit(pa, orig, na);
+    }
+    scan_ordered(dir, NULL, FL_STORE_SCAN_SRC_ORDER, &r);
     free(orig);
+    CHECK(r.rows == n0 && r.sum == s0 && r.below == 0);
+    CHECK(r.st.warnings > 0);
+    CHECK(fl_addr_cmp(r.last, zero) == 0);
     tu_rmrf(dir);
 }
 
