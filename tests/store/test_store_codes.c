@@ -229,6 +229,9 @@ static fl_rc run(const fl_query_spec *q, int codes, fl_qresult **res, fl_err *e)
     src.next_codes = codes ? src_next_codes : NULL;
     src.parallel = 1;
     src.batch_rows = FL_STORE_GROUP_ROWS;
+    /* with codes, batches handed back uncleared as `flowlens query` does:
+     * slot 0's reverse bytes must not stay in slots 1-2's rows */
+    src.no_clear = codes;
     rc = fl_query_run(q, src, res, e);
     fl_store_scan_free(sc);
     fl_store_close(s, NULL);
