@@ -1287,7 +1287,6 @@ static int having_keeps(const fl_query_spec *s, const fl_qcounters *c)
                                   : v == s->having_value;
 }
 
-/* Drop rows failing the post-aggregation filter. */
 /*
  * Ordered source: the top N of the keys drained from the table so far, as
  * a heap of N items whose entries are copies (a slot of stride bytes each,
@@ -1403,6 +1402,7 @@ static fl_rc part_drain(worker *w, agg_part *part)
     return rc == FL_OK ? FL_OK : budget_error(w, rc);
 }
 
+/* Drop rows failing the post-aggregation filter. */
 static void apply_having(const fl_query_spec *s, fl_qresult *res)
 {
     size_t k = 0;
