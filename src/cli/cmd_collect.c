@@ -566,7 +566,8 @@ int cmd_collect(const cli_cmd *cmd, const cli_args *args)
         fl_store *st = NULL;
         fl_store_opts wo;
         fl_store_opts_default(&wo);
-        wo.by_addr = !cli_has(args, "no-by-address");
+        /* copies the copier cannot keep up with wait for an idle moment */
+        wo.by_addr = cli_has(args, "no-by-address") ? 0 : 2;
         if (fl_store_open(store, &wo, FL_STORE_WRITE, &st, &e) != FL_OK) {
             char buf[900];
             fl_err_format(&e, buf, sizeof buf);

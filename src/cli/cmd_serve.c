@@ -452,7 +452,8 @@ int cmd_serve(const cli_cmd *cmd, const cli_args *args)
 
         memset(&xo, 0, sizeof xo);
         fl_store_opts_default(&wo);
-        wo.by_addr = !cli_has(args, "no-by-address");
+        /* copies the copier cannot keep up with wait for an idle moment */
+        wo.by_addr = cli_has(args, "no-by-address") ? 0 : 2;
         if (fl_store_open(store_dir, &wo, FL_STORE_WRITE, &st, &e) != FL_OK) {
             char msg[900];
             fl_err_format(&e, msg, sizeof msg);

@@ -25,7 +25,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DIR_MAGIC "FLBYADDR"
@@ -411,6 +413,9 @@ static void *copier_main(void *arg)
 {
     byaddr_copier *c = arg;
 
+    /* below the receivers and the writer: a copy can wait, a datagram
+     * cannot (Linux: a thread's own nice value) */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     pthread_mutex_lock(&c->mu);
     for (;;) {
         fl_time slot;
@@ -456,12 +461,12 @@ byaddr_copier *byaddr_copier_start(fl_store *s)
     return c;
 }
 
-int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq)
+int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq, unsigned most)
 {
     int rc = -1;
 
     pthread_mutex_lock(&c->mu);
-    if (c->n < COPIER_QUEUE && !c->stop) {
+    if (c->n < COPIER_QUEUE && c->n < most && !c->stop) {
         unsigned at = (c->head + c->n) % COPIER_QUEUE;
         c->q[at].slot = slot;
         c->q[at].seq = seq;

@@ -34,7 +34,9 @@ void byaddr_make(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq);
  * queue to empty. */
 typedef struct byaddr_copier byaddr_copier;
 byaddr_copier *byaddr_copier_start(fl_store *s);
-int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq);
+/* Queue segment (slot, seq) for its copy unless `most` are queued
+ * already (or the copier stops): -1 then. */
+int byaddr_copier_post(byaddr_copier *c, fl_time slot, uint32_t seq, unsigned most);
 void byaddr_copier_stop(byaddr_copier *c);
 /* 1 when the copier has nothing queued or under way. */
 int byaddr_copier_idle(byaddr_copier *c);

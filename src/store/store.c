@@ -44,6 +44,7 @@ void fl_store_opts_default(fl_store_opts *o)
     o->level = 1;
     o->fsync = 1;
     o->by_addr = 1;
+    o->seg_groups = 16;
 }
 
 /* ------------------------------------------------------------------ */
@@ -562,7 +563,12 @@ static fl_rc publish(fl_store *s, fl_time slot, uint32_t seq, fl_err *e)
         fsync_dir(s->segdir);
     rc = cat_update(s, &x, NULL, 0, e);
     /* its by-address copy, on the copier's thread when there is one */
-    if (rc == FL_OK && s->o.by_addr && (s->cp == NULL || byaddr_copier_post(s->cp, slot, seq) != 0))
+    /* (a collector queues a few at most: the rest wait for backfill, and
+     * closing the store never waits on a long queue) */
+    if (rc == FL_OK && s->o.by_addr &&
+        (s->cp == NULL ||
+         (byaddr_copier_post(s->cp, slot, seq, s->o.by_addr == 1 ? UINT32_MAX : 4) != 0 &&
+          s->o.by_addr == 1)))
         byaddr_make(s, s->enc, slot, seq);
 out:
     if (fd >= 0) {
@@ -1321,6 +1327,14 @@ static fl_rc ws_put(fl_store *s, store_wslot *w, const fl_batch *b, uint32_t r, 
                 return rc;
             w->group++;
             grp_reset(w);
+            if (s->o.seg_groups && w->group >= s->o.seg_groups) {
+                /* the slot goes on in its next segment: this one is
+                 * published (and gets its by-address copy, which a
+                 * segment of over 2 M rows would not) */
+                fl_time slot = w->slot_start;
+                if ((rc = ws_close(s, w, e)) != FL_OK || (rc = slot_open(s, w, slot, e)) != FL_OK)
+                    return rc;
+            }
         }
     }
     return FL_OK;

@@ -62,7 +62,12 @@ typedef struct fl_store_opts {
     int level;
     int fsync;
     int by_addr; /* 1 (default): each published segment gets a by-address
-                    copy (docs/store-format.md) */
+                    copy (docs/store-format.md), made inline when the
+                    copier's queue is full; 2: then left to backfill
+                    (a collector: receiving comes first); 0: none */
+    uint32_t seg_groups; /* row groups a segment holds at most (default 16,
+                            1,048,576 rows): a busier slot goes on in its
+                            next segment, so every segment gets its copy */
 } fl_store_opts;
 
 void fl_store_opts_default(fl_store_opts *o);

@@ -175,6 +175,59 @@ TEST(interleaved_slots_each_row_in_its_slot)
     tu_rmrf(dir);
 }
 
+/* A slot busier than seg_groups row groups goes on in its next segment
+ * (sequence number), the full one published with its by-address copy
+ * (a segment over 2 M rows would get none): here two interleaved slots
+ * of 146,072 rows each with segments of 2 groups (131,072 rows). */
+TEST(busy_slot_rolls_over_into_segments)
+{
+    char dir[512], seg[600];
+    fl_store_opts o = slot_opts();
+    stream st = {2, 0, 0};
+    const uint64_t n = 2 * (2 * (uint64_t)FL_STORE_GROUP_ROWS + 15000);
+    fl_store *s;
+    fl_store_seginfo *segs;
+    size_t ns;
+    fl_err e;
+    int fla = 0;
+
+    o.seg_groups = 2;
+    tu_tmpdir(dir, sizeof dir, "rollover");
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    put_stream(s, &st, 0, n);
+    CHECK(fl_store_flush(s, NULL, &e) == FL_OK);
+    CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &ns, &e) == FL_OK);
+    CHECK_EQ_INT(ns, 4); /* per slot: a published segment, an open one */
+    for (size_t i = 0; i < ns; i++)
+        CHECK_EQ_INT(segs[i].open, segs[i].seq == 2);
+    free(segs);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    CHECK(fl_store_list(s, 0, 0, NULL, 0, &segs, &ns, &e) == FL_OK);
+    CHECK_EQ_INT(ns, 4);
+    for (size_t i = 0; i < ns; i++) {
+        CHECK(!segs[i].open);
+        CHECK_EQ_INT(segs[i].slot_start, T0 + (fl_time)(i / 2) * SLOT);
+        CHECK_EQ_INT(segs[i].seq, 1 + i % 2);
+        CHECK_EQ_INT(segs[i].rows, i % 2 ? 15000 : 2 * FL_STORE_GROUP_ROWS);
+    }
+    free(segs);
+    CHECK_EQ_INT(check_rows(s, &st, 0, n), n);
+    check_verify(s, n);
+    fl_store_close(s, NULL);
+    snprintf(seg, sizeof seg, "%s/seg", dir);
+    {
+        DIR *d = opendir(seg);
+        struct dirent *de;
+        CHECK(d != NULL);
+        while ((de = readdir(d)) != NULL)
+            fla += strstr(de->d_name, ".fla") != NULL;
+        closedir(d);
+    }
+    CHECK_EQ_INT(fla, 4);
+    tu_rmrf(dir);
+}
+
 /* A flow window of 12 slots walked again and again (gen's default hour
  * over 5-minute slots): one segment per slot, not one per pass; rows of a
  * slot older than every open slot join the oldest open one. */
@@ -450,6 +503,7 @@ int main(int argc, char **argv)
         return 2;
     RUN(interleaved_slots_each_row_in_its_slot);
     RUN(walked_window_bounded_segments);
+    RUN(busy_slot_rolls_over_into_segments);
     RUN(tick_keeps_busy_slots_open);
     RUN(timed_flushes_sync_in_background);
     RUN(kill9_mid_interleaved_stream);
