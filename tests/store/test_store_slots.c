@@ -175,6 +175,20 @@ TEST(interleaved_slots_each_row_in_its_slot)
     tu_rmrf(dir);
 }
 
+/* Files in dir whose name holds ext. */
+static int files_with(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    CHECK(d != NULL);
+    while ((de = readdir(d)) != NULL)
+        n += strstr(de->d_name, ext) != NULL;
+    closedir(d);
+    return n;
+}
+
 /* A slot busier than seg_groups row groups goes on in its next segment
  * (sequence number), the full one published with its by-address copy
  * (a segment over 2 M rows would get none): here two interleaved slots
@@ -189,7 +203,6 @@ TEST(busy_slot_rolls_over_into_segments)
     fl_store_seginfo *segs;
     size_t ns;
     fl_err e;
-    int fla = 0;
 
     o.seg_groups = 2;
     tu_tmpdir(dir, sizeof dir, "rollover");
@@ -216,15 +229,39 @@ TEST(busy_slot_rolls_over_into_segments)
     check_verify(s, n);
     fl_store_close(s, NULL);
     snprintf(seg, sizeof seg, "%s/seg", dir);
-    {
-        DIR *d = opendir(seg);
-        struct dirent *de;
-        CHECK(d != NULL);
-        while ((de = readdir(d)) != NULL)
-            fla += strstr(de->d_name, ".fla") != NULL;
-        closedir(d);
-    }
-    CHECK_EQ_INT(fla, 4);
+    CHECK_EQ_INT(files_with(seg, ".fla"), 4);
+    tu_rmrf(dir);
+}
+
+/* A collector's store (by_addr 2) queues few copies: segments published
+ * faster than the copier makes them are left without, and backfill makes
+ * every one of them later. */
+TEST(collector_copies_left_to_backfill)
+{
+    char dir[512], seg[600];
+    fl_store_opts o = slot_opts();
+    stream st = {1, 0, 0};
+    const uint64_t n = 12 * (uint64_t)FL_STORE_GROUP_ROWS;
+    fl_store *s;
+    fl_err e;
+    int more = 1, calls = 0;
+
+    o.seg_groups = 1;
+    o.by_addr = 2;
+    tu_tmpdir(dir, sizeof dir, "bylater");
+    snprintf(seg, sizeof seg, "%s/seg", dir);
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    put_stream(s, &st, 0, n);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    CHECK_EQ_INT(files_with(seg, ".fls"), 12);
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    while (more && calls++ < 100)
+        CHECK(fl_store_backfill(s, &more, &e) == FL_OK);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    CHECK_EQ_INT(files_with(seg, ".fla"), 12);
+    CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+    check_verify(s, n);
+    fl_store_close(s, NULL);
     tu_rmrf(dir);
 }
 
@@ -504,6 +541,7 @@ int main(int argc, char **argv)
     RUN(interleaved_slots_each_row_in_its_slot);
     RUN(walked_window_bounded_segments);
     RUN(busy_slot_rolls_over_into_segments);
+    RUN(collector_copies_left_to_backfill);
     RUN(tick_keeps_busy_slots_open);
     RUN(timed_flushes_sync_in_background);
     RUN(kill9_mid_interleaved_stream);
