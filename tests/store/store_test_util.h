@@ -8,6 +8,7 @@
 
 #include "store/store.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,24 @@ static inline void tu_tmpdir(char *buf, size_t len, const char *tag)
         perror("mkdtemp");
         exit(2);
     }
+}
+
+/* Files of dir whose name ends in ext; -1 when dir cannot be read. */
+static inline int tu_files_ending(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t el = strlen(ext);
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        n += l > el && strcmp(de->d_name + l - el, ext) == 0;
+    }
+    closedir(d);
+    return n;
 }
 
 static inline void tu_rmrf(const char *dir)

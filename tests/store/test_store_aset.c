@@ -884,23 +884,6 @@ TEST(copy_ordered)
     tu_rmrf(dir);
 }
 
-/* Files of dir whose name ends in ext. */
-static int files_ending(const char *dir, const char *ext)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    size_t el = strlen(ext);
-    int n = 0;
-
-    CHECK(d != NULL);
-    while ((de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        n += l > el && strcmp(de->d_name + l - el, ext) == 0;
-    }
-    closedir(d);
-    return n;
-}
-
 /* by_addr 0: no copies are made; turned on, the writer makes them. */
 TEST(copy_off)
 {
@@ -926,8 +909,8 @@ TEST(copy_off)
     CHECK(fl_store_append(s, b, &e) == FL_OK);
     CHECK(fl_store_close(s, &e) == FL_OK);
     snprintf(seg, sizeof seg, "%s/seg", dir);
-    CHECK_EQ_INT(files_ending(seg, ".fls"), 1);
-    CHECK_EQ_INT(files_ending(seg, ".fla"), 0);
+    CHECK_EQ_INT(tu_files_ending(seg, ".fls"), 1);
+    CHECK_EQ_INT(tu_files_ending(seg, ".fla"), 0);
     {
         /* a writer with copies on makes the missing one when idle, and
          * the catalog then counts its size */
@@ -947,7 +930,7 @@ TEST(copy_off)
         CHECK(v[0].bytes > before);
         free(v);
         CHECK(fl_store_close(s, &e) == FL_OK);
-        CHECK_EQ_INT(files_ending(seg, ".fla"), 1);
+        CHECK_EQ_INT(tu_files_ending(seg, ".fla"), 1);
     }
     fl_batch_free(b);
     tu_rmrf(dir);

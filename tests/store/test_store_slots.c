@@ -175,20 +175,6 @@ TEST(interleaved_slots_each_row_in_its_slot)
     tu_rmrf(dir);
 }
 
-/* Files in dir whose name holds ext. */
-static int files_with(const char *dir, const char *ext)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-
-    CHECK(d != NULL);
-    while ((de = readdir(d)) != NULL)
-        n += strstr(de->d_name, ext) != NULL;
-    closedir(d);
-    return n;
-}
-
 /* A slot busier than seg_groups row groups goes on in its next segment
  * (sequence number), the full one published with its by-address copy
  * (a segment over 2 M rows would get none): here two interleaved slots
@@ -229,7 +215,7 @@ TEST(busy_slot_rolls_over_into_segments)
     check_verify(s, n);
     fl_store_close(s, NULL);
     snprintf(seg, sizeof seg, "%s/seg", dir);
-    CHECK_EQ_INT(files_with(seg, ".fla"), 4);
+    CHECK_EQ_INT(tu_files_ending(seg, ".fla"), 4);
     tu_rmrf(dir);
 }
 
@@ -253,12 +239,12 @@ TEST(collector_copies_left_to_backfill)
     CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
     put_stream(s, &st, 0, n);
     CHECK(fl_store_close(s, &e) == FL_OK);
-    CHECK_EQ_INT(files_with(seg, ".fls"), 12);
+    CHECK_EQ_INT(tu_files_ending(seg, ".fls"), 12);
     CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
     while (more && calls++ < 100)
         CHECK(fl_store_backfill(s, &more, &e) == FL_OK);
     CHECK(fl_store_close(s, &e) == FL_OK);
-    CHECK_EQ_INT(files_with(seg, ".fla"), 12);
+    CHECK_EQ_INT(tu_files_ending(seg, ".fla"), 12);
     CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
     check_verify(s, n);
     fl_store_close(s, NULL);
