@@ -55,7 +55,8 @@ static void sum_rows(qsum *q, const fl_batch *b, uint32_t from, uint32_t to)
 {
     for (uint32_t r = from; r < to; r++) {
         fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[r], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[r];
-        q->flows++;
+        uint64_t fw = FL_U64(b, FL_COL_FLOWS)[r];
+        q->flows += fw ? fw : 1; /* an aggregated record's flows */
         q->bytes += FL_U64(b, FL_COL_BYTES)[r] + FL_U64(b, FL_COL_OUT_BYTES)[r];
         q->packets += FL_U64(b, FL_COL_PACKETS)[r] + FL_U64(b, FL_COL_OUT_PACKETS)[r];
         if (t0 < q->first)
@@ -566,11 +567,13 @@ out:
         fl_store_scan_get_stats(sc, &ss);
         fl_log_debug("query: store scan: %llu segments (%llu pruned, %llu read through their "
                      "by-address copy, %llu of them in address order), %llu row groups (%llu "
-                     "pruned), %llu rows, %llu values decoded, %llu warnings",
+                     "pruned, %llu read as their sums), %llu rows, %llu values decoded, %llu "
+                     "warnings",
                      (unsigned long long)ss.segments, (unsigned long long)ss.segments_pruned,
                      (unsigned long long)ss.segments_by_addr,
                      (unsigned long long)ss.segments_ordered, (unsigned long long)ss.groups,
-                     (unsigned long long)ss.groups_pruned, (unsigned long long)ss.rows,
+                     (unsigned long long)ss.groups_pruned, (unsigned long long)ss.groups_summed,
+                     (unsigned long long)ss.rows,
                      (unsigned long long)ss.values, (unsigned long long)ss.warnings);
         fl_store_scan_free(sc);
     }

@@ -1688,7 +1688,8 @@ static fnode *parse_primitive(parser *p)
     case KW_TUN: case KW_TUNIP:
         return unsupported(p, ktok, kw_names[k->kw], "the schema has no tunnel columns");
     case KW_FLOWS:
-        return unsupported(p, ktok, "flows", "the schema has no aggregated-flows counter column");
+        return unsupported(p, ktok, "flows",
+                           "the flows column (aggregated records, 0 = one flow) is not filterable yet");
     case KW_COUNT:
         return unsupported(p, ktok, "count",
                            "record numbers depend on file read order; flowlens has none");

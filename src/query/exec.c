@@ -87,7 +87,7 @@ fl_source fl_mem_source_init(fl_mem_source *m, fl_batch **batches, size_t n)
 void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS])
 {
     static const fl_col always[] = {FL_COL_TIME_FIRST, FL_COL_TIME_LAST, FL_COL_PACKETS,
-                                    FL_COL_BYTES, FL_COL_SAMPLING_RATE};
+                                    FL_COL_BYTES, FL_COL_SAMPLING_RATE, FL_COL_FLOWS};
 
     memset(mask, 0, sizeof(uint64_t) * FL_PRESENT_WORDS);
     if (s->op == FL_QOP_LIST) {
@@ -135,6 +135,16 @@ int fl_query_order_col(const fl_query_spec *s)
             return (int)f->col[0];
     }
     return -1;
+}
+
+int fl_query_sums_col(const fl_query_spec *s)
+{
+    const fl_qfield *f = &s->keys[0];
+
+    if (s->op != FL_QOP_STATS || s->per_proto || s->nkeys != 1 || f->ncols != 1 ||
+        s->select != NULL)
+        return -1;
+    return f->col[0] == FL_COL_SRC_ADDR || f->col[0] == FL_COL_DST_ADDR ? (int)f->col[0] : -1;
 }
 
 /* The key part of spec's table that is column c (fl_query_order_col). */
@@ -372,6 +382,7 @@ typedef struct counter_cols {
     const uint32_t *rate;
     const fl_time *tf, *tl;
     const uint8_t *fl;
+    const uint64_t *fw; /* flows per row (0 = 1), or NULL: one each */
     int scale; /* multiply by the sampling rate */
 } counter_cols;
 
@@ -388,6 +399,7 @@ static counter_cols counter_cols_of(const worker *w)
     cc.tf = FL_TIMES(b, FL_COL_TIME_FIRST);
     cc.tl = FL_TIMES(b, FL_COL_TIME_LAST);
     cc.fl = FL_U8(b, FL_COL_TCP_FLAGS);
+    cc.fw = fl_batch_has(b, FL_COL_FLOWS) ? FL_U64(b, FL_COL_FLOWS) : NULL;
     cc.scale = !w->run->spec->no_scale && fl_batch_has(b, FL_COL_SAMPLING_RATE);
     return cc;
 }
@@ -409,7 +421,7 @@ static void gather_counters(worker *w)
         uint32_t r = idx[i];
         fl_qcounters *c = &w->cnt[i];
         uint64_t m = scale && rate[r] > 1 ? rate[r] : 1;
-        c->flows = 1;
+        c->flows = cc.fw && cc.fw[r] ? cc.fw[r] : 1;
         c->packets = pk[r] * m;
         c->bytes = by[r] * m;
         c->out_packets = opk[r] * m;
@@ -736,6 +748,10 @@ static int fold_batch_direct(worker *w)
     const fl_qfield *f = &w->run->spec->keys[0];
     const fl_batch *b = w->b;
 
+    /* rows standing for several flows (store sums, aggregated exports)
+     * take the general path, which counts them */
+    if (fl_batch_has(b, FL_COL_FLOWS))
+        return 0;
     if (!w->small) {
         if (w->ncd < f->ncols)
             return 0;
@@ -788,7 +804,7 @@ static fl_rc fold_batch(worker *w)
             for (uint32_t i = 0; i < n; i++) {
                 const fl_qcounters *c = &w->cnt[i];
                 int pc = proto_class(proto[sel->idx[i]]);
-                w->proto_flows[pc]++;
+                w->proto_flows[pc] += c->flows;
                 w->proto_packets[pc] += c->packets;
                 w->proto_bytes[pc] += c->bytes;
             }
@@ -848,12 +864,12 @@ static fl_rc fold_batch(worker *w)
                     w->bucket_bytes[k] += part * (double)c->bytes;
                     w->bucket_packets[k] += part * (double)c->packets;
                 }
-                w->bucket_flows[b0] += 1;
+                w->bucket_flows[b0] += (double)c->flows;
             } else {
                 size_t k = bucket_of(w->run, c->first);
                 w->bucket_bytes[k] += (double)c->bytes;
                 w->bucket_packets[k] += (double)c->packets;
-                w->bucket_flows[k] += 1;
+                w->bucket_flows[k] += (double)c->flows;
             }
         }
         break;
@@ -988,6 +1004,20 @@ static fl_rc fold_codes(worker *w)
     return rc;
 }
 
+/* The flows a batch's rows stand for: one each, unless it has a flows
+ * column (store sums, aggregated exports; 0 counts as one). */
+static uint64_t flows_of(const fl_batch *b)
+{
+    const uint64_t *fw = FL_U64(b, FL_COL_FLOWS);
+    uint64_t n = 0;
+
+    if (!fl_batch_has(b, FL_COL_FLOWS))
+        return b->n;
+    for (uint32_t r = 0; r < b->n; r++)
+        n += fw[r] ? fw[r] : 1;
+    return n;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -1038,7 +1068,7 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&ru->lock);
             break;
         }
-        w->scanned += w->b->n;
+        w->scanned += flows_of(w->b);
         codes_ready(w);
         /* a window of rows at a time, so the per-row scratch (counters,
          * keys, hashes) stays in the core's cache however large the

@@ -243,6 +243,12 @@ void fl_query_columns(const fl_query_spec *s, uint64_t mask[FL_PRESENT_WORDS]);
  * table: an aggregation with it as a key (whole addresses) and a top N
  * (-n). -1 for any other question. */
 int fl_query_order_col(const fl_query_spec *s);
+/* The address column (FL_COL_SRC_ADDR or FL_COL_DST_ADDR) whose per-block
+ * sums (fl_store_scan_sums: rows standing for several flows, through the
+ * flows column) answer this question as its rows would: statistics of
+ * that one address element (or a network of it), no filter. -1 for any
+ * other question. */
+int fl_query_sums_col(const fl_query_spec *s);
 
 /*
  * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into

@@ -429,7 +429,8 @@ static void list_totals(const fl_qresult *r, fl_qresult *sum)
     sum->total.first = FL_TIME_MAX;
     for (uint32_t i = 0; b && i < b->n; i++) {
         fl_time t0 = FL_TIMES(b, FL_COL_TIME_FIRST)[i], t1 = FL_TIMES(b, FL_COL_TIME_LAST)[i];
-        sum->total.flows++;
+        uint64_t fw = FL_U64(b, FL_COL_FLOWS)[i];
+        sum->total.flows += fw ? fw : 1;
         sum->total.bytes += FL_U64(b, FL_COL_BYTES)[i];
         sum->total.out_bytes += FL_U64(b, FL_COL_OUT_BYTES)[i];
         sum->total.packets += FL_U64(b, FL_COL_PACKETS)[i];

@@ -210,24 +210,114 @@ static void gather(void *dst, const void *src, const keyed *ix, uint32_t n, unsi
     }
 }
 
+/* The columns a block's sums hold, beside its ordering address. */
+static const fl_col sum_cols[] = {FL_COL_EXPORTER, FL_COL_TIME_FIRST, FL_COL_TIME_LAST,
+                                  FL_COL_PACKETS,  FL_COL_BYTES,      FL_COL_OUT_PACKETS,
+                                  FL_COL_OUT_BYTES, FL_COL_TCP_FLAGS, FL_COL_FLOWS};
+#define NSUM (sizeof sum_cols / sizeof sum_cols[0])
+
+/* Zeros standing for a column the segment lacks (8 bytes a row at most). */
+static const uint64_t no_col[BYADDR_ROWS];
+
+/* Sums row j of one address moves up one (a new exporter goes at j). */
+static void sums_open_row(void **sg, uint32_t j, uint32_t m)
+{
+    for (size_t k = 0; k < NSUM; k++) {
+        unsigned w = fl_col_get(sum_cols[k])->width;
+        uint8_t *p = (uint8_t *)sg[sum_cols[k]] + (size_t)j * w;
+        memmove(p + w, p, (size_t)(m - j) * w);
+        memset(p, 0, w);
+    }
+}
+
+/*
+ * The sums of one part block g[0..n) (rows in address order): one row per
+ * (address, exporter), in that order, holding the flows (rows, or the
+ * sum of their flows column, 0 counting as 1), packets, bytes and reverse
+ * counters summed, the first start and last end, the flags ORed. 0 when
+ * the block gets none: a row is sampled (1:N, N > 1), whose sum could not
+ * be scaled. sg: arrays of BYADDR_ROWS for keycol and sum_cols.
+ */
+static uint32_t make_sums(void *const *g, uint32_t n, fl_col keycol, void **sg)
+{
+#define SRC(c, T) ((const T *)(g[c] ? g[c] : (const void *)no_col))
+    const fl_addr *key = g[keycol];
+    const uint32_t *rate = SRC(FL_COL_SAMPLING_RATE, uint32_t);
+    const uint16_t *x = SRC(FL_COL_EXPORTER, uint16_t);
+    const fl_time *tf = SRC(FL_COL_TIME_FIRST, fl_time), *tl = SRC(FL_COL_TIME_LAST, fl_time);
+    const uint64_t *pk = SRC(FL_COL_PACKETS, uint64_t), *by = SRC(FL_COL_BYTES, uint64_t);
+    const uint64_t *opk = SRC(FL_COL_OUT_PACKETS, uint64_t), *oby = SRC(FL_COL_OUT_BYTES, uint64_t);
+    const uint64_t *fw = SRC(FL_COL_FLOWS, uint64_t);
+    const uint8_t *fg = SRC(FL_COL_TCP_FLAGS, uint8_t);
+#undef SRC
+    fl_addr *sk = sg[keycol];
+    uint16_t *sx = sg[FL_COL_EXPORTER];
+    fl_time *sf = sg[FL_COL_TIME_FIRST], *sl = sg[FL_COL_TIME_LAST];
+    uint64_t *sp = sg[FL_COL_PACKETS], *sb = sg[FL_COL_BYTES];
+    uint64_t *sop = sg[FL_COL_OUT_PACKETS], *sob = sg[FL_COL_OUT_BYTES], *sw = sg[FL_COL_FLOWS];
+    uint8_t *sfg = sg[FL_COL_TCP_FLAGS];
+    uint32_t m = 0, first = 0;
+
+    for (uint32_t r = 0; r < n; r++)
+        if (rate[r] > 1)
+            return 0;
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t j;
+        if (r == 0 || fl_addr_cmp(key[r], key[r - 1]) != 0)
+            first = m; /* a new address: its rows start here */
+        /* the row of this address and exporter, kept in exporter order */
+        j = first;
+        while (j < m && sx[j] < x[r])
+            j++;
+        if (j == m || sx[j] != x[r]) {
+            sums_open_row(sg, j, m);
+            sx[j] = x[r];
+            sf[j] = tf[r];
+            sl[j] = tl[r];
+            sk[m++] = key[r]; /* rows first..m: one address */
+        }
+        sw[j] += fw[r] ? fw[r] : 1;
+        sp[j] += pk[r];
+        sb[j] += by[r];
+        sop[j] += opk[r];
+        sob[j] += oby[r];
+        sf[j] = tf[r] < sf[j] ? tf[r] : sf[j];
+        sl[j] = tl[r] > sl[j] ? tl[r] : sl[j];
+        sfg[j] |= fg[r];
+    }
+    return m;
+}
+
 /* Append the blocks of one part (rows ordered by key) and their
- * directory entries. */
+ * directory entries, each followed by its sums block (make_sums). */
 static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, int kind,
                         keyed *ix, keyed *tmp, sbuf *out, sbuf *dir, uint32_t *nblk)
 {
-    void *g[FL_COL_COUNT];
+    void *g[FL_COL_COUNT], *sg[FL_COL_COUNT];
+    fl_col keycol = kind == BLK_BY_DST ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR;
     sbuf meta = {0}, data = {0};
     fl_rc rc = FL_OK;
 
     memset(g, 0, sizeof g);
+    memset(sg, 0, sizeof sg);
+    if ((sg[keycol] = malloc((size_t)BYADDR_ROWS * 16)) == NULL)
+        return FL_ENOMEM;
+    for (size_t k = 0; k < NSUM; k++)
+        if ((sg[sum_cols[k]] = malloc((size_t)BYADDR_ROWS * fl_col_get(sum_cols[k])->width)) ==
+            NULL) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
     meta.max = (size_t)SEG_MAX_META;
     data.max = (size_t)SEG_MAX_DATA;
     for (uint64_t i = 0; i < c->rows; i++) {
         ix[i].a = key ? key[i] : (fl_addr){0, 0};
         ix[i].i = i;
     }
-    if ((ix = sort_keyed(ix, tmp, c->rows)) == NULL)
-        return FL_ENOMEM;
+    if ((ix = sort_keyed(ix, tmp, c->rows)) == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
     for (int col = 0; col < FL_COL_COUNT; col++)
         if (c->col[col] && (g[col] = malloc((size_t)BYADDR_ROWS * fl_col_get((fl_col)col)->width)) == NULL) {
             rc = FL_ENOMEM;
@@ -250,10 +340,26 @@ static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, i
         if ((rc = block_build(enc, g, 0, n, (*nblk)++, kind, 0, out, &meta, &data)) == FL_OK &&
             sbuf_put(dir, ent, sizeof ent) != 0)
             rc = FL_ENOMEM;
+        if (rc == FL_OK && g[keycol] != NULL) {
+            uint32_t m = make_sums(g, n, keycol, sg);
+            put64(ent, out->n);
+            put32(ent + 8, m);
+            put16(ent + 12, (uint16_t)(kind == BLK_BY_DST ? BLK_SUM_DST : BLK_SUM_SRC));
+            if (m > 0 &&
+                (rc = block_build(enc, sg, 0, m, *nblk, kind == BLK_BY_DST ? BLK_SUM_DST
+                                                                           : BLK_SUM_SRC,
+                                  0, out, &meta, &data)) == FL_OK) {
+                (*nblk)++;
+                if (sbuf_put(dir, ent, sizeof ent) != 0)
+                    rc = FL_ENOMEM;
+            }
+        }
     }
 out:
-    for (int col = 0; col < FL_COL_COUNT; col++)
+    for (int col = 0; col < FL_COL_COUNT; col++) {
         free(g[col]);
+        free(sg[col]);
+    }
     sbuf_free(&meta);
     sbuf_free(&data);
     return rc;
@@ -554,9 +660,18 @@ fl_rc byaddr_dir_read(const seg_src *s, byaddr_dir *d, fl_err *e)
         x->kmin = get_addr(q + 24);
         x->kmax = get_addr(q + 40);
         if (x->off >= doff || x->nrows == 0 || x->nrows > BYADDR_ROWS ||
-            (x->kind != BLK_BY_SRC && x->kind != BLK_BY_DST)) {
+            x->kind < BLK_BY_SRC || x->kind > BLK_SUM_DST) {
             rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
                            "by-address directory entry %u invalid", i);
+            goto out;
+        }
+        /* sums follow their block, over the same rows, fewer of them */
+        if (x->kind >= BLK_SUM_SRC &&
+            (i == 0 || x[-1].kind != x->kind - 2 || x[-1].imin != x->imin ||
+             x[-1].imax != x->imax || fl_addr_cmp(x[-1].kmin, x->kmin) != 0 ||
+             fl_addr_cmp(x[-1].kmax, x->kmax) != 0 || x->nrows > x[-1].nrows)) {
+            rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
+                           "by-address directory entry %u: sums not of the block before", i);
             goto out;
         }
     }
@@ -583,6 +698,14 @@ uint64_t byaddr_part_rows(const byaddr_dir *d, int kind)
         if (d->v[i].kind == kind)
             n += d->v[i].nrows;
     return n;
+}
+
+int byaddr_has_sums(const byaddr_dir *d)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->v[i].kind >= BLK_SUM_SRC)
+            return 1;
+    return 0;
 }
 
 int byaddr_hit(const byaddr_dir *d, uint32_t i, int kind, const fl_addr *lo, const fl_addr *hi,
@@ -626,17 +749,10 @@ fl_rc byaddr_blocks(const seg_src *s, const seg_header *h, const byaddr_dir *d, 
             continue;
         if ((rc = byaddr_block(s, h, d, i, &b, e)) != FL_OK)
             return rc;
-        if (bl->n == bl->cap) {
-            size_t cap = bl->cap ? bl->cap * 2 : 8;
-            seg_block *nv = realloc(bl->v, cap * sizeof *nv);
-            if (nv == NULL) {
-                block_clear(&b);
-                return FL_ENOMEM;
-            }
-            bl->v = nv;
-            bl->cap = cap;
+        if (seg_blocks_push(bl, &b) != 0) {
+            block_clear(&b);
+            return FL_ENOMEM;
         }
-        bl->v[bl->n++] = b;
     }
     bl->closed = 1;
     return FL_OK;

@@ -45,7 +45,8 @@ int byaddr_copier_idle(byaddr_copier *c);
 typedef struct byaddr_ent {
     uint64_t off;
     uint32_t nrows;
-    uint16_t kind;        /* BLK_BY_SRC or BLK_BY_DST */
+    uint16_t kind;        /* BLK_BY_SRC or BLK_BY_DST, or the sums of the entry
+                             before (BLK_SUM_SRC, BLK_SUM_DST: same rows) */
     /* its first and last row, as (ordering address in stored form, row
      * number in the segment): the part is ordered by that pair, so the
      * rows of the block are exactly the segment's rows between them */
@@ -67,6 +68,8 @@ void byaddr_dir_free(byaddr_dir *d);
 /* Rows in the blocks of one kind. */
 uint64_t byaddr_part_rows(const byaddr_dir *d, int kind);
 
+/* Whether some block has sums (copies made before session 9 have none). */
+int byaddr_has_sums(const byaddr_dir *d);
 /* Whether directory entry i is of kind and its address range meets one
  * of the nivl inclusive intervals [lo[j], hi[j]] (stored form). */
 int byaddr_hit(const byaddr_dir *d, uint32_t i, int kind, const fl_addr *lo, const fl_addr *hi,

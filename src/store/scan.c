@@ -104,6 +104,10 @@ struct fl_store_scan {
     fl_addr dlo[FL_STORE_ASET_MAX * 3], dhi[FL_STORE_ASET_MAX * 3];
     unsigned dn;
     fl_time tbound;         /* fl_store_scan_time_bound (FL_TIME_MAX: none) */
+    /* fl_store_scan_sums: a copy's block whose flows all lie in [sum_lo,
+     * sum_hi) (0, 0: no window) is read as its sums block */
+    int sums;
+    fl_time sum_lo, sum_hi;
     /* ordered (FL_STORE_SCAN_SRC_ORDER, _DST_ORDER): at the first claim
      * every closed segment's copy is opened (ordk 1), or the segment is
      * left to the cursor (0: read first, unordered) or has no block that
@@ -370,6 +374,27 @@ fl_rc fl_store_scan_open(fl_store *s, const uint64_t *cols, const fl_store_pred 
     return FL_OK;
 }
 
+int fl_store_scan_sums(fl_store_scan *sc, fl_col col, fl_time start, fl_time end)
+{
+    const fl_store_pred *p = &sc->pred;
+
+    if ((col != FL_COL_SRC_ADDR && col != FL_COL_DST_ADDR) || sc->by || sc->ord ||
+        (sc->flags & FL_STORE_SCAN_EXACT) ||
+        (sc->has_pred && (p->nranges || p->naddrs || p->nasets)))
+        return 0;
+    sc->sums = 1;
+    sc->sum_lo = start;
+    sc->sum_hi = end;
+    sc->by = col == FL_COL_SRC_ADDR ? 1 : 2;
+    sc->dlo[0] = (fl_addr){0, 0};
+    sc->dhi[0] = (fl_addr){UINT64_MAX, UINT64_MAX};
+    sc->dn = 1;
+    /* a damaged sums block's rows are picked from its segment by it */
+    setbit(sc->need, col);
+    setbit(sc->need, FL_COL_FLOWS);
+    return 1;
+}
+
 static void seg_free(scan_seg *g)
 {
     if (g == NULL)
@@ -497,6 +522,56 @@ static fl_rc copy_lazy_blocks(const fl_store_scan *sc, scan_seg *g, int kind)
     return FL_OK;
 }
 
+static const seg_chunk *find_chunk(const seg_block *b, int c);
+
+/* Whether every flow of block b lies in the sums window (both times). */
+static int sums_inside(const fl_store_scan *sc, const seg_block *b)
+{
+    const seg_chunk *tf = find_chunk(b, FL_COL_TIME_FIRST), *tl = find_chunk(b, FL_COL_TIME_LAST);
+    fl_time f0 = tf ? (fl_time)tf->min.lo : 0, f1 = tf ? (fl_time)tf->max.lo : 0;
+    fl_time l0 = tl ? (fl_time)tl->min.lo : 0, l1 = tl ? (fl_time)tl->max.lo : 0;
+
+    if (sc->sum_lo == 0 && sc->sum_hi == 0)
+        return 1;
+    return f0 >= sc->sum_lo && l0 >= sc->sum_lo && f1 < sc->sum_hi && l1 < sc->sum_hi;
+}
+
+/* The blocks of one part of copy g for a scan of sums: each block's sums
+ * block when it has one wholly in the window, else the block. */
+static fl_rc copy_sum_blocks(fl_store_scan *sc, scan_seg *g, int kind, fl_err *e)
+{
+    const byaddr_dir *d = &g->dir;
+    fl_rc rc;
+
+    for (uint32_t i = 0; i < d->n; i++) {
+        seg_block b;
+        if (d->v[i].kind != kind)
+            continue;
+        if (i + 1 < d->n && d->v[i + 1].kind == kind + 2) {
+            fl_err le;
+            if (byaddr_block(&g->src, &g->h, d, i + 1, &b, &le) != FL_OK) {
+                warn(sc, &le, "by-address copy sums (the rows are read)");
+            } else if (sums_inside(sc, &b)) {
+                if (seg_blocks_push(&g->bl, &b) != 0) {
+                    block_clear(&b);
+                    return FL_ENOMEM;
+                }
+                continue;
+            } else {
+                block_clear(&b);
+            }
+        }
+        if ((rc = byaddr_block(&g->src, &g->h, d, i, &b, e)) != FL_OK)
+            return rc;
+        if (seg_blocks_push(&g->bl, &b) != 0) {
+            block_clear(&b);
+            return FL_ENOMEM;
+        }
+    }
+    g->bl.closed = 1;
+    return FL_OK;
+}
+
 /* The by-address copy of closed segment si with the blocks that may hold
  * the driving address (lazy: not parsed yet, copy_lazy_blocks), or NULL
  * to read the segment itself: no copy, or one that does not match the
@@ -532,11 +607,17 @@ static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si, int la
             rc = fl_err_at(&le, FL_ECORRUPT, g->cname, 0, -1,
                            "made from another segment than %s (its slot, rows or time range "
                            "differ)", si->name);
+        if (rc == FL_OK && sc->sums && !byaddr_has_sums(d)) {
+            seg_free(g); /* made before sums: its rows cost more than the segment's */
+            return NULL;
+        }
         if (lazy && rc == FL_OK && (rc = copy_lazy_blocks(sc, g, sc->by == 2 ? BLK_BY_DST
                                                                               : BLK_BY_SRC)) != FL_OK)
             fl_err_at(&le, rc, g->cname, 0, -1, "out of memory");
         for (int k = 0; k < 2 && rc == FL_OK && !lazy; k++)
-            if (sc->by & (1 << k))
+            if ((sc->by & (1 << k)) && sc->sums)
+                rc = copy_sum_blocks(sc, g, k ? BLK_BY_DST : BLK_BY_SRC, &le);
+            else if (sc->by & (1 << k))
                 rc = byaddr_blocks(&g->src, &g->h, &g->dir, k ? BLK_BY_DST : BLK_BY_SRC,
                                    sc->dlo, sc->dhi, sc->dn, &g->bl, &le);
     }
@@ -779,9 +860,9 @@ static const fl_store_pred *pred_of(const fl_store_scan *sc, const scan_seg *g,
                                     const seg_block *b)
 {
     if (g->copy)
-        return &sc->part[b->kind == BLK_BY_DST];
+        return &sc->part[blk_dst_part(b->kind)];
     if (g->is_redo)
-        return &sc->part[g->rd.x.kind == BLK_BY_DST];
+        return &sc->part[blk_dst_part(g->rd.x.kind)];
     return &sc->pred;
 }
 
@@ -789,8 +870,8 @@ static const fl_store_pred *pred_of(const fl_store_scan *sc, const scan_seg *g,
  * from its src part already. */
 static int excl_of(const fl_store_scan *sc, const scan_seg *g, const seg_block *b)
 {
-    return sc->excl && ((g->copy && b->kind == BLK_BY_DST) ||
-                        (g->is_redo && g->rd.x.kind == BLK_BY_DST));
+    return sc->excl && ((g->copy && blk_dst_part(b->kind)) ||
+                        (g->is_redo && blk_dst_part(g->rd.x.kind)));
 }
 
 /* A row's place in a copy's part: (ordering address, row number). */
@@ -919,7 +1000,7 @@ static void filter_rows(const fl_store_scan *sc, const fl_store_pred *p, int exc
             continue;
         if (rd) {
             const byaddr_ent *x = &rd->x;
-            fl_addr k = FL_ADDRS(b, x->kind == BLK_BY_DST ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR)[r];
+            fl_addr k = FL_ADDRS(b, blk_dst_part(x->kind) ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR)[r];
             uint64_t i = first + (r - from);
             if (place_cmp(k, i, x->kmin, x->imin) < 0 || place_cmp(k, i, x->kmax, x->imax) > 0)
                 continue;
@@ -1473,7 +1554,7 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
         const fl_store_pred *p;
         scan_redo rd;
         uint64_t first = 0;
-        int ok, excl, redo;
+        int ok, excl, redo, sums;
 
         pthread_mutex_lock(&sc->sy->lock);
         if (claim(sc, &g, &bi) != 0) {
@@ -1482,6 +1563,7 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
         }
         pthread_mutex_unlock(&sc->sy->lock);
         ok = load_block(sc, l, g, &g->bl.v[bi], bi, d) == 0;
+        sums = g->copy && g->bl.v[bi].kind >= BLK_SUM_SRC;
         p = pred_of(sc, g, &g->bl.v[bi]);
         excl = excl_of(sc, g, &g->bl.v[bi]);
         if ((redo = g->is_redo) != 0) {
@@ -1508,6 +1590,8 @@ static int next_group(fl_store_scan *sc, scan_lane *l, const dest *d)
         }
         if (d->bt->n > d->at) {
             __atomic_add_fetch(&sc->st.rows, d->bt->n - d->at, __ATOMIC_RELAXED);
+            if (sums)
+                __atomic_add_fetch(&sc->st.groups_summed, 1, __ATOMIC_RELAXED);
             return 0;
         }
     }
@@ -1889,8 +1973,8 @@ static void verify_copy(verify_ctx *v, const fl_store *s, const fl_store_seginfo
             rc = fl_err_at(&le, FL_ECORRUPT, name, 0, -1,
                            "holds %llu rows, %s holds %llu (made from another segment)",
                            (unsigned long long)d.rows, si->name, (unsigned long long)si->rows);
-        for (int k = 0; k < 2 && rc == FL_OK; k++)
-            rc = byaddr_blocks(&src, &h, &d, k ? BLK_BY_DST : BLK_BY_SRC, &lo, &hi, 1, &bl, &le);
+        for (int k = BLK_BY_SRC; k <= BLK_SUM_DST && rc == FL_OK; k++)
+            rc = byaddr_blocks(&src, &h, &d, k, &lo, &hi, 1, &bl, &le);
     }
     if (rc != FL_OK) {
         char m[900];

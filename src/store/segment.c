@@ -243,7 +243,7 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
     if (crc != get32(m + 24))
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block %u metadata checksum mismatch", b->group);
-    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_BY_DST ||
+    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_SUM_DST ||
         b->ncols > h->ncols)
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block with %u rows, kind %u, %u columns", b->nrows, b->kind, b->ncols);
@@ -361,7 +361,7 @@ void seg_blocks_free(seg_blocks *bl)
     memset(bl, 0, sizeof *bl);
 }
 
-static int blocks_push(seg_blocks *bl, seg_block *b)
+int seg_blocks_push(seg_blocks *bl, seg_block *b)
 {
     if (bl->n == bl->cap) {
         size_t cap = bl->cap ? bl->cap * 2 : 16;
@@ -474,7 +474,7 @@ static fl_rc load_closed(const seg_src *s, const seg_header *h, seg_blocks *bl, 
                 fl_err_format(&le, bl->bad_msg, sizeof bl->bad_msg);
             continue;
         }
-        if (blocks_push(bl, &b) != 0) {
+        if (seg_blocks_push(bl, &b) != 0) {
             block_clear(&b);
             rc = FL_ENOMEM;
             goto out;
@@ -508,7 +508,7 @@ static fl_rc load_open(const seg_src *s, const seg_header *h, seg_blocks *bl, fl
             bl->tail_bad = 1;
             break;
         }
-        if (blocks_push(bl, &b) != 0) {
+        if (seg_blocks_push(bl, &b) != 0) {
             block_clear(&b);
             return fl_err_set(e, FL_ENOMEM, "too many blocks");
         }

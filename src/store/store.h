@@ -235,7 +235,8 @@ typedef struct fl_store_scan_stats {
     uint64_t segments_ordered;  /* ... of them, in address order */
     uint64_t groups;            /* row groups considered */
     uint64_t groups_pruned;     /* skipped by zone maps (or the time bound) */
-    uint64_t rows;              /* rows returned */
+    uint64_t groups_summed;     /* ... read as their sums (fl_store_scan_sums) */
+    uint64_t rows;              /* rows returned (a sums row counts one) */
     uint64_t values;            /* column values decoded */
     uint64_t warnings;          /* corrupt chunks/segments skipped */
 } fl_store_scan_stats;
@@ -323,6 +324,21 @@ fl_rc fl_store_scan_fill_codes(fl_store_scan *sc, fl_batch *dst, fl_store_codes 
  * ::) when the scan is not ordered. Thread-safe.
  */
 int fl_store_scan_floor(fl_store_scan *sc, fl_addr *out);
+/*
+ * Let scan sc — just opened, not exact or ordered, its predicate at most a
+ * time range and exporters — answer from the by-address copies' sums:
+ * every closed segment with a copy is read through its part ordered by
+ * col (FL_COL_SRC_ADDR or FL_COL_DST_ADDR), and a block of it whose flows
+ * all start and end in [start, end) (0, 0: any time) comes back as its
+ * sums, one row per (address, exporter): the flows column (how many flows
+ * the row stands for), packets, bytes and their reverse summed, the first
+ * time_first, the last time_last, tcp_flags ORed; every other column
+ * reads zero. Blocks holding sampled flows (1:N, N > 1) have no sums.
+ * Only for a caller that counts each row as its flows column says and
+ * reads no other column. 1 when sums may come back, 0 when the scan is
+ * unchanged (it does not qualify).
+ */
+int fl_store_scan_sums(fl_store_scan *sc, fl_col col, fl_time start, fl_time end);
 /* Start the scan again from its first segment (same columns and
  * predicate; the segment list is not re-read). Not while another thread
  * is inside fill/next (FL_EINVAL). The stats keep counting. */

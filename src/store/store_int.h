@@ -30,8 +30,12 @@
 
 /* Block kinds: a segment's blocks are FINAL or DELTA (an open slot's
  * flush of a group not yet full); a by-address copy's (byaddr.h) hold the
- * segment's rows ordered by src_addr or by dst_addr. */
-enum { BLK_FINAL = 0, BLK_DELTA = 1, BLK_BY_SRC = 2, BLK_BY_DST = 3 };
+ * segment's rows ordered by src_addr or by dst_addr, each followed by the
+ * sums of its rows per (address, exporter) (SUM_SRC, SUM_DST). */
+enum { BLK_FINAL = 0, BLK_DELTA = 1, BLK_BY_SRC = 2, BLK_BY_DST = 3, BLK_SUM_SRC = 4,
+       BLK_SUM_DST = 5 };
+/* 1 when a copy's block of kind k is about dst_addr (BY_DST, SUM_DST). */
+static inline int blk_dst_part(int k) { return k == BLK_BY_DST || k == BLK_SUM_DST; }
 
 /* Chunk encodings. */
 enum {
@@ -198,6 +202,9 @@ typedef struct seg_blocks {
 } seg_blocks;
 fl_rc seg_load_blocks(const seg_src *s, const seg_header *h, seg_blocks *out, fl_err *e);
 void seg_blocks_free(seg_blocks *bl);
+/* Append b to bl (bl owns it then, b is zeroed); -1 when out of memory or
+ * past SEG_MAX_BLOCKS (b is still the caller's). */
+int seg_blocks_push(seg_blocks *bl, seg_block *b);
 /* Read + check + decode chunk ch of block b into out. */
 fl_rc seg_read_chunk(const seg_src *s, const seg_block *b, const seg_chunk *ch, fl_kind k,
                      const fl_time *ref, void *out, uint8_t *stored_buf, uint8_t *scratch,

@@ -33,32 +33,52 @@ for q in "-s dstport" "-A srcip,dstip -n 20" "--summary" "--series bytes --step 
     cmp -s "$T_TMP/with.csv" "$T_TMP/without.csv" && pass "copies_same_answer_$n" ||
     fail "copies_same_answer_$n" "$(diff "$T_TMP/with.csv" "$T_TMP/without.csv" | head -5)"
 done
+# copies_like_segments NAME PATTERN QUESTION: on one thread and on two,
+# QUESTION's scan log matches PATTERN (the copies were read the way NAME
+# says) and its answer is the one the segments give (the copies moved away)
+copies_like_segments() {
+  for t in 1 2; do
+    # shellcheck disable=SC2086
+    "$FL_BIN" query --store "$S" --no-cache --threads $t --log-level debug -q -o csv $3 \
+      >"$T_TMP/with.csv" 2>"$T_TMP/with.err"
+    grep -qE "$2" "$T_TMP/with.err" &&
+      pass "${1}_used_$t" || fail "${1}_used_$t" "$(grep 'store scan' "$T_TMP/with.err")"
+    mkdir -p "$T_TMP/away" && mv "$S"/seg/*.fla "$T_TMP/away/"
+    # shellcheck disable=SC2086
+    "$FL_BIN" query --store "$S" --no-cache --threads $t -q -o csv $3 >"$T_TMP/without.csv"
+    mv "$T_TMP/away/"*.fla "$S/seg/"
+    [ "$(wc -l <"$T_TMP/with.csv")" -gt 3 ] && cmp -s "$T_TMP/with.csv" "$T_TMP/without.csv" &&
+      pass "${1}_same_answer_$t" ||
+      fail "${1}_same_answer_$t" "$(diff "$T_TMP/with.csv" "$T_TMP/without.csv" | head -5)"
+  done
+}
 # a top N of aggregates keyed by an address reads the copies in address
 # order (the engine lets go of the keys below the scan's floor as it goes):
 # the same rows as the segments give, with or without a filter or window,
-# ordered by src or dst, on one thread or two
+# ordered by src or dst
 oq=0
 for q in "-A srcip,dstip -n 20 -O bytes" "-A dstip,dstport -n 15" "-A srcip -n 5 -O packets" \
   "-A dstip,srcip -n 10 -O flows proto tcp" \
   "-A srcip,proto -n 8 -O bytes -t 2024/05/01.12:20:00-2024/05/01.12:40:00"; do
   oq=$((oq + 1))
-  for t in 1 2; do
-    # shellcheck disable=SC2086
-    "$FL_BIN" query --store "$S" --no-cache --threads $t --log-level debug -q -o csv $q \
-      >"$T_TMP/with.csv" 2>"$T_TMP/with.err"
-    grep -qE "by-address copy, ([1-9]|1[0-2]) of them in address order\)" "$T_TMP/with.err" &&
-      pass "ordered_used_${oq}_$t" || fail "ordered_used_${oq}_$t" "$(grep 'store scan' "$T_TMP/with.err")"
-    mkdir -p "$T_TMP/away" && mv "$S"/seg/*.fla "$T_TMP/away/"
-    # shellcheck disable=SC2086
-    "$FL_BIN" query --store "$S" --no-cache --threads $t -q -o csv $q >"$T_TMP/without.csv"
-    mv "$T_TMP/away/"*.fla "$S/seg/"
-    [ "$(wc -l <"$T_TMP/with.csv")" -gt 3 ] && cmp -s "$T_TMP/with.csv" "$T_TMP/without.csv" &&
-      pass "ordered_same_answer_${oq}_$t" ||
-      fail "ordered_same_answer_${oq}_$t" "$(diff "$T_TMP/with.csv" "$T_TMP/without.csv" | head -5)"
-  done
+  copies_like_segments "ordered_$oq" "by-address copy, ([1-9]|1[0-2]) of them in address order\)" "$q"
 done
-# an -A without -n, or -s, reads the segments
-for q in "-A srcip,dstip" "-s srcip"; do
+# statistics of one address element without a filter read the copies'
+# per-block sums (blocks wholly inside the window; the others as rows):
+# the same rows as the segments give
+sq=0
+for q in "-s srcip/bytes -n 20" "-s dstip -n 0" "-s srcip/flows -n 10 -t 2024/05/01.12:20:00-2024/05/01.12:40:00" \
+  "-s dstip/packets -n 10 -t 2024/05/01.12:00:00-2024/05/01.12:35:00 --window-mode overlap" \
+  "-s srcip/pps -n 10 -t 2024/05/01.12:10:00-2024/05/01.12:50:00 --window-mode start"; do
+  sq=$((sq + 1))
+  copies_like_segments "sums_$sq" "pruned, [1-9][0-9]* read as their sums\)" "$q"
+done
+# with a filter, -s of an address reads no sums
+"$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv -s srcip "proto tcp" >/dev/null 2>"$T_TMP/f.err"
+grep -q " 0 read as their sums" "$T_TMP/f.err" && pass filtered_stats_no_sums ||
+  fail filtered_stats_no_sums "$(grep 'store scan' "$T_TMP/f.err")"
+# an -A without -n, or -s of another element, reads the segments
+for q in "-A srcip,dstip" "-s srcport"; do
   # shellcheck disable=SC2086
   "$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv $q >/dev/null 2>"$T_TMP/all.err"
   grep -q " 0 read through" "$T_TMP/all.err" && pass "unordered_$(echo "$q" | tr -cd a-z)" ||
