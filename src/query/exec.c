@@ -697,12 +697,13 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
         uint64_t m = !lean && cc.scale && cc.rate[r] > 1 ? cc.rate[r] : 1;
         uint64_t p = cc.pk[r] * m, y = cc.by[r] * m;
         uint64_t op = lean ? 0 : cc.opk[r] * m, oy = lean ? 0 : cc.oby[r] * m;
+        uint64_t f = lean || cc.fw == NULL || cc.fw[r] == 0 ? 1 : cc.fw[r];
         fl_time tf = cc.tf[r], tl = cc.tl[r];
         fl_qcounters *e = &into[k16 ? k16[r] : k8[r]];
         /* 65536 entries do not fit the core's cache: prefetch */
         if (k16 && i + FOLD_AHEAD < n)
             __builtin_prefetch(&into[k16[idx[i + FOLD_AHEAD]]], 1);
-        e->flows++;
+        e->flows += f;
         e->packets += p;
         e->bytes += y;
         if (!lean) {
@@ -713,7 +714,7 @@ fold_direct(worker *w, const uint8_t *k8, const uint16_t *k16, fl_qcounters *int
         e->first = tf < e->first ? tf : e->first;
         e->last = tl > e->last ? tl : e->last;
         if (with_total) {
-            t.flows++;
+            t.flows += f;
             t.packets += p;
             t.bytes += y;
             t.out_packets += op;
@@ -748,10 +749,6 @@ static int fold_batch_direct(worker *w)
     const fl_qfield *f = &w->run->spec->keys[0];
     const fl_batch *b = w->b;
 
-    /* rows standing for several flows (store sums, aggregated exports)
-     * take the general path, which counts them */
-    if (fl_batch_has(b, FL_COL_FLOWS))
-        return 0;
     if (!w->small) {
         if (w->ncd < f->ncols)
             return 0;
@@ -759,10 +756,11 @@ static int fold_batch_direct(worker *w)
             if (w->cd[k].ndict == 0)
                 return 0;
     }
-    /* no reverse counters, flags or sampling rates in the batch: a lean
-     * loop (most stores hold none of them) */
+    /* no reverse counters, flags, flow counts or sampling rates in the
+     * batch: a lean loop (most stores hold none of them) */
     int lean = !fl_batch_has(b, FL_COL_OUT_PACKETS) && !fl_batch_has(b, FL_COL_OUT_BYTES) &&
-               !fl_batch_has(b, FL_COL_TCP_FLAGS) && !scales_any(w);
+               !fl_batch_has(b, FL_COL_TCP_FLAGS) && !fl_batch_has(b, FL_COL_FLOWS) &&
+               !scales_any(w);
 
     for (unsigned k = 0; k < f->ncols; k++) {
         fl_col c = f->col[k];
@@ -771,9 +769,15 @@ static int fold_batch_direct(worker *w)
                  : fold_direct(w, NULL, w->cd[k].codes, w->acc[k], 0, 0);
             w->acc_total = 1;
         }
+        else if (fl_col_get(c)->kind == FL_KIND_U8 && lean) /* protocol, ToS, masks */
+            k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0, 1)
+              : fold_direct(w, FL_U8(b, c), NULL, w->small, 1, 1);
         else if (fl_col_get(c)->kind == FL_KIND_U8)
             k ? fold_direct(w, FL_U8(b, c), NULL, w->small, 0, 0)
               : fold_direct(w, FL_U8(b, c), NULL, w->small, 1, 0);
+        else if (lean) /* ports, VLANs */
+            k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0, 1)
+              : fold_direct(w, NULL, FL_U16(b, c), w->small, 1, 1);
         else
             k ? fold_direct(w, NULL, FL_U16(b, c), w->small, 0, 0)
               : fold_direct(w, NULL, FL_U16(b, c), w->small, 1, 0);

@@ -207,6 +207,72 @@ TEST(series_sums_to_total)
     fl_qresult_free(t);
 }
 
+/* Rows with a flows column (aggregated records, store sums) count as that
+ * many flows, 0 as one: in totals, per-protocol counts, statistics by
+ * address and by a small-domain element, series and the scanned count. */
+TEST(flows_column_counts_each_row_as_its_flows)
+{
+    fl_query_spec s;
+    fl_qresult *r;
+    fl_err e;
+    uint64_t want = 0, want_tcp = 0, got = 0;
+    double ser = 0;
+
+    for (int i = 0; i < NB; i++) {
+        for (uint32_t k = 0; k < batches[i]->n; k++) {
+            uint64_t f = k % 3 == 0 ? 4 : 0;
+            FL_U64(batches[i], FL_COL_FLOWS)[k] = f;
+            want += f ? f : 1;
+            want_tcp += FL_U8(batches[i], FL_COL_PROTO)[k] == 6 ? (f ? f : 1) : 0;
+        }
+        fl_batch_mark(batches[i], FL_COL_FLOWS);
+    }
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SUMMARY;
+    r = run_spec(&s);
+    CHECK_EQ_INT(r->total.flows, want);
+    CHECK_EQ_INT(r->scanned, want);
+    CHECK_EQ_INT(r->proto_flows[0] + r->proto_flows[1] + r->proto_flows[2] + r->proto_flows[3],
+                 want);
+    fl_qresult_free(r);
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "srcip/flows", &e) == FL_OK);
+    s.top = 0;
+    r = run_spec(&s);
+    for (size_t i = 0; i < r->nrows; i++)
+        got += r->rows[i].c.flows;
+    CHECK_EQ_INT(got, want);
+    fl_qresult_free(r);
+    fl_query_spec_init(&s);
+    CHECK(fl_query_parse_stat(&s, "proto", &e) == FL_OK);
+    r = run_spec(&s);
+    got = 0;
+    for (size_t i = 0; i < r->nrows; i++)
+        got += r->rows[i].key[0].lo == 6 ? r->rows[i].c.flows : 0;
+    CHECK_EQ_INT(got, want_tcp);
+    fl_qresult_free(r);
+    fl_query_spec_init(&s);
+    s.op = FL_QOP_SERIES;
+    s.start = T0;
+    s.end = T0 + 6 * 3600000LL;
+    s.window_mode = FL_WIN_START;
+    s.step = 300000;
+    s.metric = FL_METRIC_FLOWS;
+    r = run_spec(&s);
+    for (size_t i = 0; i < r->nbuckets; i++)
+        ser += r->values[i];
+    fl_qresult_free(r);
+    s.op = FL_QOP_SUMMARY;
+    r = run_spec(&s);
+    CHECK(fabs(ser - (double)r->total.flows) < 0.5);
+    CHECK(r->total.flows > NFLOWS);
+    fl_qresult_free(r);
+    for (int i = 0; i < NB; i++) {
+        memset(FL_U64(batches[i], FL_COL_FLOWS), 0, sizeof(uint64_t) * batches[i]->n);
+        batches[i]->present[FL_COL_FLOWS / 64] &= ~((uint64_t)1 << (FL_COL_FLOWS % 64));
+    }
+}
+
 TEST(topseries_columns_sum_to_series)
 {
     fl_query_spec s;
@@ -675,6 +741,7 @@ TEST(progress_and_cancel)
 int main(void)
 {
     make_flows();
+    RUN(flows_column_counts_each_row_as_its_flows);
     RUN(top_n_heap_equals_full_sort);
     RUN(having_filters_rows);
     RUN(ordered_source_drains_keys);
