@@ -174,19 +174,25 @@ TEST(window_modes)
     CHECK(overlap < NFLOWS);
 }
 
+/* A series of metric in 5-minute steps over the flows' 6 hours. */
+static void series_spec(fl_query_spec *s, fl_metric metric)
+{
+    fl_query_spec_init(s);
+    s->op = FL_QOP_SERIES;
+    s->start = T0;
+    s->end = T0 + 6 * 3600000LL;
+    s->window_mode = FL_WIN_START;
+    s->step = 300000;
+    s->metric = metric;
+}
+
 TEST(series_sums_to_total)
 {
     fl_query_spec s;
     fl_qresult *r, *t;
     double sum = 0;
 
-    fl_query_spec_init(&s);
-    s.op = FL_QOP_SERIES;
-    s.start = T0;
-    s.end = T0 + 6 * 3600000LL;
-    s.window_mode = FL_WIN_START;
-    s.step = 300000;
-    s.metric = FL_METRIC_BYTES;
+    series_spec(&s, FL_METRIC_BYTES);
     r = run_spec(&s);
     CHECK_EQ_INT(r->nbuckets, 73);
     for (size_t i = 0; i < r->nbuckets; i++)
@@ -251,13 +257,7 @@ TEST(flows_column_counts_each_row_as_its_flows)
         got += r->rows[i].key[0].lo == 6 ? r->rows[i].c.flows : 0;
     CHECK_EQ_INT(got, want_tcp);
     fl_qresult_free(r);
-    fl_query_spec_init(&s);
-    s.op = FL_QOP_SERIES;
-    s.start = T0;
-    s.end = T0 + 6 * 3600000LL;
-    s.window_mode = FL_WIN_START;
-    s.step = 300000;
-    s.metric = FL_METRIC_FLOWS;
+    series_spec(&s, FL_METRIC_FLOWS);
     r = run_spec(&s);
     for (size_t i = 0; i < r->nbuckets; i++)
         ser += r->values[i];
