@@ -442,6 +442,7 @@ fl_rc byaddr_build(fl_store *s, chunk_enc *enc, fl_time slot, uint32_t seq, uint
         uint64_t doff = out.n;
         memcpy(dir.p, DIR_MAGIC, 8);
         put32(dir.p + 8, nblk);
+        put32(dir.p + 12, BYADDR_F_SUMS);
         put64(dir.p + 16, c.rows);
         put64(dir.p + 24, (uint64_t)tmin);
         put64(dir.p + 32, (uint64_t)tmax);
@@ -641,6 +642,7 @@ fl_rc byaddr_dir_read(const seg_src *s, byaddr_dir *d, fl_err *e)
                        "by-address directory checksum or count mismatch");
         goto out;
     }
+    d->flags = get32(p + 12);
     d->rows = get64(p + 16);
     d->tmin = (fl_time)get64(p + 24);
     d->tmax = (fl_time)get64(p + 32);

@@ -60,7 +60,12 @@ typedef struct byaddr_dir {
     uint64_t rows;        /* rows of the segment (each part holds them all) */
     fl_time tmin, tmax;   /* time_first range, as the segment's catalog entry */
     uint64_t end;         /* where the blocks end (the directory's offset) */
+    uint32_t flags;       /* BYADDR_F_* */
 } byaddr_dir;
+/* The copy was made with sums (blocks of sampled flows have none): copies
+ * without this flag were made before sums existed, and backfill remakes
+ * them. */
+#define BYADDR_F_SUMS 1u
 
 /* Read and check the directory of the copy s (header parsed or not). */
 fl_rc byaddr_dir_read(const seg_src *s, byaddr_dir *d, fl_err *e);

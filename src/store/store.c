@@ -1172,6 +1172,29 @@ static fl_time idle_ms(const fl_store *s)
     return t < STORE_IDLE_MAX_MS ? t : STORE_IDLE_MAX_MS;
 }
 
+/* Whether the copy at path (named name) was made with sums: one made
+ * before them, or unreadable, is to be made again. */
+static int byaddr_current(const char *path, const char *name)
+{
+    seg_src src = {-1, NULL, 0, name};
+    struct stat st;
+    byaddr_dir d;
+    fl_err le;
+    int ok;
+
+    if ((src.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    if (fstat(src.fd, &st) != 0) {
+        close(src.fd);
+        return 0;
+    }
+    src.size = (uint64_t)st.st_size;
+    ok = byaddr_dir_read(&src, &d, &le) == FL_OK && (d.flags & BYADDR_F_SUMS);
+    byaddr_dir_free(&d);
+    close(src.fd);
+    return ok;
+}
+
 fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
 {
     *more = 0;
@@ -1194,7 +1217,8 @@ fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e)
         if (si->open || si->rows == 0 || si->rows > BYADDR_MAX_ROWS)
             continue;
         byaddr_name(cname, sizeof cname, si->slot_start, si->seq);
-        if (path_join(path, sizeof path, s->segdir, cname) != 0 || access(path, F_OK) == 0)
+        if (path_join(path, sizeof path, s->segdir, cname) != 0 ||
+            (access(path, F_OK) == 0 && byaddr_current(path, cname)))
             continue;
         if (path_join(path, sizeof path, s->segdir, si->name) != 0 || access(path, F_OK) != 0)
             continue; /* expired since the listing */

@@ -132,8 +132,11 @@ fl_rc fl_store_tick(fl_store *s, fl_time now, fl_err *e);
  * Writer, when idle: make at most one missing by-address copy, of the
  * newest closed segment that lacks one (stores written before copies
  * existed, by_addr turned on later, a copy deleted after `flowlens
- * verify` named it). Checks at most 64 segments per call; *more is 1
- * while some are left to check. Build failures are logged, not returned.
+ * verify` named it) or whose copy was made before sums existed or has a
+ * damaged directory (made again). Checks at most 64 segments per call
+ * (each existing copy's directory is read once per store opened); *more
+ * is 1 while some are left to check. Build failures are logged, not
+ * returned.
  */
 fl_rc fl_store_backfill(fl_store *s, int *more, fl_err *e);
 

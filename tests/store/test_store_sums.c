@@ -16,6 +16,7 @@
  * names a damaged one.
  */
 #include "store/store.h"
+#include "store/store_int.h"
 #include "store_test_util.h"
 #include "test.h"
 
@@ -360,10 +361,89 @@ TEST(sums_damaged)
     tu_rmrf(dir);
 }
 
+/* Make the copy at path look made before sums: its directory's flags 0
+ * (checksum kept right). */
+static void make_old(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    struct stat sb;
+    uint8_t tr[24], *d;
+    uint64_t doff;
+    uint32_t dlen;
+
+    CHECK(fd >= 0 && fstat(fd, &sb) == 0);
+    CHECK(pread(fd, tr, 24, sb.st_size - 24) == 24);
+    doff = get64(tr);
+    dlen = get32(tr + 8);
+    d = malloc(dlen);
+    CHECK(d != NULL && pread(fd, d, dlen, (off_t)doff) == (ssize_t)dlen);
+    put32(d + 12, 0);
+    put32(tr + 12, store_crc32c(0, d, dlen));
+    CHECK(pwrite(fd, d, dlen, (off_t)doff) == (ssize_t)dlen);
+    CHECK(pwrite(fd, tr, 24, sb.st_size - 24) == 24);
+    free(d);
+    close(fd);
+}
+
+static ino_t inode_of(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* A writer's backfill makes again a copy made before sums (its directory
+ * says so) or whose directory is damaged, and leaves current ones. */
+TEST(sums_backfill_remakes_old_copies)
+{
+    char dir[512], p1[700], p2[700], p3[700];
+    fl_store *s;
+    fl_store_opts o;
+    fl_err e;
+    ino_t i1, i2, i3;
+    int more = 1, calls = 0;
+
+    tu_tmpdir(dir, sizeof dir, "sumsold");
+    build(dir, 1);
+    snprintf(p1, sizeof p1, "%s/seg/%013lld-000001.fla", dir, (long long)T0);
+    snprintf(p2, sizeof p2, "%s/seg/%013lld-000001.fla", dir, (long long)(T0 + SLOT));
+    snprintf(p3, sizeof p3, "%s/seg/%013lld-000001.fla", dir, (long long)(T0 + 2 * SLOT));
+    make_old(p1);
+    {
+        int fd = open(p2, O_RDWR);
+        struct stat sb;
+        CHECK(fd >= 0 && fstat(fd, &sb) == 0);
+        CHECK(pwrite(fd, "XXXX", 4, sb.st_size - 8) == 4); /* its trailer's magic */
+        close(fd);
+    }
+    i1 = inode_of(p1);
+    i2 = inode_of(p2);
+    i3 = inode_of(p3);
+    CHECK(i1 && i2 && i3);
+    fl_store_opts_default(&o);
+    o.fsync = 0;
+    CHECK(fl_store_open(dir, &o, FL_STORE_WRITE, &s, &e) == FL_OK);
+    while (more && calls++ < 20)
+        CHECK(fl_store_backfill(s, &more, &e) == FL_OK);
+    CHECK_EQ_INT(more, 0);
+    CHECK(fl_store_close(s, &e) == FL_OK);
+    CHECK(inode_of(p1) != i1); /* made again (renamed into place) */
+    CHECK(inode_of(p2) != i2);
+    CHECK(inode_of(p3) == i3); /* current: left */
+    {
+        fl_store_verify_stats vs;
+        CHECK(fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
+        CHECK(fl_store_verify(s, 1, NULL, NULL, &vs, &e) == FL_OK);
+        CHECK_EQ_INT(vs.copies, NSLOTS);
+        fl_store_close(s, NULL);
+    }
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     RUN(sums_equal_rows);
     RUN(sums_refused);
     RUN(sums_damaged);
+    RUN(sums_backfill_remakes_old_copies);
     TEST_EXIT();
 }
