@@ -642,7 +642,11 @@ static void print_item(const fl_query_fmt *f, const qitem *it, const fl_batch *b
         break;
     }
     case T_BPP: fprintf(o, "%6u", pk ? (unsigned)(uint32_t)(by / pk) : 0u); break;
-    case T_FL: fprintf(o, "%5" PRIu64, f->flows ? f->flows[r] : (uint64_t)1); break;
+    case T_FL: { /* an aggregated record's flows (its flows column, 0 = one) */
+        uint64_t n = f->flows ? f->flows[r] : FL_U64(b, FL_COL_FLOWS)[r];
+        fprintf(o, "%5" PRIu64, n ? n : (uint64_t)1);
+        break;
+    }
     case T_FLG: {
         uint8_t fl = proto == 6 ? FL_U8(b, FL_COL_TCP_FLAGS)[r] : 0;
         const char *ch = "CEUAPRSF";

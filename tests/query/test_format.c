@@ -128,6 +128,25 @@ TEST(extended_rates_and_flags)
     fl_batch_free(b);
 }
 
+/* %fl: an aggregated record's flows column, 0 (or absent) as one flow */
+TEST(flows_tag_reads_the_flows_column)
+{
+    fl_batch *b = flows();
+    char *s = print_row("fmt:%fl", 0, b, 0);
+
+    CHECK_STR(s, "    1");
+    free(s);
+    FL_U64(b, FL_COL_FLOWS)[1] = 17;
+    fl_batch_mark(b, FL_COL_FLOWS);
+    s = print_row("fmt:%fl", 0, b, 1);
+    CHECK_STR(s, "   17");
+    free(s);
+    s = print_row("fmt:%fl", 0, b, 0);
+    CHECK_STR(s, "    1");
+    free(s);
+    fl_batch_free(b);
+}
+
 TEST(static_text_and_header)
 {
     fl_query_fmt *q = NULL;
@@ -186,6 +205,7 @@ int main(void)
     tzset();
     RUN(line_header_and_rows);
     RUN(extended_rates_and_flags);
+    RUN(flows_tag_reads_the_flows_column);
     RUN(static_text_and_header);
     RUN(bad_tags_name_tag_and_position);
     RUN(item_limit_is_enforced);
