@@ -104,10 +104,12 @@ int cli_store_scan_flags(const struct fl_query_spec *qs, const struct fl_store_p
 /* Source src (a scan opened with cli_store_scan_flags(qs, ...)) tells the
  * engine its address order where qs can use it. */
 void cli_store_source_order(const struct fl_query_spec *qs, struct fl_source *src);
-/* Let scan sc answer qs from the by-address copies' sums where it can
- * (fl_query_sums_col, fl_store_scan_sums over qs's window). */
+/* Let scan sc answer qs from the by-address copies' sums where it can:
+ * with no filter, fl_query_sums_col (fl_store_scan_sums over qs's window);
+ * with a filter the scan applies whole (applied), sums by protocol
+ * (fl_query_host_sums_ok, fl_store_scan_host_sums). */
 struct fl_store_scan;
-void cli_store_scan_sums(const struct fl_query_spec *qs, struct fl_store_scan *sc);
+void cli_store_scan_sums(const struct fl_query_spec *qs, struct fl_store_scan *sc, int applied);
 /* Open the store at dir read-only and a scan for spec qs (and filter f,
  * may be NULL) with the window and filter ranges pushed down. When the
  * scan applies f exactly (cli_store_filter_applied), src->filter_applied

@@ -198,7 +198,7 @@ static fl_rc store_open(void *ctx, const fl_query_spec *spec, const uint64_t *co
     src->next_codes = store_next_codes;
     src->filter_applied = applied;
     src->no_clear = 1; /* as in `flowlens query` */
-    cli_store_scan_sums(spec, ss->sc);
+    cli_store_scan_sums(spec, ss->sc, applied);
     if (fl_query_order_col(spec) >= 0) { /* as cli_store_source_order */
         src->order_floor = store_floor;
         src->order_col = (fl_col)fl_query_order_col(spec);

@@ -148,14 +148,16 @@ static void store_time_bound(void *ctx, fl_time t) { fl_store_scan_time_bound(ct
 static fl_rc store_rewind(void *ctx, fl_err *e) { return fl_store_scan_rewind(ctx, e); }
 static int store_floor(void *ctx, fl_addr *out) { return fl_store_scan_floor(ctx, out); }
 
-void cli_store_scan_sums(const fl_query_spec *qs, fl_store_scan *sc)
+void cli_store_scan_sums(const fl_query_spec *qs, fl_store_scan *sc, int applied)
 {
     int c = fl_query_sums_col(qs);
-
     /* every window mode keeps a flow that starts and ends inside */
+    fl_time end = qs->end ? qs->end : (qs->start ? FL_TIME_MAX : 0);
+
     if (c >= 0)
-        (void)fl_store_scan_sums(sc, (fl_col)c, qs->start,
-                                 qs->end ? qs->end : (qs->start ? FL_TIME_MAX : 0));
+        (void)fl_store_scan_sums(sc, (fl_col)c, qs->start, end);
+    else if (applied && fl_query_host_sums_ok(qs))
+        (void)fl_store_scan_host_sums(sc, qs->start, end);
 }
 
 void cli_store_source_order(const fl_query_spec *qs, fl_source *src)
@@ -192,7 +194,7 @@ int cli_store_source(const cli_cmd *cmd, const char *dir, const fl_query_spec *q
         fl_filter_columns(f, cols); /* adds the filter's columns */
     if (fl_store_scan_open(*st, cols, &pred, cli_store_scan_flags(qs, &pred), sc, &e) != FL_OK)
         goto fail;
-    cli_store_scan_sums(qs, *sc);
+    cli_store_scan_sums(qs, *sc, applied);
     memset(src, 0, sizeof *src);
     src->ctx = *sc;
     src->next = store_next;

@@ -147,6 +147,16 @@ int fl_query_sums_col(const fl_query_spec *s)
     return f->col[0] == FL_COL_SRC_ADDR || f->col[0] == FL_COL_DST_ADDR ? (int)f->col[0] : -1;
 }
 
+int fl_query_host_sums_ok(const fl_query_spec *s)
+{
+    const fl_qfield *f = &s->keys[0];
+
+    if (s->op == FL_QOP_SUMMARY)
+        return 1;
+    return s->op == FL_QOP_STATS && !s->per_proto && s->nkeys == 1 && f->ncols == 1 &&
+           (f->col[0] == FL_COL_PROTO || f->col[0] == FL_COL_EXPORTER);
+}
+
 /* The key part of spec's table that is column c (fl_query_order_col). */
 static int order_key_part(const fl_query_spec *s, int c)
 {

@@ -249,6 +249,11 @@ int fl_query_order_col(const fl_query_spec *s);
  * that one address element (or a network of it), no filter. -1 for any
  * other question. */
 int fl_query_sums_col(const fl_query_spec *s);
+/* Whether this question reads nothing of a flow but its protocol,
+ * exporter, times and counters (a summary; statistics of the protocol or
+ * the exporter), so the store's sums by protocol can answer it. The
+ * filter is not looked at: the caller knows whether the scan applies it. */
+int fl_query_host_sums_ok(const fl_query_spec *s);
 
 /*
  * Parse an nfdump `-s` argument "element[:p][/order[/order...]]" into

@@ -219,39 +219,69 @@ static const fl_col sum_cols[] = {FL_COL_EXPORTER, FL_COL_TIME_FIRST, FL_COL_TIM
 /* Zeros standing for a column the segment lacks (8 bytes a row at most). */
 static const uint64_t no_col[BYADDR_ROWS];
 
-/* Sums row j of one address moves up one (a new exporter goes at j). */
-static void sums_open_row(void **sg, uint32_t j, uint32_t m)
+/* The address column a part's rows are not ordered by. */
+static fl_col other_col(fl_col keycol)
 {
-    for (size_t k = 0; k < NSUM; k++) {
-        unsigned w = fl_col_get(sum_cols[k])->width;
-        uint8_t *p = (uint8_t *)sg[sum_cols[k]] + (size_t)j * w;
+    return keycol == FL_COL_SRC_ADDR ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR;
+}
+
+/* Whether nfdump reads a and b as one address: IPv4 ::ffff:a.b.c.d as
+ * the IPv4-compatible ::a.b.c.d (filters select both forms of a host). */
+static int nf_same(fl_addr a, fl_addr b)
+{
+    if (fl_addr_is_v4(a))
+        a.lo &= 0xffffffffULL;
+    if (fl_addr_is_v4(b))
+        b.lo &= 0xffffffffULL;
+    return fl_addr_cmp(a, b) == 0;
+}
+
+/* Sums row j of one address moves up one (a new one goes at j): every
+ * sums column, and by protocol the protocol and the other address. */
+static void sums_open_row(void **sg, uint32_t *ck, uint32_t j, uint32_t m, fl_col other,
+                          int by_proto)
+{
+    for (size_t k = 0; k < NSUM + 2; k++) {
+        fl_col c = k < NSUM ? sum_cols[k] : k == NSUM ? FL_COL_PROTO : other;
+        unsigned w = fl_col_get(c)->width;
+        uint8_t *p = (uint8_t *)sg[c] + (size_t)j * w;
+        if (k >= NSUM && !by_proto)
+            break;
         memmove(p + w, p, (size_t)(m - j) * w);
         memset(p, 0, w);
     }
+    memmove(ck + j + 1, ck + j, sizeof *ck * (m - j));
 }
 
 /*
  * The sums of one part block g[0..n) (rows in address order): one row per
- * (address, exporter), in that order, holding the flows (rows, or the
- * sum of their flows column, 0 counting as 1), packets, bytes and reverse
- * counters summed, the first start and last end, the flags ORed. 0 when
- * the block gets none: a row is sampled (1:N, N > 1), whose sum could not
- * be scaled. sg: arrays of BYADDR_ROWS for keycol and sum_cols.
+ * (address, exporter) — by_proto: per (address, exporter, protocol, the
+ * other address when nfdump reads it as this one, else ::) — in that
+ * order, holding the flows (rows, or the sum of their flows column, 0
+ * counting as 1), packets, bytes and reverse counters summed, the first
+ * start and last end, the flags ORed. 0 when the block gets none: a row
+ * is sampled (1:N, N > 1), whose sum could not be scaled. sg: arrays of
+ * BYADDR_ROWS for keycol, sum_cols, the protocol and the other address;
+ * ck: BYADDR_ROWS scratch.
  */
-static uint32_t make_sums(void *const *g, uint32_t n, fl_col keycol, void **sg)
+static uint32_t make_sums(void *const *g, uint32_t n, fl_col keycol, int by_proto, void **sg,
+                          uint32_t *ck)
 {
 #define SRC(c, T) ((const T *)(g[c] ? g[c] : (const void *)no_col))
-    const fl_addr *key = g[keycol];
+    fl_col other = other_col(keycol);
+    const fl_addr *key = g[keycol], *oth = g[other];
     const uint32_t *rate = SRC(FL_COL_SAMPLING_RATE, uint32_t);
     const uint16_t *x = SRC(FL_COL_EXPORTER, uint16_t);
+    const uint8_t *pr = SRC(FL_COL_PROTO, uint8_t);
     const fl_time *tf = SRC(FL_COL_TIME_FIRST, fl_time), *tl = SRC(FL_COL_TIME_LAST, fl_time);
     const uint64_t *pk = SRC(FL_COL_PACKETS, uint64_t), *by = SRC(FL_COL_BYTES, uint64_t);
     const uint64_t *opk = SRC(FL_COL_OUT_PACKETS, uint64_t), *oby = SRC(FL_COL_OUT_BYTES, uint64_t);
     const uint64_t *fw = SRC(FL_COL_FLOWS, uint64_t);
     const uint8_t *fg = SRC(FL_COL_TCP_FLAGS, uint8_t);
 #undef SRC
-    fl_addr *sk = sg[keycol];
+    fl_addr *sk = sg[keycol], *so = sg[other];
     uint16_t *sx = sg[FL_COL_EXPORTER];
+    uint8_t *spr = sg[FL_COL_PROTO];
     fl_time *sf = sg[FL_COL_TIME_FIRST], *sl = sg[FL_COL_TIME_LAST];
     uint64_t *sp = sg[FL_COL_PACKETS], *sb = sg[FL_COL_BYTES];
     uint64_t *sop = sg[FL_COL_OUT_PACKETS], *sob = sg[FL_COL_OUT_BYTES], *sw = sg[FL_COL_FLOWS];
@@ -262,18 +292,31 @@ static uint32_t make_sums(void *const *g, uint32_t n, fl_col keycol, void **sg)
         if (rate[r] > 1)
             return 0;
     for (uint32_t r = 0; r < n; r++) {
-        uint32_t j;
+        uint32_t j, c = (uint32_t)x[r] << 16;
+        /* the other address, where it is this one in nfdump's eyes: 1 the
+         * same value, 2 the other form (a filter on this host matches it) */
+        unsigned self = 0;
         if (r == 0 || fl_addr_cmp(key[r], key[r - 1]) != 0)
             first = m; /* a new address: its rows start here */
-        /* the row of this address and exporter, kept in exporter order */
+        if (by_proto) {
+            if (oth != NULL && nf_same(oth[r], key[r]))
+                self = fl_addr_cmp(oth[r], key[r]) == 0 ? 1 : 2;
+            c |= (uint32_t)pr[r] << 8 | self;
+        }
+        /* its sums row, kept in (exporter, protocol, self) order */
         j = first;
-        while (j < m && sx[j] < x[r])
+        while (j < m && ck[j] < c)
             j++;
-        if (j == m || sx[j] != x[r]) {
-            sums_open_row(sg, j, m);
+        if (j == m || ck[j] != c) {
+            sums_open_row(sg, ck, j, m, other, by_proto);
+            ck[j] = c;
             sx[j] = x[r];
             sf[j] = tf[r];
             sl[j] = tl[r];
+            if (by_proto) {
+                spr[j] = pr[r];
+                so[j] = self ? oth[r] : (fl_addr){0, 0};
+            }
             sk[m++] = key[r]; /* rows first..m: one address */
         }
         sw[j] += fw[r] ? fw[r] : 1;
@@ -288,6 +331,38 @@ static uint32_t make_sums(void *const *g, uint32_t n, fl_col keycol, void **sg)
     return m;
 }
 
+/* Append the sums block of kind (make_sums into the arrays of sg, by
+ * protocol when kind is a PSUM) after the block whose entry is ent, and
+ * its entry: none when make_sums makes none. */
+static fl_rc put_sums(chunk_enc *enc, void *const *g, uint32_t n, fl_col keycol, int kind,
+                      void **sg, uint32_t *ck, uint8_t *ent, uint32_t *nblk, sbuf *out,
+                      sbuf *dir, sbuf *meta, sbuf *data)
+{
+    int by_proto = kind >= BLK_PSUM_SRC;
+    void *cols[FL_COL_COUNT];
+    uint32_t m = make_sums(g, n, keycol, by_proto, sg, ck);
+    fl_rc rc;
+
+    if (m == 0)
+        return FL_OK;
+    /* the block holds the sums columns only */
+    memset(cols, 0, sizeof cols);
+    cols[keycol] = sg[keycol];
+    for (size_t k = 0; k < NSUM; k++)
+        cols[sum_cols[k]] = sg[sum_cols[k]];
+    if (by_proto) {
+        cols[FL_COL_PROTO] = sg[FL_COL_PROTO];
+        cols[other_col(keycol)] = sg[other_col(keycol)];
+    }
+    put64(ent, out->n);
+    put32(ent + 8, m);
+    put16(ent + 12, (uint16_t)kind);
+    if ((rc = block_build(enc, cols, 0, m, *nblk, kind, 0, out, meta, data)) != FL_OK)
+        return rc;
+    (*nblk)++;
+    return sbuf_put(dir, ent, DIR_ENT) != 0 ? FL_ENOMEM : FL_OK;
+}
+
 /* Append the blocks of one part (rows ordered by key) and their
  * directory entries, each followed by its sums block (make_sums). */
 static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, int kind,
@@ -295,13 +370,19 @@ static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, i
 {
     void *g[FL_COL_COUNT], *sg[FL_COL_COUNT];
     fl_col keycol = kind == BLK_BY_DST ? FL_COL_DST_ADDR : FL_COL_SRC_ADDR;
+    int dst = kind == BLK_BY_DST;
     sbuf meta = {0}, data = {0};
+    uint32_t *ck = malloc(sizeof *ck * BYADDR_ROWS);
     fl_rc rc = FL_OK;
 
     memset(g, 0, sizeof g);
     memset(sg, 0, sizeof sg);
-    if ((sg[keycol] = malloc((size_t)BYADDR_ROWS * 16)) == NULL)
-        return FL_ENOMEM;
+    if (ck == NULL || (sg[keycol] = malloc((size_t)BYADDR_ROWS * 16)) == NULL ||
+        (sg[other_col(keycol)] = malloc((size_t)BYADDR_ROWS * 16)) == NULL ||
+        (sg[FL_COL_PROTO] = malloc(BYADDR_ROWS)) == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
     for (size_t k = 0; k < NSUM; k++)
         if ((sg[sum_cols[k]] = malloc((size_t)BYADDR_ROWS * fl_col_get(sum_cols[k])->width)) ==
             NULL) {
@@ -340,26 +421,20 @@ static fl_rc build_part(chunk_enc *enc, const seg_cols *c, const fl_addr *key, i
         if ((rc = block_build(enc, g, 0, n, (*nblk)++, kind, 0, out, &meta, &data)) == FL_OK &&
             sbuf_put(dir, ent, sizeof ent) != 0)
             rc = FL_ENOMEM;
-        if (rc == FL_OK && g[keycol] != NULL) {
-            uint32_t m = make_sums(g, n, keycol, sg);
-            put64(ent, out->n);
-            put32(ent + 8, m);
-            put16(ent + 12, (uint16_t)(kind == BLK_BY_DST ? BLK_SUM_DST : BLK_SUM_SRC));
-            if (m > 0 &&
-                (rc = block_build(enc, sg, 0, m, *nblk, kind == BLK_BY_DST ? BLK_SUM_DST
-                                                                           : BLK_SUM_SRC,
-                                  0, out, &meta, &data)) == FL_OK) {
-                (*nblk)++;
-                if (sbuf_put(dir, ent, sizeof ent) != 0)
-                    rc = FL_ENOMEM;
-            }
-        }
+        /* its sums, then its sums by protocol (both, or neither: a
+         * sampled block has none) */
+        if (rc == FL_OK && g[keycol] != NULL &&
+            (rc = put_sums(enc, g, n, keycol, dst ? BLK_SUM_DST : BLK_SUM_SRC, sg, ck, ent, nblk,
+                           out, dir, &meta, &data)) == FL_OK)
+            rc = put_sums(enc, g, n, keycol, dst ? BLK_PSUM_DST : BLK_PSUM_SRC, sg, ck, ent, nblk,
+                          out, dir, &meta, &data);
     }
 out:
     for (int col = 0; col < FL_COL_COUNT; col++) {
         free(g[col]);
         free(sg[col]);
     }
+    free(ck);
     sbuf_free(&meta);
     sbuf_free(&data);
     return rc;
@@ -662,16 +737,18 @@ fl_rc byaddr_dir_read(const seg_src *s, byaddr_dir *d, fl_err *e)
         x->kmin = get_addr(q + 24);
         x->kmax = get_addr(q + 40);
         if (x->off >= doff || x->nrows == 0 || x->nrows > BYADDR_ROWS ||
-            x->kind < BLK_BY_SRC || x->kind > BLK_SUM_DST) {
+            x->kind < BLK_BY_SRC || x->kind > BLK_PSUM_DST) {
             rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
                            "by-address directory entry %u invalid", i);
             goto out;
         }
-        /* sums follow their block, over the same rows, fewer of them */
+        /* sums follow their block, sums by protocol the sums, over the
+         * same rows, no more of them than the block */
         if (x->kind >= BLK_SUM_SRC &&
             (i == 0 || x[-1].kind != x->kind - 2 || x[-1].imin != x->imin ||
              x[-1].imax != x->imax || fl_addr_cmp(x[-1].kmin, x->kmin) != 0 ||
-             fl_addr_cmp(x[-1].kmax, x->kmax) != 0 || x->nrows > x[-1].nrows)) {
+             fl_addr_cmp(x[-1].kmax, x->kmax) != 0 ||
+             x->nrows > (x->kind >= BLK_PSUM_SRC ? BYADDR_ROWS : x[-1].nrows))) {
             rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)doff,
                            "by-address directory entry %u: sums not of the block before", i);
             goto out;

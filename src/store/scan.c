@@ -108,6 +108,9 @@ struct fl_store_scan {
      * sum_hi) (0, 0: no window) is read as its sums block */
     int sums;
     fl_time sum_lo, sum_hi;
+    /* fl_store_scan_host_sums: a copy's block whose addresses all lie in
+     * one driving interval is read as its sums by protocol (same window) */
+    int hsums;
     /* ordered (FL_STORE_SCAN_SRC_ORDER, _DST_ORDER): at the first claim
      * every closed segment's copy is opened (ordk 1), or the segment is
      * left to the cursor (0: read first, unordered) or has no block that
@@ -395,6 +398,33 @@ int fl_store_scan_sums(fl_store_scan *sc, fl_col col, fl_time start, fl_time end
     return 1;
 }
 
+static fl_addr nf_form(fl_addr a);
+
+int fl_store_scan_host_sums(fl_store_scan *sc, fl_time start, fl_time end)
+{
+    const fl_store_pred *p = &sc->pred;
+
+    if (!sc->by || sc->ord || sc->sums || p->naddrs + p->nasets != 1)
+        return 0;
+    for (uint32_t i = 0; i < p->nranges; i++)
+        if (p->ranges[i].col != FL_COL_PROTO && p->ranges[i].col != FL_COL_EXPORTER)
+            return 0;
+    if (sc->excl) {
+        /* a dst part's sums say whether their src is the same host (in
+         * nfdump's eyes) only: the term must be one host, not :: */
+        for (unsigned j = 0; j < sc->dn; j++)
+            if (fl_addr_cmp(sc->dlo[j], sc->dhi[j]) != 0 ||
+                fl_addr_cmp(nf_form(sc->dlo[j]), nf_form(sc->dlo[0])) != 0 ||
+                (nf_form(sc->dlo[j]).hi == 0 && nf_form(sc->dlo[j]).lo == 0))
+                return 0;
+    }
+    sc->hsums = 1;
+    sc->sum_lo = start;
+    sc->sum_hi = end;
+    setbit(sc->need, FL_COL_FLOWS);
+    return 1;
+}
+
 static void seg_free(scan_seg *g)
 {
     if (g == NULL)
@@ -536,20 +566,24 @@ static int sums_inside(const fl_store_scan *sc, const seg_block *b)
     return f0 >= sc->sum_lo && l0 >= sc->sum_lo && f1 < sc->sum_hi && l1 < sc->sum_hi;
 }
 
-/* The blocks of one part of copy g for a scan of sums: each block's sums
- * block when it has one wholly in the window, else the block. */
+/* The blocks of one part of copy g for a scan of sums: the blocks its
+ * address term picks (every one without a term), each as its sums — with
+ * host sums, its sums by protocol — when all its flows lie in the window,
+ * else as itself. (A sums row is of one address: an exact scan keeps
+ * those of its term, as it keeps rows.) */
 static fl_rc copy_sum_blocks(fl_store_scan *sc, scan_seg *g, int kind, fl_err *e)
 {
     const byaddr_dir *d = &g->dir;
+    uint32_t at = sc->hsums ? 2 : 1; /* the sums follow the block, those by protocol the sums */
     fl_rc rc;
 
     for (uint32_t i = 0; i < d->n; i++) {
         seg_block b;
-        if (d->v[i].kind != kind)
+        if (!byaddr_hit(d, i, kind, sc->dlo, sc->dhi, sc->dn))
             continue;
-        if (i + 1 < d->n && d->v[i + 1].kind == kind + 2) {
+        if (i + at < d->n && d->v[i + at].kind == kind + 2 * (int)at) {
             fl_err le;
-            if (byaddr_block(&g->src, &g->h, d, i + 1, &b, &le) != FL_OK) {
+            if (byaddr_block(&g->src, &g->h, d, i + at, &b, &le) != FL_OK) {
                 warn(sc, &le, "by-address copy sums (the rows are read)");
             } else if (sums_inside(sc, &b)) {
                 if (seg_blocks_push(&g->bl, &b) != 0) {
@@ -615,7 +649,7 @@ static scan_seg *copy_open(fl_store_scan *sc, const fl_store_seginfo *si, int la
                                                                               : BLK_BY_SRC)) != FL_OK)
             fl_err_at(&le, rc, g->cname, 0, -1, "out of memory");
         for (int k = 0; k < 2 && rc == FL_OK && !lazy; k++)
-            if ((sc->by & (1 << k)) && sc->sums)
+            if ((sc->by & (1 << k)) && (sc->sums || sc->hsums))
                 rc = copy_sum_blocks(sc, g, k ? BLK_BY_DST : BLK_BY_SRC, &le);
             else if (sc->by & (1 << k))
                 rc = byaddr_blocks(&g->src, &g->h, &g->dir, k ? BLK_BY_DST : BLK_BY_SRC,
@@ -1973,7 +2007,7 @@ static void verify_copy(verify_ctx *v, const fl_store *s, const fl_store_seginfo
             rc = fl_err_at(&le, FL_ECORRUPT, name, 0, -1,
                            "holds %llu rows, %s holds %llu (made from another segment)",
                            (unsigned long long)d.rows, si->name, (unsigned long long)si->rows);
-        for (int k = BLK_BY_SRC; k <= BLK_SUM_DST && rc == FL_OK; k++)
+        for (int k = BLK_BY_SRC; k <= BLK_PSUM_DST && rc == FL_OK; k++)
             rc = byaddr_blocks(&src, &h, &d, k, &lo, &hi, 1, &bl, &le);
     }
     if (rc != FL_OK) {

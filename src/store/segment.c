@@ -243,7 +243,7 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
     if (crc != get32(m + 24))
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block %u metadata checksum mismatch", b->group);
-    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_SUM_DST ||
+    if (b->nrows == 0 || b->nrows > FL_STORE_GROUP_ROWS || b->kind > BLK_PSUM_DST ||
         b->ncols > h->ncols)
         return fl_err_at(e, FL_ECORRUPT, name, 0, (long long)b->off,
                          "block with %u rows, kind %u, %u columns", b->nrows, b->kind, b->ncols);

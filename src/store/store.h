@@ -342,6 +342,20 @@ int fl_store_scan_floor(fl_store_scan *sc, fl_addr *out);
  * unchanged (it does not qualify).
  */
 int fl_store_scan_sums(fl_store_scan *sc, fl_col col, fl_time start, fl_time end);
+/*
+ * Let an exact scan that reads the by-address copies (FL_STORE_SCAN_EXACT |
+ * _ANY_ORDER) answer from their sums by protocol: its predicate one
+ * address term (src, dst or either; with either, one host, not ::), time,
+ * exporters and protocol or exporter ranges only. A copy block all of
+ * whose addresses lie in the term, and all of whose flows start and end
+ * in [start, end) (0, 0: any time), comes back as one row per (address,
+ * exporter, protocol, the other address when nfdump reads it as the same
+ * host, else ::) with the flows column, counters summed, first start,
+ * last end, flags ORed; every other column zero. For a caller that counts
+ * rows by their flows column and reads only the protocol, exporter and
+ * counters. 1 when sums may come back, 0 when the scan is unchanged.
+ */
+int fl_store_scan_host_sums(fl_store_scan *sc, fl_time start, fl_time end);
 /* Start the scan again from its first segment (same columns and
  * predicate; the segment list is not re-read). Not while another thread
  * is inside fill/next (FL_EINVAL). The stats keep counting. */

@@ -31,11 +31,13 @@
 /* Block kinds: a segment's blocks are FINAL or DELTA (an open slot's
  * flush of a group not yet full); a by-address copy's (byaddr.h) hold the
  * segment's rows ordered by src_addr or by dst_addr, each followed by the
- * sums of its rows per (address, exporter) (SUM_SRC, SUM_DST). */
+ * sums of its rows per (address, exporter) (SUM_SRC, SUM_DST), then per
+ * (address, exporter, protocol, the other address if the same host)
+ * (PSUM_SRC, PSUM_DST). */
 enum { BLK_FINAL = 0, BLK_DELTA = 1, BLK_BY_SRC = 2, BLK_BY_DST = 3, BLK_SUM_SRC = 4,
-       BLK_SUM_DST = 5 };
-/* 1 when a copy's block of kind k is about dst_addr (BY_DST, SUM_DST). */
-static inline int blk_dst_part(int k) { return k == BLK_BY_DST || k == BLK_SUM_DST; }
+       BLK_SUM_DST = 5, BLK_PSUM_SRC = 6, BLK_PSUM_DST = 7 };
+/* 1 when a copy's block of kind k is about dst_addr (odd kinds). */
+static inline int blk_dst_part(int k) { return k == BLK_BY_DST || k == BLK_SUM_DST || k == BLK_PSUM_DST; }
 
 /* Chunk encodings. */
 enum {

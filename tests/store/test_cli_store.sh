@@ -73,6 +73,14 @@ for q in "-s srcip/bytes -n 20" "-s dstip -n 0" "-s srcip/flows -n 10 -t 2024/05
   sq=$((sq + 1))
   copies_like_segments "sums_$sq" "pruned, [1-9][0-9]* read as their sums\)" "$q"
 done
+# statistics of the protocol or exporter, and summaries, of one host (a
+# filter the scan applies whole) read the copies' sums by protocol
+for q in "-s proto host $ip" "--summary src host $ip" \
+  "-s sysid -t 2024/05/01.12:20:00-2024/05/01.12:40:00 dst host $ip" \
+  "-s proto/bytes -n 0 src net $ip/24"; do
+  sq=$((sq + 1))
+  copies_like_segments "sums_$sq" "pruned, [1-9][0-9]* read as their sums\)" "$q"
+done
 # with a filter, -s of an address reads no sums
 "$FL_BIN" query --store "$S" --no-cache --log-level debug -q -o csv -s srcip "proto tcp" >/dev/null 2>"$T_TMP/f.err"
 grep -q " 0 read as their sums" "$T_TMP/f.err" && pass filtered_stats_no_sums ||

@@ -72,8 +72,13 @@ static void fold_finish(fold *f)
     f->n = m;
 }
 
-/* Fold every row a scan gives by col, rows in [lo, hi) of both times
- * only when hi > 0 (what the engine's window keeps). sums: ask for them. */
+/* Fold every row a scan gives by col (an address, or a number as ::N),
+ * rows in [lo, hi) of both times only when hi > 0 (what the engine's
+ * window keeps). sums 1: ask for sums of col; 2: an exact scan through
+ * the copies with the address term of host (nfdump's form, both columns
+ * when any) asking for host sums, 3: the same without them. */
+static const char *g_host;
+static int g_any;
 static void scan_fold(const char *dir, fl_col col, int sums, fl_time lo, fl_time hi, fold *f,
                       fl_store_scan_stats *st)
 {
@@ -86,10 +91,24 @@ static void scan_fold(const char *dir, fl_col col, int sums, fl_time lo, fl_time
     memset(f, 0, sizeof *f);
     memset(&p, 0, sizeof p);
     p.t_end = hi; /* flows starting before the end, as cli_store_pred */
+    if (sums >= 2) {
+        fl_addr a;
+        CHECK(fl_addr_parse(g_host, strlen(g_host), &a, &e) == FL_OK);
+        if (fl_addr_is_v4(a))
+            a.lo &= 0xffffffffULL; /* nfdump's form */
+        p.nasets = 1;
+        p.asets[0].col = g_any ? FL_STORE_ANY_ADDR : FL_COL_SRC_ADDR;
+        p.asets[0].n = 1;
+        p.asets[0].lo[0] = p.asets[0].hi[0] = a;
+    }
     CHECK(b != NULL && fl_store_open(dir, NULL, FL_STORE_READ, &s, &e) == FL_OK);
-    CHECK(fl_store_scan_open(s, NULL, &p, 0, &sc, &e) == FL_OK);
-    if (sums)
+    CHECK(fl_store_scan_open(s, NULL, &p,
+                             sums >= 2 ? FL_STORE_SCAN_EXACT | FL_STORE_SCAN_ANY_ORDER : 0, &sc,
+                             &e) == FL_OK);
+    if (sums == 1)
         CHECK_EQ_INT(fl_store_scan_sums(sc, col, lo, hi), 1);
+    if (sums == 2)
+        CHECK_EQ_INT(fl_store_scan_host_sums(sc, lo, hi), 1);
     for (int guard = 0; guard < 100000; guard++) {
         const uint64_t *fw = FL_U64(b, FL_COL_FLOWS);
         fl_batch_clear(b);
@@ -107,7 +126,9 @@ static void scan_fold(const char *dir, fl_col col, int sums, fl_time lo, fl_time
                 CHECK(f->v != NULL);
             }
             t = &f->v[f->n++];
-            t->a = FL_ADDRS(b, col)[r];
+            t->a = fl_col_get(col)->kind == FL_KIND_ADDR
+                       ? FL_ADDRS(b, col)[r]
+                       : (fl_addr){0, fl_batch_get_u64(b, col, (uint32_t)r)};
             t->flows = fl_batch_has(b, FL_COL_FLOWS) && fw[r] ? fw[r] : 1;
             t->packets = FL_U64(b, FL_COL_PACKETS)[r];
             t->bytes = FL_U64(b, FL_COL_BYTES)[r];
@@ -185,6 +206,18 @@ static void build(const char *dir, int by_addr)
                 fw.DST_ADDR = (fl_addr){0x20010db800000000ULL, (h >> 12) % 97};
             else
                 fw.DST_ADDR = fl_addr_from_v4(0xc0a80000u + (uint32_t)((h >> 12) % 500));
+            /* a busy host, 10.0.0.7: half the sources, a third of the
+             * destinations (whole copy blocks of it), some flows to
+             * itself, some to its IPv4-compatible form (the same host to
+             * nfdump) */
+            if ((h >> 44) % 2 == 0)
+                fw.SRC_ADDR = fl_addr_from_v4(0x0a000007u);
+            if ((h >> 47) % 3 == 0)
+                fw.DST_ADDR = fl_addr_from_v4(0x0a000007u);
+            if ((h >> 50) % 50 == 0)
+                fw.DST_ADDR = fw.SRC_ADDR;
+            else if ((h >> 50) % 50 == 1)
+                fw.DST_ADDR = (fl_addr){0, fw.SRC_ADDR.lo & 0xffffffffULL};
             fw.TIME_LAST = fw.TIME_FIRST + (fl_time)(h >> 40) % 60000;
             fw.SAMPLING_RATE = k == 3 && i % 2 ? 10 : (uint32_t)(i % 2);
             fw.FLOWS = i % 10 == 0 ? 3 : 0;
@@ -237,6 +270,39 @@ TEST(sums_equal_rows)
     CHECK_EQ_INT(st.segments_by_addr, NSLOTS - 1);
     CHECK(st.groups_summed > 0 && st.groups_summed < st.groups);
     free(f.v);
+    tu_rmrf(dir);
+}
+
+/* The sums by protocol answer a host's statistics by protocol (and
+ * exporter) as its rows do: the busy host as source, and as either
+ * address (flows to itself, or to its other form, counted once), over
+ * the store and a window. */
+TEST(host_sums_equal_rows)
+{
+    char dir[512];
+    fold rows, sums;
+    fl_store_scan_stats s0, s1;
+    static const fl_col keys[] = {FL_COL_PROTO, FL_COL_EXPORTER};
+
+    tu_tmpdir(dir, sizeof dir, "hsums");
+    build(dir, 1);
+    g_host = "10.0.0.7";
+    for (int any = 0; any < 2; any++)
+        for (int k = 0; k < 2; k++)
+            for (int win = 0; win < 2; win++) {
+                fl_time lo = win ? T0 + SLOT / 2 : 0, hi = win ? T0 + 5 * SLOT : 0;
+                g_any = any;
+                scan_fold(dir, keys[k], 3, lo, hi, &rows, &s0);
+                scan_fold(dir, keys[k], 2, lo, hi, &sums, &s1);
+                CHECK(rows.n >= 2);
+                CHECK(fold_flows(&rows) > 10000);
+                same_folds(&rows, &sums);
+                CHECK_EQ_INT(s0.groups_summed, 0);
+                CHECK(s1.groups_summed > 0);
+                CHECK(s1.rows < s0.rows); /* whole blocks of the host as sums */
+                free(rows.v);
+                free(sums.v);
+            }
     tu_rmrf(dir);
 }
 
@@ -443,6 +509,7 @@ int main(void)
 {
     RUN(sums_equal_rows);
     RUN(sums_refused);
+    RUN(host_sums_equal_rows);
     RUN(sums_damaged);
     RUN(sums_backfill_remakes_old_copies);
     TEST_EXIT();
