@@ -2,9 +2,10 @@
  * fuzz/fuzz_byaddr.c — the by-address copy reader on arbitrary bytes.
  *
  * The input is taken as a segment's by-address copy (store/byaddr.c):
- * header, directory trailer and entries, then the blocks of each part the
- * directory says may hold an address (all of them, and one host), and
- * every chunk of those. Invariants: no crash, no read outside the input,
+ * header, directory trailer and entries, then the blocks of each part and
+ * of its sums the directory says may hold an address (all of them, and
+ * one host; sums blocks are read whole at once), and every chunk of
+ * those. Invariants: no crash, no read outside the input,
  * no sanitizer report; every block handed out is of the part asked for
  * and has the rows its directory entry promises.
  */
@@ -34,12 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (seg_header_parse(&src, &h, &e) != FL_OK || byaddr_dir_read(&src, &d, &e) != FL_OK)
         return 0;
     (void)byaddr_part_rows(&d, BLK_BY_SRC);
-    for (int k = 0; k < 4; k++) {
-        int kind = k & 1 ? BLK_BY_DST : BLK_BY_SRC;
+    /* the parts, their sums and sums by protocol, whole and at one host */
+    for (int k = 0; k < 2 * (BLK_PSUM_DST - BLK_BY_SRC + 1); k++) {
+        int kind = BLK_BY_SRC + k / 2;
         fl_addr host = fl_addr_from_v4(0x0a000001u);
         seg_blocks bl;
         memset(&bl, 0, sizeof bl);
-        if (byaddr_blocks(&src, &h, &d, kind, k < 2 ? &all_lo : &host, k < 2 ? &all_hi : &host,
+        if (byaddr_blocks(&src, &h, &d, kind, k % 2 ? &host : &all_lo, k % 2 ? &host : &all_hi,
                           1, &bl, &e) == FL_OK)
             for (size_t i = 0; i < bl.n; i++) {
                 const seg_block *b = &bl.v[i];

@@ -800,14 +800,22 @@ int byaddr_hit(const byaddr_dir *d, uint32_t i, int kind, const fl_addr *lo, con
     return 0;
 }
 
+#define SUMS_READ_MAX (256u << 10)
+
 fl_rc byaddr_block(const seg_src *s, const seg_header *h, const byaddr_dir *d, uint32_t i,
                    seg_block *b, fl_err *e)
 {
     const byaddr_ent *x = &d->v[i];
-    uint64_t next;
+    uint64_t next, end = i + 1 < d->n ? d->v[i + 1].off : d->end;
     fl_rc rc;
 
-    if ((rc = block_parse(s, h, x->off, b, &next, e)) != FL_OK)
+    /* sums blocks are small: header, metadata and data in one read (the
+     * next block, or the directory, starts where this one ends) */
+    if (x->kind >= BLK_SUM_SRC && end > x->off && end - x->off <= SUMS_READ_MAX)
+        rc = block_parse_whole(s, h, x->off, end - x->off, b, &next, e);
+    else
+        rc = block_parse(s, h, x->off, b, &next, e);
+    if (rc != FL_OK)
         return rc;
     if (b->kind != x->kind || b->nrows != x->nrows || b->group != i || next > d->end) {
         block_clear(b);

@@ -320,6 +320,37 @@ fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_er
     return FL_OK;
 }
 
+fl_rc block_parse_whole(const seg_src *s, const seg_header *h, uint64_t off, uint64_t len,
+                        seg_block *b, uint64_t *next, fl_err *e)
+{
+    uint32_t ml, dl;
+    fl_rc rc;
+
+    memset(b, 0, sizeof *b);
+    b->off = off;
+    if (len < BLK_HDR || len > SEG_MAX_DATA || off + len > s->size)
+        return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off, "block extent out of range");
+    if ((b->meta = malloc(len)) == NULL)
+        return FL_ENOMEM;
+    if ((rc = seg_read(s, off, b->meta, len, e)) != FL_OK)
+        goto bad;
+    ml = get32(b->meta + 4);
+    dl = get32(b->meta + 8);
+    if (get32(b->meta) != BLK_MAGIC || (uint64_t)BLK_HDR + ml + dl > len) {
+        rc = fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)off,
+                       "bad block magic or lengths");
+        goto bad;
+    }
+    if ((rc = block_parse_mem(h, b, s->name, e)) != FL_OK)
+        goto bad;
+    b->data = b->meta + BLK_HDR + ml;
+    *next = off + BLK_HDR + ml + dl;
+    return FL_OK;
+bad:
+    block_clear(b);
+    return rc;
+}
+
 fl_rc block_parse(const seg_src *s, const seg_header *h, uint64_t off, seg_block *b,
                   uint64_t *next, fl_err *e)
 {
@@ -570,7 +601,9 @@ static fl_rc read_stored(const seg_src *s, const seg_block *b, const seg_chunk *
     if (ch->stored > CHUNK_RAW_MAX + 1024)
         return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)*off, "chunk of %u bytes",
                          ch->stored);
-    if ((rc = seg_read(s, *off, stored_buf, ch->stored, e)) != FL_OK)
+    if (b->data != NULL) /* read with its block (ch->off checked at parse) */
+        memcpy(stored_buf, b->data + ch->off, ch->stored);
+    else if ((rc = seg_read(s, *off, stored_buf, ch->stored, e)) != FL_OK)
         return rc;
     if (store_crc32c(0, stored_buf, ch->stored) != ch->crc)
         return fl_err_at(e, FL_ECORRUPT, s->name, 0, (long long)*off, "checksum mismatch");

@@ -104,7 +104,9 @@ typedef struct seg_block {
     uint32_t meta_len, data_len, nrows, group;
     uint16_t kind, ncols;
     seg_chunk *chunks;
-    uint8_t *meta;      /* owned: header + meta bytes */
+    uint8_t *meta;      /* owned: header + meta bytes (+ data, see below) */
+    const uint8_t *data; /* the data, when read with the metadata (in meta's
+                            allocation), else NULL: chunks are read then */
 } seg_block;
 
 /* A segment file's header: the column table mapped to this build. */
@@ -183,6 +185,10 @@ fl_rc block_build(chunk_enc *c, void *const *cols, uint32_t from, uint32_t n, ui
  * offset after it. FL_ETRUNCATED/FL_ECORRUPT when it is not a valid block. */
 fl_rc block_parse(const seg_src *s, const seg_header *h, uint64_t off, seg_block *b,
                   uint64_t *next, fl_err *e);
+/* block_parse for a small block of known extent [off, off + len): header,
+ * metadata and data in one read (b->data), so its chunks cost no read. */
+fl_rc block_parse_whole(const seg_src *s, const seg_header *h, uint64_t off, uint64_t len,
+                        seg_block *b, uint64_t *next, fl_err *e);
 /* Parse header+meta already in memory (b->meta owns them). */
 fl_rc block_parse_mem(const seg_header *h, seg_block *b, const char *name, fl_err *e);
 void block_clear(seg_block *b);
