@@ -108,8 +108,8 @@ struct fl_store_scan {
      * sum_hi) (0, 0: no window) is read as its sums block */
     int sums;
     fl_time sum_lo, sum_hi;
-    /* fl_store_scan_host_sums: a copy's block whose addresses all lie in
-     * one driving interval is read as its sums by protocol (same window) */
+    /* fl_store_scan_host_sums: a copy's block the driving term picks is
+     * read as its sums by protocol (same window) */
     int hsums;
     /* ordered (FL_STORE_SCAN_SRC_ORDER, _DST_ORDER): at the first claim
      * every closed segment's copy is opened (ordk 1), or the segment is
